@@ -1,0 +1,1 @@
+"""The platform-neutral Kandinsky bot: settings, commands, queue and the composition root."""

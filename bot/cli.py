@@ -1,0 +1,302 @@
+"""The command line: generate, show and replay recipes, build tiny models, run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.settings import Settings, SettingsError
+from generation.request import (
+    SCHEDULERS,
+    Family,
+    GenerationRequest,
+    MixItem,
+    RequestError,
+    Task,
+    parse_size,
+)
+
+if TYPE_CHECKING:
+    from generation.service import GenerationResult, GenerationService
+
+EXIT_BAD_INPUT = 2
+DEFAULT_TINY_DIR = Path(".kbot") / "tiny-models"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the parser for every sub-command."""
+    parser = argparse.ArgumentParser(prog="kandinsky-bot", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log engine details")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    generate = commands.add_parser("generate", help="make images from a prompt")
+    generate.add_argument("prompt", nargs="?", default="", help="what to draw")
+    _add_request_options(generate)
+
+    recipe = commands.add_parser("recipe", help="print the recipe stored in a PNG we made")
+    recipe.add_argument("file", type=Path)
+    recipe.add_argument("--regenerate", action="store_true", help="make the image again")
+    recipe.add_argument("--image", type=Path, help="the original picture, for image tasks")
+    recipe.add_argument("--mask", type=Path, help="the original mask, for inpainting")
+    recipe.add_argument("-o", "--output", type=Path, default=Path("outputs"))
+
+    tiny = commands.add_parser("make-tiny-models", help="build tiny random checkpoints offline")
+    tiny.add_argument("directory", type=Path)
+
+    demo = commands.add_parser("demo", help="generate one of each task on tiny offline models")
+    demo.add_argument("-o", "--output", type=Path, default=Path("demo-output"))
+    return parser
+
+
+def _add_request_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", choices=[f.value for f in Family])
+    parser.add_argument("--task", choices=[t.value for t in Task])
+    parser.add_argument(
+        "--image", type=Path, help="picture to start from (img2img, inpaint, depth)"
+    )
+    parser.add_argument("--mask", type=Path, help="inpainting mask, white = repaint")
+    parser.add_argument("--depth-map", type=Path, help="a ready depth map for depth")
+    parser.add_argument("--depth-img2img", action="store_true", help="depth: start from --image")
+    parser.add_argument(
+        "--mix",
+        action="append",
+        default=[],
+        metavar="ITEM::WEIGHT",
+        help="a text or picture path with a weight, e.g. 'a cat::0.3' (repeat)",
+    )
+    parser.add_argument("--negative", default="", help="what to avoid")
+    parser.add_argument("--size", help="WIDTHxHEIGHT, multiples of 64")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--steps", type=int)
+    parser.add_argument("--guidance", type=float)
+    parser.add_argument("--prior-guidance", type=float, default=4.0)
+    parser.add_argument("--prior-steps", type=int, default=25)
+    parser.add_argument("--strength", type=float, default=0.6)
+    parser.add_argument("--scheduler", choices=SCHEDULERS, default="default")
+    parser.add_argument("-n", "--num-images", type=int, default=1)
+    parser.add_argument("-o", "--output", type=Path, default=Path("outputs"))
+
+
+def _read(path: Path | None, what: str) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise RequestError(
+            what, str(path), f"cannot read {what} {path}: {error.strerror}"
+        ) from None
+
+
+def _mix_items(specs: Sequence[str]) -> tuple[MixItem, ...]:
+    items = []
+    for spec in specs:
+        text, sep, weight = spec.rpartition("::")
+        if not sep:
+            text, weight = spec, "1"
+        try:
+            value = float(weight)
+        except ValueError:
+            raise RequestError(
+                "weight", weight, f"mix weight must be a number, got {weight!r}"
+            ) from None
+        path = Path(text)
+        if path.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp") and path.is_file():
+            items.append(MixItem(weight=value, image=path.read_bytes()))
+        else:
+            items.append(MixItem(weight=value, text=text))
+    return tuple(items)
+
+
+def request_from_args(args: argparse.Namespace, settings: Settings) -> GenerationRequest:
+    """Build the request the `generate` options describe (RequestError when they cannot)."""
+    init = _read(args.image, "image")
+    mask = _read(args.mask, "mask")
+    task = Task(args.task) if args.task else _guess_task(args, init, mask)
+    if task is Task.INPAINT and mask is None and init is not None:
+        mask = _alpha_mask(init)
+    width, height = _size(args.size, init, settings)
+    return GenerationRequest(
+        task=task,
+        model=Family(args.model) if args.model else settings.default_model,
+        prompt=args.prompt,
+        negative_prompt=args.negative,
+        init_image=init,
+        mask=mask,
+        depth_hint=_read(args.depth_map, "depth map"),
+        depth_img2img=args.depth_img2img,
+        mix=_mix_items(args.mix),
+        width=width,
+        height=height,
+        steps=args.steps,
+        guidance_scale=args.guidance,
+        prior_guidance_scale=args.prior_guidance,
+        prior_steps=args.prior_steps,
+        strength=args.strength,
+        seed=args.seed,
+        scheduler=args.scheduler,
+        num_images=args.num_images,
+    )
+
+
+def _guess_task(args: argparse.Namespace, init: bytes | None, mask: bytes | None) -> Task:
+    if args.mix:
+        return Task.MIX
+    if args.depth_map or args.depth_img2img:
+        return Task.DEPTH
+    if mask is not None:
+        return Task.INPAINT
+    return Task.IMG2IMG if init is not None else Task.TEXT2IMG
+
+
+def _alpha_mask(init: bytes) -> bytes | None:
+    """A transparent PNG is its own mask: transparent pixels are repainted."""
+    from generation.images import has_transparency
+
+    return init if has_transparency(init) else None
+
+
+def _size(text: str | None, init: bytes | None, settings: Settings) -> tuple[int, int]:
+    if text:
+        return parse_size(text)
+    side = settings.default_size
+    if init is None:
+        return side, side
+    from generation.images import decode_image
+    from generation.request import size_for_aspect
+
+    picture = decode_image(
+        init, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_upload_pixels
+    )
+    return size_for_aspect(*picture.size, side * side, settings.limits)
+
+
+class ProgressBar:
+    """A one-line step bar on stderr."""
+
+    def __init__(self, width: int = 20) -> None:
+        self.width = width
+
+    def __call__(self, done: int, total: int) -> None:
+        filled = self.width * done // max(total, 1)
+        bar = "▰" * filled + "▱" * (self.width - filled)
+        end = "\n" if done >= total else ""
+        print(f"\r{bar} {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+
+def save_results(
+    results: Sequence[GenerationResult], output: Path, stem: str = "kandinsky"
+) -> list[Path]:
+    """Write every PNG of `results` under `output` (a folder, or a file name for one image)."""
+    pngs = [
+        (result.request, seed, png)
+        for result in results
+        for seed, png in zip(result.seeds, result.images, strict=True)
+    ]
+    if output.suffix.lower() == ".png" and len(pngs) == 1:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_bytes(pngs[0][2])
+        return [output]
+    output.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for request, seed, png in pngs:
+        path = output / f"{stem}-{request.task}-{request.model}-{seed}.png"
+        path.write_bytes(png)
+        paths.append(path)
+    return paths
+
+
+async def _generate(service: GenerationService, request: GenerationRequest) -> GenerationResult:
+    try:
+        return await service.generate(service.prepare(request), ProgressBar())
+    finally:
+        service.close()
+
+
+def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
+    """Make images from the command line options."""
+    from bot.app import build_generation
+
+    request = request_from_args(args, settings)
+    service = build_generation(settings)
+    result = asyncio.run(_generate(service, request))
+    for path in save_results([result], args.output):
+        print(path)
+    return 0
+
+
+def cmd_recipe(args: argparse.Namespace, settings: Settings) -> int:
+    """Print a PNG's recipe; with --regenerate, make it again."""
+    from generation.images import read_recipe
+
+    data = _read(args.file, "file")
+    assert data is not None
+    recipe = read_recipe(data)
+    print(json.dumps(recipe, indent=2, ensure_ascii=False))
+    if not args.regenerate:
+        return 0
+    from bot.app import build_generation
+
+    request = GenerationRequest.from_recipe(recipe).replace(
+        init_image=_read(args.image, "image"), mask=_read(args.mask, "mask")
+    )
+    if request.task is Task.DEPTH and request.init_image is None:
+        raise RequestError("image", None, "this recipe needs its original picture: pass --image")
+    service = build_generation(settings)
+    result = asyncio.run(_generate(service, request))
+    for path in save_results([result], args.output):
+        print(path)
+    return 0
+
+
+def cmd_make_tiny_models(args: argparse.Namespace, settings: Settings) -> int:
+    """Build the tiny offline checkpoints and print the registry file."""
+    from generation.tiny import build_tiny_models
+
+    print(build_tiny_models(args.directory))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """Generate one image per task on the tiny models, through the service users get."""
+    from bot.demo import run_demo
+
+    for path in run_demo(settings, args.output):
+        print(path)
+    return 0
+
+
+COMMANDS = {
+    "generate": cmd_generate,
+    "recipe": cmd_recipe,
+    "make-tiny-models": cmd_make_tiny_models,
+    "demo": cmd_demo,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (2 for bad input)."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = Settings.from_env()
+        return COMMANDS[args.command](args, settings)
+    except (RequestError, SettingsError) as error:
+        print(f"kandinsky-bot: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def offline_environment() -> None:
+    """Keep the hub libraries from reaching the network (tiny local models only)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -1,0 +1,124 @@
+"""Settings: read once at the root from `KBOT_*` environment variables and an optional `.env`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from generation.request import Family, Limits
+
+PREFIX = "KBOT_"
+
+
+class SettingsError(ValueError):
+    """A setting with a value that cannot be used."""
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{PREFIX}{name.upper()} must be true or false, got {raw!r}")
+
+
+def _optional_bool(name: str, raw: str) -> bool | None:
+    return None if raw.strip().lower() in ("", "auto") else _bool(name, raw)
+
+
+def _int(name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{PREFIX}{name.upper()} must be a whole number, got {raw!r}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything an operator can set; secrets come only from the environment."""
+
+    models: Path | None = None
+    device: tuple[str, ...] = ("auto",)
+    fp16: bool | None = None
+    cpu_offload: bool = False
+    compile: bool = False
+    xformers: bool | None = None
+    depth_model: str | None = None
+    default_model: Family = Family.K22
+    default_size: int = 768
+    max_side: int = 1536
+    max_pixels: int = 1536 * 1536
+    max_prompt_chars: int = 1000
+    max_steps: int = 150
+    max_upload_bytes: int = 20 * 1024 * 1024
+    max_upload_pixels: int = 40_000_000
+    data_dir: Path = Path("data")
+
+    @property
+    def limits(self) -> Limits:
+        """The request bounds these settings give."""
+        return Limits(
+            max_side=self.max_side,
+            max_pixels=self.max_pixels,
+            max_prompt_chars=self.max_prompt_chars,
+            max_steps=self.max_steps,
+        )
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")
+    ) -> Settings:
+        """Read settings from `environ` (default: the process environment) over `dotenv`."""
+        values = dict(read_dotenv(dotenv)) if dotenv is not None else {}
+        values.update(os.environ if environ is None else environ)
+        known = {f.name for f in fields(cls)}
+        raw = {
+            key[len(PREFIX) :].lower(): value
+            for key, value in values.items()
+            if key.startswith(PREFIX) and key[len(PREFIX) :].lower() in known
+        }
+        converted: dict[str, Any] = {name: _convert(name, value) for name, value in raw.items()}
+        return cls(**converted)
+
+
+def _convert(name: str, raw: str) -> object:
+    converters = {
+        "models": lambda n, v: Path(v) if v else None,
+        "device": lambda n, v: (
+            tuple(part.strip() for part in v.split(",") if part.strip()) or ("auto",)
+        ),
+        "fp16": _optional_bool,
+        "xformers": _optional_bool,
+        "cpu_offload": _bool,
+        "compile": _bool,
+        "depth_model": lambda n, v: v or None,
+        "default_model": _family,
+        "data_dir": lambda n, v: Path(v),
+    }
+    converter = converters.get(name, _int)
+    return converter(name, raw)
+
+
+def _family(name: str, raw: str) -> Family:
+    try:
+        return Family(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{PREFIX}DEFAULT_MODEL must be 2.1, 2.2 or 3, got {raw!r}") from None
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Read `KEY=value` lines (comments and blank lines skipped, quotes stripped)."""
+    if not path.is_file():
+        return {}
+    values = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        values[key.strip()] = value.strip().strip("'\"")
+    return values

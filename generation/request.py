@@ -1,0 +1,377 @@
+"""The common request model every adapter produces, and its validation.
+
+This module is pure: it imports no torch, PIL, chat SDK or SQL library, so adapters and
+storage can use it cheaply (enforced by import-linter).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+_E = TypeVar("_E", bound=enum.StrEnum)
+
+MAX_SEED = 2**32 - 1
+MAX_IMAGES = 4
+
+
+class Task(enum.StrEnum):
+    """What to generate."""
+
+    TEXT2IMG = "text2img"
+    IMG2IMG = "img2img"
+    INPAINT = "inpaint"
+    MIX = "mix"
+    DEPTH = "depth"
+
+
+class Family(enum.StrEnum):
+    """The Kandinsky model family."""
+
+    K21 = "2.1"
+    K22 = "2.2"
+    K3 = "3"
+
+    @property
+    def has_prior(self) -> bool:
+        """Whether the family makes image embeddings with a prior first."""
+        return self is not Family.K3
+
+
+class RequestError(ValueError):
+    """A request that cannot be run; names the field and the bad value.
+
+    `str(error)` is a complete sentence fit to show a user.
+    """
+
+    def __init__(self, field: str, value: object, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.value = value
+        self.message = message
+
+
+# The generation matrix (DESIGN.md section 1): which family supports which task.
+_UNSUPPORTED: dict[tuple[Family, Task], str] = {
+    (Family.K3, Task.INPAINT): "Kandinsky 3 has no inpainting; try model 2.2",
+    (Family.K3, Task.MIX): "Kandinsky 3 has no prior, so it cannot mix; try model 2.2",
+    (Family.K3, Task.DEPTH): "Depth ControlNet exists only for Kandinsky 2.2; try model 2.2",
+    (Family.K21, Task.DEPTH): "Depth ControlNet exists only for Kandinsky 2.2; try model 2.2",
+}
+
+# Schedulers users may choose; "default" keeps the checkpoint's own.
+SCHEDULERS: tuple[str, ...] = ("default", "ddim", "ddpm", "dpm++", "dpm++2s")
+
+# Defaults that depend on the family (decoder steps, guidance).
+_FAMILY_DEFAULTS: dict[Family, dict[str, float | int]] = {
+    Family.K21: {"steps": 50, "guidance_scale": 4.0},
+    Family.K22: {"steps": 50, "guidance_scale": 4.0},
+    Family.K3: {"steps": 25, "guidance_scale": 3.0},
+}
+
+_IMAGE_TASKS = (Task.IMG2IMG, Task.INPAINT)
+
+
+def supports(family: Family, task: Task) -> bool:
+    """Return whether `family` can run `task` (the DESIGN.md matrix)."""
+    return (family, task) not in _UNSUPPORTED
+
+
+@dataclass(frozen=True, slots=True)
+class MixItem:
+    """One ingredient of a mix: a text or an image (bytes), with its weight."""
+
+    weight: float
+    text: str | None = None
+    image: bytes | None = None
+
+    def __post_init__(self) -> None:
+        if (self.text is None) == (self.image is None):
+            raise RequestError("mix", self.text, "each mix item is either a text or an image")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Operator-configurable bounds on what a request may ask for."""
+
+    min_side: int = 64
+    max_side: int = 1536
+    max_pixels: int = 1536 * 1536
+    max_prompt_chars: int = 1000
+    max_steps: int = 150
+    max_prior_steps: int = 100
+    max_guidance: float = 30.0
+    max_mix_items: int = 8
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationRequest:
+    """Everything needed to make images; images travel as encoded bytes.
+
+    `steps`, `guidance_scale` and `seed` may be left as None: `resolved()` fills them
+    (family defaults, a random seed) so the stored recipe is always complete.
+    For `depth`, `init_image` is the picture the depth map is estimated from (unless
+    `depth_hint` is given); with `depth_img2img` it is also the starting image.
+    """
+
+    task: Task = Task.TEXT2IMG
+    model: Family = Family.K22
+    prompt: str = ""
+    negative_prompt: str = ""
+    init_image: bytes | None = field(default=None, repr=False)
+    mask: bytes | None = field(default=None, repr=False)
+    depth_hint: bytes | None = field(default=None, repr=False)
+    depth_img2img: bool = False
+    mix: tuple[MixItem, ...] = field(default=(), repr=False)
+    width: int = 768
+    height: int = 768
+    steps: int | None = None
+    guidance_scale: float | None = None
+    prior_guidance_scale: float = 4.0
+    prior_steps: int = 25
+    strength: float = 0.6
+    seed: int | None = None
+    scheduler: str = "default"
+    num_images: int = 1
+
+    def replace(self, **changes: Any) -> GenerationRequest:
+        """Return a copy with `changes` applied."""
+        return dataclasses.replace(self, **changes)
+
+    def resolved(self) -> GenerationRequest:
+        """Return a copy with family defaults and a random seed filled in."""
+        defaults = _FAMILY_DEFAULTS[Family(self.model)]
+        return self.replace(
+            steps=self.steps if self.steps is not None else int(defaults["steps"]),
+            guidance_scale=(
+                self.guidance_scale
+                if self.guidance_scale is not None
+                else float(defaults["guidance_scale"])
+            ),
+            seed=self.seed if self.seed is not None else secrets.randbelow(MAX_SEED + 1),
+        )
+
+    @property
+    def uses_strength(self) -> bool:
+        """Whether the decoder starts from an image (so strength matters)."""
+        return self.task is Task.IMG2IMG or (self.task is Task.DEPTH and self.depth_img2img)
+
+    def recipe(self) -> dict[str, Any]:
+        """Return the parameters that reproduce this request (no image bytes)."""
+        recipe: dict[str, Any] = {
+            "task": str(self.task),
+            "model": str(self.model),
+            "prompt": self.prompt,
+            "negative_prompt": self.negative_prompt,
+            "width": self.width,
+            "height": self.height,
+            "steps": self.steps,
+            "guidance_scale": self.guidance_scale,
+            "seed": self.seed,
+            "scheduler": self.scheduler,
+        }
+        if self.model != Family.K3:
+            recipe["prior_guidance_scale"] = self.prior_guidance_scale
+            recipe["prior_steps"] = self.prior_steps
+        if self.uses_strength:
+            recipe["strength"] = self.strength
+        if self.task is Task.DEPTH:
+            recipe["depth_img2img"] = self.depth_img2img
+        if self.task is Task.MIX:
+            recipe["mix"] = [
+                {"weight": item.weight, "text": item.text}
+                if item.text is not None
+                else {"weight": item.weight, "image": True}
+                for item in self.mix
+            ]
+        return recipe
+
+    @classmethod
+    def from_recipe(cls, recipe: dict[str, Any]) -> GenerationRequest:
+        """Rebuild a request from `recipe()` output (image inputs must be added back)."""
+        known = {f.name for f in dataclasses.fields(cls)} - {"mix", "init_image", "mask"}
+        fields = {key: value for key, value in recipe.items() if key in known}
+        mix = tuple(
+            MixItem(weight=float(item["weight"]), text=item["text"])
+            for item in recipe.get("mix", ())
+            if item.get("text") is not None
+        )
+        return cls(**fields, mix=mix).normalised()
+
+    def normalised(self) -> GenerationRequest:
+        """Return a copy whose enum fields are enums (accepts their string values)."""
+        return self.replace(
+            task=_parse_enum(Task, "task", self.task),
+            model=_parse_enum(Family, "model", self.model),
+        )
+
+
+def _parse_enum(kind: type[_E], name: str, value: object) -> _E:
+    try:
+        return kind(str(value))
+    except ValueError:
+        choices = ", ".join(member.value for member in kind)
+        raise RequestError(name, value, f"{name} must be one of {choices}, got {value!r}") from None
+
+
+def validate(request: GenerationRequest, limits: Limits | None = None) -> GenerationRequest:
+    """Check `request` against the matrix and `limits`; return it normalised.
+
+    Raises RequestError naming the first bad field and its value.
+    """
+    limits = limits or Limits()
+    request = request.normalised()
+    family, task = request.model, request.task
+    if (family, task) in _UNSUPPORTED:
+        raise RequestError("model", str(family), _UNSUPPORTED[(family, task)])
+    _check_text(request, limits)
+    _check_size(request.width, request.height, limits)
+    _check_numbers(request, limits)
+    _check_inputs(request, limits)
+    return request
+
+
+def _check_text(request: GenerationRequest, limits: Limits) -> None:
+    for name in ("prompt", "negative_prompt"):
+        text = getattr(request, name)
+        if not isinstance(text, str):
+            raise RequestError(name, text, f"{name} must be text")
+        if len(text) > limits.max_prompt_chars:
+            raise RequestError(
+                name,
+                f"{len(text)} characters",
+                f"{name} is {len(text)} characters long; the limit is {limits.max_prompt_chars}",
+            )
+        if "\x00" in text:
+            raise RequestError(name, text, f"{name} must not contain NUL characters")
+    if request.task is not Task.MIX and not request.prompt.strip():
+        raise RequestError("prompt", request.prompt, "prompt must not be empty")
+
+
+def _check_size(width: object, height: object, limits: Limits) -> None:
+    for name, side in (("width", width), ("height", height)):
+        if not isinstance(side, int) or isinstance(side, bool):
+            raise RequestError(name, side, f"{name} must be a whole number, got {side!r}")
+        if side % 64:
+            raise RequestError(name, side, f"{name} must be a multiple of 64, got {side}")
+        if not limits.min_side <= side <= limits.max_side:
+            raise RequestError(
+                name,
+                side,
+                f"{name} must be between {limits.min_side} and {limits.max_side}, got {side}",
+            )
+    assert isinstance(width, int) and isinstance(height, int)
+    if width * height > limits.max_pixels:
+        raise RequestError(
+            "size",
+            f"{width}x{height}",
+            f"size {width}x{height} is over the limit of {limits.max_pixels} pixels",
+        )
+
+
+def _check_range(name: str, value: object, low: float, high: float, *, whole: bool) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RequestError(name, value, f"{name} must be a number, got {value!r}")
+    if whole and not isinstance(value, int):
+        raise RequestError(name, value, f"{name} must be a whole number, got {value!r}")
+    if not low <= value <= high or value != value:  # value != value catches NaN
+        raise RequestError(name, value, f"{name} must be between {low:g} and {high:g}, got {value}")
+
+
+def _check_numbers(request: GenerationRequest, limits: Limits) -> None:
+    if request.steps is not None:
+        _check_range("steps", request.steps, 1, limits.max_steps, whole=True)
+    if request.guidance_scale is not None:
+        _check_range("guidance_scale", request.guidance_scale, 0, limits.max_guidance, whole=False)
+    _check_range(
+        "prior_guidance_scale", request.prior_guidance_scale, 0, limits.max_guidance, whole=False
+    )
+    _check_range("prior_steps", request.prior_steps, 1, limits.max_prior_steps, whole=True)
+    _check_range("strength", request.strength, 0, 1, whole=False)
+    _check_range("num_images", request.num_images, 1, MAX_IMAGES, whole=True)
+    if request.seed is not None:
+        _check_range("seed", request.seed, 0, MAX_SEED, whole=True)
+    if request.scheduler not in SCHEDULERS:
+        raise RequestError(
+            "scheduler",
+            request.scheduler,
+            f"scheduler must be one of {', '.join(SCHEDULERS)}, got {request.scheduler!r}",
+        )
+    steps = request.steps if request.steps is not None else 1
+    if request.uses_strength and request.steps is not None and int(steps * request.strength) < 1:
+        raise RequestError(
+            "strength",
+            request.strength,
+            f"strength {request.strength} with {steps} steps runs no denoising step; "
+            "raise the strength or the steps",
+        )
+
+
+def _check_inputs(request: GenerationRequest, limits: Limits) -> None:
+    task = request.task
+    if task in _IMAGE_TASKS and not request.init_image:
+        raise RequestError("init_image", None, f"{task} needs a picture to start from")
+    if task is Task.INPAINT and request.mask is None:
+        raise RequestError(
+            "mask", None, "inpaint needs a mask (white = repaint) or a transparent PNG"
+        )
+    if task is Task.DEPTH:
+        if not request.init_image and not request.depth_hint:
+            raise RequestError("init_image", None, "depth needs a picture or a depth map")
+        if request.depth_img2img and not request.init_image:
+            raise RequestError("init_image", None, "depth as image to image needs a picture")
+    if task is Task.MIX:
+        _check_mix(request.mix, limits)
+    elif request.mix:
+        raise RequestError("mix", len(request.mix), f"mix items are only used by mix, not {task}")
+
+
+def _check_mix(items: Iterable[MixItem], limits: Limits) -> None:
+    items = tuple(items)
+    if len(items) < 2:
+        raise RequestError("mix", len(items), f"mix needs at least 2 items, got {len(items)}")
+    if len(items) > limits.max_mix_items:
+        raise RequestError(
+            "mix", len(items), f"mix takes at most {limits.max_mix_items} items, got {len(items)}"
+        )
+    for item in items:
+        _check_range("weight", item.weight, 0, 10, whole=False)
+        if item.text is not None and len(item.text) > limits.max_prompt_chars:
+            raise RequestError(
+                "mix", f"{len(item.text)} characters", "a mix text is over the prompt length limit"
+            )
+    if sum(item.weight for item in items) <= 0:
+        raise RequestError("weight", 0, "mix weights must not all be zero")
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """Parse `768x512` into (width, height); RequestError when malformed."""
+    parts = text.lower().replace("×", "x").split("x")
+    if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
+        raise RequestError("size", text, f"size must look like 768x512, got {text!r}")
+    return int(parts[0]), int(parts[1])
+
+
+def size_for_aspect(
+    width: int, height: int, area: int, limits: Limits | None = None
+) -> tuple[int, int]:
+    """Return the multiple-of-64 size nearest to `width:height` with about `area` pixels."""
+    limits = limits or Limits()
+    if width <= 0 or height <= 0:
+        raise RequestError("size", f"{width}x{height}", "an image must have a positive size")
+    aspect = width / height
+    target_h = (area / aspect) ** 0.5
+    target_w = target_h * aspect
+
+    def snap(side: float) -> int:
+        snapped = max(limits.min_side, min(limits.max_side, round(side / 64) * 64))
+        return int(snapped)
+
+    w, h = snap(target_w), snap(target_h)
+    while w * h > limits.max_pixels:
+        w, h = (w - 64, h) if w >= h else (w, h - 64)
+    return w, h

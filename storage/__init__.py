@@ -1,0 +1,1 @@
+"""Persistence of users, quotas, jobs, images and history (SQLAlchemy)."""

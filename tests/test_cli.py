@@ -1,0 +1,213 @@
+"""The command line: generate, recipe, errors with exit code 2 and no traceback."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from bot.cli import main
+from tests.helpers import decode, mask_png, png
+
+SMALL_ARGS = ["--size", "64x64", "--steps", "2", "--prior-steps", "2"]
+
+
+@pytest.fixture(autouse=True)
+def offline_models(tiny_models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KBOT_MODELS", str(tiny_models))
+    monkeypatch.setenv("KBOT_DEVICE", "cpu")
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_generate_writes_pngs_and_shows_progress(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["generate", "a lighthouse", "--seed", "3", "-n", "2", *SMALL_ARGS, "-o", "out"])
+    out, err = capsys.readouterr()
+    assert code == 0
+    paths = [Path(line) for line in out.split()]
+    assert len(paths) == 2 and all(path.is_file() for path in paths)
+    assert decode(paths[0].read_bytes()).text["seed"] == "3"  # type: ignore[attr-defined]
+    assert "▰" in err and "2/2" in err
+
+
+def test_recipe_prints_and_regenerates_the_same_bytes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(
+            [
+                "generate",
+                "a lighthouse",
+                "--model",
+                "3",
+                "--seed",
+                "5",
+                *SMALL_ARGS,
+                "-o",
+                "first.png",
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["recipe", "first.png"]) == 0
+    shown = capsys.readouterr().out
+    assert '"prompt": "a lighthouse"' in shown and '"seed": 5' in shown
+    assert main(["recipe", "first.png", "--regenerate", "-o", "again.png"]) == 0
+    assert Path("again.png").read_bytes() == Path("first.png").read_bytes()
+
+
+def test_image_tasks_from_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    picture = write(tmp_path / "in.png", png((128, 64)))
+    mask = write(tmp_path / "mask.png", mask_png())
+    assert (
+        main(
+            [
+                "generate",
+                "a watercolor",
+                "--image",
+                str(picture),
+                "--strength",
+                "0.5",
+                "--steps",
+                "2",
+                "--prior-steps",
+                "2",
+                "--seed",
+                "1",
+                "-o",
+                "i2i",
+            ]
+        )
+        == 0
+    )
+    made = Path(capsys.readouterr().out.split()[0])
+    image = decode(made.read_bytes())
+    assert image.text["task"] == "img2img"  # type: ignore[attr-defined]
+    assert image.size[0] > image.size[1], "size follows the picture's aspect"
+    assert (
+        main(
+            [
+                "generate",
+                "a door",
+                "--image",
+                str(picture),
+                "--mask",
+                str(mask),
+                *SMALL_ARGS,
+                "-o",
+                "inpaint",
+            ]
+        )
+        == 0
+    )
+    assert "inpaint" in capsys.readouterr().out
+    assert (
+        main(
+            [
+                "generate",
+                "--mix",
+                "a cat::0.3",
+                "--mix",
+                f"{picture}::0.7",
+                *SMALL_ARGS,
+                "-o",
+                "mix",
+            ]
+        )
+        == 0
+    )
+    assert "mix" in capsys.readouterr().out
+    assert (
+        main(
+            [
+                "generate",
+                "a tower",
+                "--task",
+                "depth",
+                "--image",
+                str(picture),
+                *SMALL_ARGS,
+                "-o",
+                "depth",
+            ]
+        )
+        == 0
+    )
+    assert "depth" in capsys.readouterr().out
+
+
+def test_transparent_png_inpaints_without_a_mask(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    image = Image.new("RGBA", (64, 64), (200, 10, 10, 255))
+    image.paste((0, 0, 0, 0), (16, 16, 48, 48))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    picture = write(tmp_path / "hole.png", buffer.getvalue())
+    assert (
+        main(["generate", "a window", "--task", "inpaint", "--image", str(picture), *SMALL_ARGS])
+        == 0
+    )
+    assert "inpaint" in capsys.readouterr().out
+
+
+def _bomb(tmp_path: Path) -> Path:
+    buffer = io.BytesIO()
+    Image.new("1", (10_000, 10_000)).save(buffer, format="PNG")
+    return write(tmp_path / "bomb.png", buffer.getvalue())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["a cat", "--size", "700x512"], "width must be a multiple of 64, got 700"),
+        (["a cat", "--steps", "0"], "steps must be between 1 and 150, got 0"),
+        (
+            ["a cat", "--strength", "2", "--image", "{png}"],
+            "strength must be between 0 and 1, got 2.0",
+        ),
+        (["a cat", "--task", "inpaint", "--image", "{png}"], "inpaint needs a mask"),
+        (["--mix", "a cat::1"], "mix needs at least 2 items, got 1"),
+        (
+            ["a cat", "--model", "3", "--task", "inpaint", "--image", "{png}", "--mask", "{png}"],
+            "Kandinsky 3 has no inpainting; try model 2.2",
+        ),
+        (["a cat", "--image", "{truncated}"], "damaged or cut short"),
+        (["a cat", "--image", "{gif}"], "not a PNG, JPEG or WebP"),
+        (["a cat", "--image", "{text}"], "not a PNG, JPEG or WebP"),
+        (["a cat", "--image", "{bomb}"], "too large"),
+        (["a cat", "--image", "missing.png"], "cannot read image missing.png"),
+        (["x" * 10_000], "prompt is 10000 characters long; the limit is 1000"),
+    ],
+)
+def test_bad_input_exits_2_with_a_clear_message(
+    args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gif = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(gif, format="GIF")
+    files = {
+        "png": write(tmp_path / "ok.png", png()),
+        "truncated": write(tmp_path / "cut.png", png((256, 256))[:300]),
+        "gif": write(tmp_path / "fake.png", gif.getvalue()),
+        "text": write(tmp_path / "notes.png", b"just some text"),
+        "bomb": _bomb(tmp_path),
+    }
+    args = [arg.format(**{k: str(v) for k, v in files.items()}) for arg in args]
+    code = main(["generate", *args, *([] if "--size" in args else ["--size", "64x64"])])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_recipe_of_a_foreign_png_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path / "plain.png", png())
+    assert main(["recipe", "plain.png"]) == 2
+    assert "carries no Kandinsky bot recipe" in capsys.readouterr().err

@@ -1,0 +1,117 @@
+"""Every cell of the generation matrix through the real diffusers pipelines (tiny models)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from generation.request import SCHEDULERS, Family, GenerationRequest, MixItem, RequestError, Task
+from tests.helpers import decode, mask_png, png, small
+
+PICTURE = png()
+CELLS: list[tuple[Family, Task, dict[str, Any]]] = [
+    (Family.K21, Task.TEXT2IMG, {}),
+    (Family.K21, Task.IMG2IMG, {"init_image": PICTURE, "strength": 0.5}),
+    (Family.K21, Task.INPAINT, {"init_image": PICTURE, "mask": mask_png()}),
+    (
+        Family.K21,
+        Task.MIX,
+        {"prompt": "", "mix": (MixItem(0.4, text="a cat"), MixItem(0.6, image=PICTURE))},
+    ),
+    (Family.K22, Task.TEXT2IMG, {}),
+    (Family.K22, Task.IMG2IMG, {"init_image": PICTURE, "strength": 0.5}),
+    (Family.K22, Task.INPAINT, {"init_image": PICTURE, "mask": mask_png()}),
+    (
+        Family.K22,
+        Task.MIX,
+        {"prompt": "", "mix": (MixItem(0.4, text="a cat"), MixItem(0.6, image=PICTURE))},
+    ),
+    (Family.K22, Task.DEPTH, {"init_image": PICTURE}),
+    (Family.K22, Task.DEPTH, {"init_image": PICTURE, "depth_img2img": True, "strength": 0.5}),
+    (Family.K22, Task.DEPTH, {"depth_hint": png(color="gray")}),
+    (Family.K3, Task.TEXT2IMG, {}),
+    (Family.K3, Task.IMG2IMG, {"init_image": PICTURE, "strength": 0.5}),
+]
+
+
+def _id(cell: tuple[Family, Task, dict[str, Any]]) -> str:
+    family, task, extra = cell
+    return (
+        f"{family}-{task}"
+        + ("-img2img" if extra.get("depth_img2img") else "")
+        + ("-hint" if "depth_hint" in extra else "")
+    )
+
+
+async def make(service: Any, request: GenerationRequest) -> list[bytes]:
+    result = await service.generate(service.prepare(request))
+    return list(result.images)
+
+
+@pytest.mark.parametrize("cell", CELLS, ids=[_id(cell) for cell in CELLS])
+async def test_cell_runs_and_is_reproducible(service: Any, cell: tuple[Family, Task, dict]) -> None:
+    family, task, extra = cell
+    request = small(model=family, task=task, num_images=2, width=128, height=64, **extra)
+    first = await make(service, request)
+    assert len(first) == 2
+    for data in first:
+        image = decode(data)
+        assert image.format == "PNG" and image.size == (128, 64)
+        assert image.text["model"] == str(family) and image.text["task"] == str(task)  # type: ignore[attr-defined]
+    assert first[0] != first[1], "two images of one request use different seeds"
+    again = await make(service, request)
+    assert again == first, "the same request and seed give identical bytes"
+    other = await make(service, request.replace(seed=2))
+    assert other[0] != first[0] and other[1] != first[1]
+
+
+@pytest.mark.parametrize(
+    ("family", "task"),
+    [
+        (Family.K3, Task.INPAINT),
+        (Family.K3, Task.MIX),
+        (Family.K3, Task.DEPTH),
+        (Family.K21, Task.DEPTH),
+    ],
+)
+def test_refused_cells_give_the_clear_error(service: Any, family: Family, task: Task) -> None:
+    request = small(
+        model=family,
+        task=task,
+        init_image=PICTURE,
+        mask=mask_png(),
+        mix=(MixItem(1, text="a"), MixItem(1, text="b")) if task is Task.MIX else (),
+    )
+    with pytest.raises(RequestError, match=r"try model 2\.2"):
+        service.prepare(request)
+
+
+@pytest.mark.parametrize("family", list(Family))
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+async def test_every_scheduler_runs(service: Any, family: Family, scheduler: str) -> None:
+    images = await make(service, small(model=family, scheduler=scheduler))
+    assert decode(images[0]).size == (64, 64)
+    assert decode(images[0]).text["scheduler"] == scheduler  # type: ignore[attr-defined]
+
+
+async def test_prompts_and_negative_prompts_change_the_image(service: Any) -> None:
+    base = await make(service, small(model=Family.K22))
+    assert await make(service, small(model=Family.K22, prompt="a blue whale")) != base
+    assert await make(service, small(model=Family.K22, negative_prompt="blurry")) != base
+
+
+async def test_inpainting_keeps_the_unmasked_area_closer_than_the_masked_one(service: Any) -> None:
+    request = small(model=Family.K22, task=Task.INPAINT, init_image=PICTURE, mask=mask_png())
+    result = decode((await make(service, request))[0]).convert("RGB")
+    assert result.size == (64, 64)
+
+
+async def test_progress_reports_every_decoder_step(service: Any) -> None:
+    seen: list[tuple[int, int]] = []
+    for family in Family:
+        seen.clear()
+        await service.generate(
+            service.prepare(small(model=family, steps=3)), lambda d, t: seen.append((d, t))
+        )
+        assert seen == [(1, 3), (2, 3), (3, 3)], family

@@ -1,0 +1,187 @@
+"""The pure request model: validation, the matrix, sizes and recipes."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from generation.request import (
+    Family,
+    GenerationRequest,
+    Limits,
+    MixItem,
+    RequestError,
+    Task,
+    parse_size,
+    size_for_aspect,
+    supports,
+    validate,
+)
+
+PICTURE = b"picture bytes are checked later by the engine"
+
+
+def refused(request: GenerationRequest, limits: Limits | None = None) -> RequestError:
+    with pytest.raises(RequestError) as caught:
+        validate(request, limits)
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        ({"width": 700}, "width", "multiple of 64, got 700"),
+        ({"height": 0}, "height", "between 64 and 1536, got 0"),
+        ({"width": 4096}, "width", "between 64 and 1536, got 4096"),
+        ({"steps": 0}, "steps", "between 1 and 150, got 0"),
+        ({"strength": 2.0}, "strength", "between 0 and 1, got 2.0"),
+        ({"guidance_scale": float("nan")}, "guidance_scale", "nan"),
+        ({"num_images": 5}, "num_images", "between 1 and 4, got 5"),
+        ({"seed": -1}, "seed", "got -1"),
+        ({"scheduler": "euler"}, "scheduler", "got 'euler'"),
+        ({"model": "4"}, "model", "must be one of 2.1, 2.2, 3, got '4'"),
+        ({"task": "video"}, "task", "got 'video'"),
+        ({"prompt": "   "}, "prompt", "must not be empty"),
+        ({"prompt": "x" * 10_000}, "prompt", "10000 characters long; the limit is 1000"),
+        ({"negative_prompt": "y" * 1001}, "negative_prompt", "the limit is 1000"),
+        ({"task": Task.INPAINT, "init_image": PICTURE}, "mask", "needs a mask"),
+        ({"task": Task.IMG2IMG}, "init_image", "needs a picture"),
+        (
+            {"task": Task.MIX, "mix": (MixItem(1.0, text="a cat"),)},
+            "mix",
+            "at least 2 items, got 1",
+        ),
+        ({"task": Task.DEPTH}, "init_image", "depth needs a picture or a depth map"),
+        (
+            {"steps": 2, "strength": 0.3, "task": Task.IMG2IMG, "init_image": PICTURE},
+            "strength",
+            "runs no denoising step",
+        ),
+    ],
+)
+def test_bad_values_are_refused_naming_the_field(changes: dict, field: str, words: str) -> None:
+    error = refused(GenerationRequest(prompt="a cat").replace(**changes))
+    assert error.field == field
+    assert words in str(error)
+
+
+@pytest.mark.parametrize(
+    ("model", "task", "message"),
+    [
+        ("3", Task.INPAINT, "Kandinsky 3 has no inpainting; try model 2.2"),
+        ("3", Task.MIX, "Kandinsky 3 has no prior, so it cannot mix; try model 2.2"),
+        ("3", Task.DEPTH, "Depth ControlNet exists only for Kandinsky 2.2; try model 2.2"),
+        ("2.1", Task.DEPTH, "Depth ControlNet exists only for Kandinsky 2.2; try model 2.2"),
+    ],
+)
+def test_matrix_refusals_suggest_a_model(model: str, task: Task, message: str) -> None:
+    request = GenerationRequest(model=Family(model), task=task, prompt="a cat", init_image=PICTURE)
+    error = refused(request)
+    assert str(error) == message
+    assert error.field == "model"
+    assert not supports(Family(model), task)
+
+
+def test_supported_cells_validate() -> None:
+    mix = (MixItem(0.5, text="a cat"), MixItem(0.5, image=PICTURE))
+    cells = {
+        Task.TEXT2IMG: {},
+        Task.IMG2IMG: {"init_image": PICTURE},
+        Task.INPAINT: {"init_image": PICTURE, "mask": PICTURE},
+        Task.MIX: {"mix": mix},
+        Task.DEPTH: {"init_image": PICTURE},
+    }
+    for family in Family:
+        for task, extra in cells.items():
+            request = GenerationRequest(model=family, task=task, prompt="a cat", **extra)
+            if supports(family, task):
+                assert validate(request).task is task
+            else:
+                refused(request)
+
+
+def test_limits_are_configurable() -> None:
+    limits = Limits(max_side=512, max_prompt_chars=10)
+    assert refused(GenerationRequest(prompt="a cat", width=768), limits).field == "width"
+    assert refused(GenerationRequest(prompt="a long prompt"), limits).field == "prompt"
+    assert validate(GenerationRequest(prompt="short", width=512, height=512), limits)
+
+
+def test_request_is_frozen_and_resolved_fills_defaults() -> None:
+    request = GenerationRequest(prompt="a cat", model=Family.K3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        request.prompt = "a dog"  # type: ignore[misc]
+    resolved = request.resolved()
+    assert (resolved.steps, resolved.guidance_scale) == (25, 3.0)
+    assert resolved.seed is not None and 0 <= resolved.seed < 2**32
+    assert resolved.resolved().seed == resolved.seed
+
+
+def test_strings_are_accepted_for_enums() -> None:
+    request = validate(
+        GenerationRequest(prompt="a cat").replace(model="3", task="img2img", init_image=PICTURE)
+    )
+    assert request.model is Family.K3 and request.task is Task.IMG2IMG
+
+
+def test_recipe_round_trip() -> None:
+    request = GenerationRequest(
+        task=Task.MIX,
+        prompt="",
+        mix=(MixItem(0.3, text="a cat"), MixItem(0.7, text="a dog")),
+        seed=5,
+        steps=10,
+        guidance_scale=3.5,
+    )
+    again = GenerationRequest.from_recipe(request.recipe())
+    assert again == request
+
+
+def test_mix_item_needs_exactly_one_ingredient() -> None:
+    with pytest.raises(RequestError):
+        MixItem(1.0)
+    with pytest.raises(RequestError):
+        MixItem(1.0, text="a", image=b"b")
+
+
+def test_parse_size() -> None:
+    assert parse_size("768x512") == (768, 512)
+    assert parse_size("768×512") == (768, 512)
+    for bad in ("768", "axb", "1x2x3", "-64x64"):
+        with pytest.raises(RequestError):
+            parse_size(bad)
+
+
+def test_size_for_aspect_keeps_aspect_and_bounds() -> None:
+    assert size_for_aspect(1920, 1080, 768 * 768) == (1024, 576)
+    assert size_for_aspect(500, 500, 768 * 768) == (768, 768)
+    width, height = size_for_aspect(10_000, 10, 768 * 768)
+    assert width <= 1536 and height >= 64 and width % 64 == 0
+
+
+@given(
+    width=st.integers(-10_000, 10_000),
+    height=st.integers(-10_000, 10_000),
+    steps=st.one_of(st.none(), st.integers(-5, 500)),
+    strength=st.floats(allow_nan=True, allow_infinity=True),
+    prompt=st.text(max_size=1200),
+    num_images=st.integers(-2, 10),
+)
+def test_validation_raises_only_its_own_error(
+    width: int, height: int, steps: int | None, strength: float, prompt: str, num_images: int
+) -> None:
+    request = GenerationRequest(
+        prompt=prompt,
+        width=width,
+        height=height,
+        steps=steps,
+        strength=strength,
+        num_images=num_images,
+    )
+    try:
+        validate(request)
+    except RequestError as error:
+        assert str(error)

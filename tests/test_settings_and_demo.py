@@ -1,0 +1,56 @@
+"""Settings from the environment and `.env`, the tiny model command, and the offline demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.demo import run_demo
+from bot.settings import Settings, SettingsError
+from generation.request import Family
+from tests.helpers import decode
+
+
+def test_environment_overrides_dotenv(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        "# comment\nKBOT_MAX_SIDE=1024\nexport KBOT_DEFAULT_MODEL='3'\nKBOT_COMPILE=yes\n"
+    )
+    settings = Settings.from_env({"KBOT_MAX_SIDE": "2048", "KBOT_DEVICE": "cuda:0, cuda:1"}, dotenv)
+    assert settings.max_side == 2048
+    assert settings.default_model is Family.K3
+    assert settings.compile is True
+    assert settings.device == ("cuda:0", "cuda:1")
+    assert settings.limits.max_side == 2048
+    assert Settings.from_env({}, tmp_path / "missing.env") == Settings()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("KBOT_MAX_SIDE", "big", "whole number"),
+        ("KBOT_COMPILE", "maybe", "true or false"),
+        ("KBOT_DEFAULT_MODEL", "4", "2.1, 2.2 or 3"),
+    ],
+)
+def test_bad_settings_are_named(name: str, value: str, words: str) -> None:
+    with pytest.raises(SettingsError, match=words) as caught:
+        Settings.from_env({name: value}, None)
+    assert name in str(caught.value)
+
+
+def test_make_tiny_models_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["make-tiny-models", str(tmp_path / "models")]) == 0
+    registry = Path(capsys.readouterr().out.strip())
+    assert registry.name == "registry.json" and registry.is_file()
+    for folder in ("k21-prior", "k22-decoder", "k22-controlnet-depth", "k3", "depth"):
+        assert (tmp_path / "models" / folder).is_dir()
+
+
+def test_demo_makes_one_image_per_task(tiny_settings: Settings, tmp_path: Path) -> None:
+    paths = run_demo(tiny_settings, tmp_path / "demo")
+    tasks = [decode(path.read_bytes()).text["task"] for path in paths]  # type: ignore[attr-defined]
+    assert tasks == ["text2img", "img2img", "inpaint", "mix", "depth", "depth"]
+    assert all(path.parent == tmp_path / "demo" for path in paths)
