@@ -207,7 +207,8 @@ def save_results(
     output.mkdir(parents=True, exist_ok=True)
     paths = []
     for request, seed, png in pngs:
-        path = output / f"{stem}-{request.task}-{request.model}-{seed}.png"
+        number = len(list(output.glob(f"{stem}-*.png"))) + 1
+        path = output / f"{stem}-{number:03d}-{request.task}-{request.model}-{seed}.png"
         path.write_bytes(png)
         paths.append(path)
     return paths
@@ -258,6 +259,9 @@ def cmd_recipe(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_make_tiny_models(args: argparse.Namespace, settings: Settings) -> int:
     """Build the tiny offline checkpoints and print the registry file."""
+    from bot.app import quiet_libraries
+
+    quiet_libraries()
     from generation.tiny import build_tiny_models
 
     print(build_tiny_models(args.directory))

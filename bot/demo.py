@@ -19,6 +19,9 @@ def ensure_tiny_models(directory: Path) -> Path:
     """Build the tiny checkpoints into `directory` unless they are there; return the registry."""
     registry = directory / "registry.json"
     if not registry.is_file():
+        from bot.app import quiet_libraries
+
+        quiet_libraries()
         from generation.tiny import build_tiny_models
 
         build_tiny_models(directory)

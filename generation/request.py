@@ -202,6 +202,46 @@ class GenerationRequest:
         )
         return cls(**fields, mix=mix).normalised()
 
+    def to_record(self) -> tuple[dict[str, Any], list[bytes]]:
+        """Split into a JSON-safe dict and the picture bytes it refers to by index."""
+        blobs: list[bytes] = []
+
+        def ref(data: bytes | None) -> int | None:
+            if data is None:
+                return None
+            blobs.append(data)
+            return len(blobs) - 1
+
+        record: dict[str, Any] = {}
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if item.name in ("init_image", "mask", "depth_hint"):
+                record[item.name] = ref(value)
+            elif item.name == "mix":
+                record["mix"] = [
+                    {"weight": mix.weight, "text": mix.text, "image": ref(mix.image)}
+                    for mix in value
+                ]
+            else:
+                record[item.name] = str(value) if isinstance(value, enum.Enum) else value
+        return record, blobs
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any], blobs: list[bytes]) -> GenerationRequest:
+        """Rebuild a request written by `to_record`."""
+
+        def deref(index: int | None) -> bytes | None:
+            return None if index is None else blobs[index]
+
+        values = dict(record)
+        for name in ("init_image", "mask", "depth_hint"):
+            values[name] = deref(values.get(name))
+        values["mix"] = tuple(
+            MixItem(weight=item["weight"], text=item.get("text"), image=deref(item.get("image")))
+            for item in values.get("mix", ())
+        )
+        return cls(**values).normalised()
+
     def normalised(self) -> GenerationRequest:
         """Return a copy whose enum fields are enums (accepts their string values)."""
         return self.replace(

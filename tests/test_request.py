@@ -185,3 +185,21 @@ def test_validation_raises_only_its_own_error(
         validate(request)
     except RequestError as error:
         assert str(error)
+
+
+def test_record_round_trip_keeps_pictures() -> None:
+    request = GenerationRequest(
+        task=Task.MIX,
+        prompt="a cat",
+        init_image=b"init",
+        mask=b"mask",
+        mix=(MixItem(0.3, text="a cat"), MixItem(0.7, image=b"dog")),
+        seed=5,
+        num_images=3,
+    )
+    record, blobs = request.to_record()
+    import json
+
+    assert json.loads(json.dumps(record)) == record
+    assert blobs == [b"init", b"mask", b"dog"]
+    assert GenerationRequest.from_record(record, blobs) == request
