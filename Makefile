@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo test lint unit bench install clean
+.PHONY: demo test lint unit bench install postgres clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,13 +22,20 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/kandinsky-bot demo
 
+chat: $(STAMP)
+	$(BIN)/kandinsky-bot chat
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-unit: $(STAMP)
+# The storage tests start a private PostgreSQL server from Debian's package.
+postgres:
+	sh scripts/ensure-postgres.sh
+
+unit: $(STAMP) postgres
 	$(BIN)/python -m pytest
 
 test: lint unit

@@ -1,15 +1,28 @@
-"""The composition root: builds the engine and services from settings, nothing at import."""
+"""The composition root: builds the engine, store, queue and bot from settings.
+
+Nothing is built at import time; `running_bot` owns every resource and closes them in order
+(stop intake, park the queue, stop the engine, close the database).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    from bot.core import Bot
+    from bot.queue import LocalQueue
+    from bot.replies import Replier
     from generation.registry import ModelRegistry
+    from generation.request import Family
     from generation.service import GenerationService
+    from storage.store import Store
 
 
 def build_registry(settings: Settings) -> ModelRegistry:
@@ -38,7 +51,6 @@ def build_generation(settings: Settings) -> GenerationService:
     from generation.service import GenerationService, ImageCaps
 
     quiet_libraries()
-
     registry = build_registry(settings)
     caches = [
         PipelineCache(
@@ -55,3 +67,87 @@ def build_generation(settings: Settings) -> GenerationService:
     ]
     caps = ImageCaps(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_upload_pixels)
     return GenerationService(caches, limits=settings.limits, caps=caps)
+
+
+class ServiceEngine:
+    """Admin control over the generation service (models list, preload, unload)."""
+
+    def __init__(self, service: GenerationService) -> None:
+        self.service = service
+
+    def loaded(self) -> list[str]:
+        """Loaded pipelines on every device."""
+        return sorted({name for cache in self.service.caches for name in cache.loaded()})
+
+    async def preload(self, family: Family) -> None:
+        """Load a family's text-to-image pipelines (off the event loop)."""
+        await asyncio.to_thread(self.service.preload, family)
+
+    async def unload(self, family: Family | None) -> int:
+        """Drop pipelines on every device."""
+        return sum(cache.unload(family) for cache in self.service.caches)
+
+
+@dataclass(slots=True)
+class App:
+    """Everything `running_bot` built."""
+
+    bot: Bot
+    store: Store
+    queue: LocalQueue
+    service: GenerationService
+    repliers: dict[str, Replier]
+
+    async def idle(self) -> None:
+        """Wait until no job is queued or running."""
+        await self.queue.wait_idle()
+
+
+@asynccontextmanager
+async def running_bot(settings: Settings) -> AsyncIterator[App]:
+    """Build the whole bot; adapters register their repliers, then call `app.queue.start()`."""
+    from bot.core import Bot, BotConfig
+    from bot.notify import Notifier
+    from bot.queue import LocalQueue
+    from generation.service import batch_key
+    from storage.store import Store
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = await Store.open(
+        settings.database, settings.data_dir, default_daily_limit=settings.daily_limit
+    )
+    service = build_generation(settings)
+    repliers: dict[str, Replier] = {}
+    notifier = Notifier(store, repliers, progress_interval=settings.progress_interval)
+    queue = LocalQueue(
+        store,
+        service,
+        notifier,
+        concurrency=len(service.caches),
+        max_batch=settings.max_batch,
+        batch_key=batch_key,
+    )
+    config = BotConfig(
+        admins=settings.admins,
+        default_model=settings.default_model,
+        default_size=settings.default_size,
+        limits=settings.limits,
+        queue_size=settings.queue_size,
+        user_queue=settings.user_queue,
+        families=tuple(build_registry(settings).families()),
+    )
+    bot = Bot(
+        store=store,
+        queue=queue,
+        notifier=notifier,
+        prepare=service.prepare,
+        engine=ServiceEngine(service),
+        config=config,
+        repliers=repliers,
+    )
+    try:
+        yield App(bot, store, queue, service, repliers)
+    finally:
+        await queue.stop()
+        await asyncio.to_thread(service.close)
+        await store.close()

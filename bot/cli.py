@@ -50,8 +50,17 @@ def build_parser() -> argparse.ArgumentParser:
     tiny = commands.add_parser("make-tiny-models", help="build tiny random checkpoints offline")
     tiny.add_argument("directory", type=Path)
 
-    demo = commands.add_parser("demo", help="generate one of each task on tiny offline models")
+    demo = commands.add_parser("demo", help="a scripted chat session on tiny offline models")
     demo.add_argument("-o", "--output", type=Path, default=Path("demo-output"))
+
+    chat = commands.add_parser("chat", help="talk to the bot in this terminal")
+    chat.add_argument("-o", "--output", type=Path, default=Path("outputs"))
+    chat.add_argument("--user", help="the console user's id (default: your login name)")
+    chat.add_argument("--lang", help="your language: en, ru or ar")
+    chat.add_argument("--echo", action="store_true", help="print each command before its answer")
+    chat.add_argument("--wait", action="store_true", help="finish each job before the next line")
+
+    commands.add_parser("run", help="run every chat adapter that has its token configured")
     return parser
 
 
@@ -272,12 +281,40 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Generate one image per task on the tiny models, through the service users get."""
     from bot.demo import run_demo
 
-    for path in run_demo(settings, args.output):
-        print(path)
+    run_demo(settings, args.output)
     return 0
 
 
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    """A conversation with the bot on standard input and output."""
+    from bot.console import run_console
+
+    asyncio.run(
+        run_console(
+            settings,
+            args.output,
+            user=args.user,
+            lang=args.lang,
+            echo=args.echo,
+            wait_each=args.wait,
+        )
+    )
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """Start the adapters whose tokens are set."""
+    print(
+        "kandinsky-bot: no chat platform is configured. Set KBOT_TELEGRAM_TOKEN or "
+        "KBOT_DISCORD_TOKEN, or talk to the bot here with `kandinsky-bot chat`.",
+        file=sys.stderr,
+    )
+    return EXIT_BAD_INPUT
+
+
 COMMANDS = {
+    "chat": cmd_chat,
+    "run": cmd_run,
     "generate": cmd_generate,
     "recipe": cmd_recipe,
     "make-tiny-models": cmd_make_tiny_models,

@@ -1,18 +1,22 @@
-"""The offline demo: one image per task on tiny models, through the service users get."""
+"""The offline demo: a scripted chat session on tiny models, through the full path.
+
+Console adapter -> bot -> queue -> storage -> generation, exactly as a user's chat goes.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import io
+import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TextIO
 
 from bot.settings import Settings
-from generation.request import Family, GenerationRequest, MixItem, Task
 
 TINY_DIR = Path(".kbot") / "tiny-models"
-SMALL: dict[str, Any] = {"width": 64, "height": 64, "steps": 2, "prior_steps": 2}
+SMALL = "--size 64x64 --steps 2 --prior-steps 2"
 
 
 def ensure_tiny_models(directory: Path) -> Path:
@@ -28,59 +32,66 @@ def ensure_tiny_models(directory: Path) -> Path:
     return registry
 
 
-def _centre_mask(size: int) -> bytes:
+def _pictures(folder: Path) -> tuple[Path, Path]:
+    """A picture and a mask (white = repaint) for the image commands."""
     from PIL import Image, ImageDraw
 
-    mask = Image.new("L", (size, size), 0)
-    ImageDraw.Draw(mask).rectangle((size // 4, size // 4, 3 * size // 4, 3 * size // 4), fill=255)
-    buffer = io.BytesIO()
-    mask.save(buffer, format="PNG")
-    return buffer.getvalue()
+    folder.mkdir(parents=True, exist_ok=True)
+    picture = Image.new("RGB", (96, 64), (70, 110, 160))
+    draw = ImageDraw.Draw(picture)
+    draw.rectangle((40, 10, 56, 60), fill=(230, 230, 220))
+    draw.polygon([(36, 12), (48, 2), (60, 12)], fill=(200, 40, 40))
+    mask = Image.new("L", (96, 64), 0)
+    ImageDraw.Draw(mask).rectangle((38, 20, 58, 50), fill=255)
+    paths = folder / "lighthouse.png", folder / "door-mask.png"
+    for image, path in zip((picture, mask), paths, strict=True):
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        path.write_bytes(buffer.getvalue())
+    return paths
 
 
-def demo_requests(picture: bytes) -> list[GenerationRequest]:
-    """The demo's requests after text to image: one per remaining task."""
-    base = GenerationRequest(model=Family.K22, seed=7, **SMALL)
+def demo_script(picture: Path, mask: Path) -> list[str]:
+    """The commands the demo types, one of each generation task and a few others."""
     return [
-        base.replace(task=Task.IMG2IMG, prompt="a watercolor lighthouse", init_image=picture),
-        base.replace(
-            task=Task.INPAINT, prompt="a red door", init_image=picture, mask=_centre_mask(64)
-        ),
-        base.replace(
-            task=Task.MIX,
-            mix=(
-                MixItem(0.3, text="a cat"),
-                MixItem(0.4, text="a dog"),
-                MixItem(0.3, image=picture),
-            ),
-        ),
-        base.replace(task=Task.DEPTH, prompt="a stone tower", init_image=picture),
-        base.replace(
-            task=Task.DEPTH, prompt="a glass tower", init_image=picture, depth_img2img=True
-        ),
+        "/help",
+        f"/imagine a lighthouse at dusk --seed 7 {SMALL}",
+        f"/img2img {picture} a watercolor lighthouse --strength 0.5 --seed 7 {SMALL}",
+        f"/inpaint {picture} {mask} a red door --seed 7 {SMALL}",
+        f"/mix a cat::0.3 | {picture}::0.7 --seed 7 {SMALL}",
+        f"/depth {picture} a stone tower --seed 7 {SMALL}",
+        f"/depth {picture} a glass tower --init --strength 0.5 --seed 7 {SMALL}",
+        "1",
+        "/history",
+        "/quota",
+        f"/inpaint --model 3 {picture} {mask} a door {SMALL}",
     ]
 
 
-async def _run(settings: Settings, output: Path) -> list[Path]:
-    from bot.app import build_generation
-    from bot.cli import save_results
-
-    service = build_generation(settings)
-    try:
-        first = GenerationRequest(prompt="a lighthouse at dusk", model=Family.K22, seed=7, **SMALL)
-        text2img = await service.generate(service.prepare(first))
-        paths = save_results([text2img], output, stem="demo")
-        for request in demo_requests(text2img.images[0]):
-            result = await service.generate(service.prepare(request))
-            paths += save_results([result], output, stem="demo")
-        return paths
-    finally:
-        service.close()
+async def _lines(script: list[str]) -> AsyncIterator[str]:
+    for line in script:
+        yield line
 
 
-def run_demo(settings: Settings, output: Path) -> list[Path]:
-    """Make one image of each task with tiny models; return the files written."""
+def run_demo(settings: Settings, output: Path, out: TextIO | None = None) -> None:
+    """Run the scripted session with tiny models; pictures and the database go to `output`."""
+    from bot.console import run_console
+
     models = settings.models or TINY_DIR
     registry = ensure_tiny_models(models if models.suffix != ".json" else models.parent)
-    settings = dataclasses.replace(settings, models=registry, device=("cpu",))
-    return asyncio.run(_run(settings, output))
+    if output.exists():
+        shutil.rmtree(output)
+    picture, mask = _pictures(output / "inputs")
+    settings = dataclasses.replace(
+        settings, models=registry, device=("cpu",), data_dir=output / "data", database_url=None
+    )
+    session = run_console(
+        settings,
+        output,
+        lines=_lines(demo_script(picture, mask)),
+        out=out,
+        user="demo",
+        echo=True,
+        wait_each=True,
+    )
+    asyncio.run(session)

@@ -57,6 +57,18 @@ class Settings:
     max_upload_bytes: int = 20 * 1024 * 1024
     max_upload_pixels: int = 40_000_000
     data_dir: Path = Path("data")
+    database_url: str | None = None
+    admins: frozenset[str] = frozenset()
+    daily_limit: int = 50
+    queue_size: int = 100
+    user_queue: int = 5
+    max_batch: int = 4
+    progress_interval: float = 1.0
+
+    @property
+    def database(self) -> str:
+        """The database URL: `KBOT_DATABASE_URL`, or SQLite under the data directory."""
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'kbot.db'}"
 
     @property
     def limits(self) -> Limits:
@@ -98,9 +110,35 @@ def _convert(name: str, raw: str) -> object:
         "depth_model": lambda n, v: v or None,
         "default_model": _family,
         "data_dir": lambda n, v: Path(v),
+        "database_url": lambda n, v: v or None,
+        "admins": _admins,
+        "progress_interval": _float,
     }
     converter = converters.get(name, _int)
     return converter(name, raw)
+
+
+def _float(name: str, raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{PREFIX}{name.upper()} must be a number, got {raw!r}") from None
+
+
+def _admins(name: str, raw: str) -> frozenset[str]:
+    """`telegram:12345,discord:67890` (platform and user id)."""
+    admins = set()
+    for entry in raw.split(","):
+        entry = entry.strip()
+        if not entry:
+            continue
+        platform, sep, user_id = entry.partition(":")
+        if not sep or not platform or not user_id:
+            raise SettingsError(
+                f"{PREFIX}ADMINS lists platform:user_id pairs, e.g. telegram:12345; got {entry!r}"
+            )
+        admins.add(f"{platform.strip().lower()}:{user_id.strip()}")
+    return frozenset(admins)
 
 
 def _family(name: str, raw: str) -> Family:

@@ -10,14 +10,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from generation.request import GenerationRequest
+from generation.request import GenerationCancelled, GenerationRequest
+
+__all__ = ["Call", "GenerationCancelled", "Inputs", "StepCallback"]
 
 StepCallback = Callable[[int, int], None]
 """Called with (steps done, steps in all) after each decoder step; may raise to cancel."""
-
-
-class GenerationCancelled(Exception):
-    """Raised from a step callback to stop a running job at its next step."""
 
 
 @dataclass(slots=True)

@@ -55,6 +55,10 @@ class RequestError(ValueError):
         self.message = message
 
 
+class GenerationCancelled(Exception):
+    """Raised from a step callback to stop a running job at its next step."""
+
+
 # The generation matrix (DESIGN.md section 1): which family supports which task.
 _UNSUPPORTED: dict[tuple[Family, Task], str] = {
     (Family.K3, Task.INPAINT): "Kandinsky 3 has no inpainting; try model 2.2",

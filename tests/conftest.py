@@ -19,6 +19,8 @@ import pytest
 
 from bot.settings import Settings
 
+pytest_plugins = ["tests.postgres"]
+
 _real_connect = socket.socket.connect
 
 

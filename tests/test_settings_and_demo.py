@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -49,8 +50,16 @@ def test_make_tiny_models_command(tmp_path: Path, capsys: pytest.CaptureFixture[
         assert (tmp_path / "models" / folder).is_dir()
 
 
-def test_demo_makes_one_image_per_task(tiny_settings: Settings, tmp_path: Path) -> None:
-    paths = run_demo(tiny_settings, tmp_path / "demo")
+def test_demo_is_a_chat_session_with_one_image_per_task(
+    tiny_settings: Settings, tmp_path: Path
+) -> None:
+    out = io.StringIO()
+    run_demo(tiny_settings, tmp_path / "demo", out=out)
+    transcript = out.getvalue()
+    paths = sorted((tmp_path / "demo").glob("*.png"), key=lambda p: int(p.stem.split("-")[-1]))
     tasks = [decode(path.read_bytes()).text["task"] for path in paths]  # type: ignore[attr-defined]
-    assert tasks == ["text2img", "img2img", "inpaint", "mix", "depth", "depth"]
-    assert all(path.parent == tmp_path / "demo" for path in paths)
+    assert tasks == ["text2img", "img2img", "inpaint", "mix", "depth", "depth", "depth"]
+    assert all(str(path) in transcript for path in paths)
+    assert "> /history" in transcript and "Your images, page 1 of 1:" in transcript
+    assert "Kandinsky 3 has no inpainting; try model 2.2" in transcript
+    assert "Traceback" not in transcript

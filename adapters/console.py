@@ -1,0 +1,161 @@
+"""The console adapter: the whole bot in a terminal.
+
+Lines starting with `/` are commands (`/imagine a lighthouse --seed 1`); other lines are
+prompts for /imagine. A word that names an existing file is attached as a picture
+(`/img2img photo.png a watercolor`; in a mix, `photo.png::0.7` becomes `#1::0.7`).
+Results are saved to a folder and their paths printed, with their buttons offered as
+numbered choices: type the number to press one of the latest result's buttons.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import TextIO
+
+from bot.model import Attachment, Button, Command, Destination, OutImage
+from bot.replies import ProgressRef
+
+PLATFORM = "console"
+QUIT = {"/quit", "/exit", "quit", "exit"}
+
+Handle = Callable[[Command], Awaitable[None]]
+Idle = Callable[[], Awaitable[None]]
+
+
+async def stdin_lines() -> AsyncIterator[str]:
+    """Lines typed on standard input, read off the event loop."""
+    loop = asyncio.get_running_loop()
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            return
+        yield line
+
+
+class ConsoleAdapter:
+    """Reads commands from lines, prints answers, saves pictures."""
+
+    def __init__(
+        self,
+        handle: Handle,
+        output_dir: Path,
+        *,
+        out: TextIO | None = None,
+        user_id: str | None = None,
+        user_name: str | None = None,
+        locale: str | None = None,
+        echo: bool = False,
+    ) -> None:
+        self.handle = handle
+        self.output_dir = output_dir
+        self.out = out or sys.stdout
+        self.user_id = user_id or getpass.getuser()
+        self.user_name = user_name or self.user_id
+        self.locale = locale
+        self.echo = echo
+        self.choices: dict[int, Button] = {}
+        self._messages = 0
+
+    # -- replier -------------------------------------------------------------------------
+    def _print(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    async def send_text(self, destination: Destination, text: str) -> None:
+        """Print a message."""
+        self._print(text)
+
+    async def send_progress(
+        self, destination: Destination, text: str, ref: ProgressRef | None
+    ) -> ProgressRef:
+        """Print a progress line (a terminal cannot edit earlier lines reliably)."""
+        self._print(text)
+        if ref is None:
+            self._messages += 1
+            ref = {"message": self._messages}
+        return ref
+
+    async def send_images(
+        self, destination: Destination, images: list[OutImage], caption: str, buttons: list[Button]
+    ) -> None:
+        """Save the pictures, print their paths, the caption and numbered actions."""
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        for image in images:
+            path = self.output_dir / image.filename
+            path.write_bytes(image.data)
+            self._print(str(path))
+        self._print(caption)
+        self.choices = dict(enumerate(buttons, start=1))
+        menu = "  ".join(
+            f"[{n}] {button.action} #{button.image_id}" for n, button in self.choices.items()
+        )
+        self._print(menu)
+
+    # -- input ---------------------------------------------------------------------------
+    def parse(self, line: str) -> Command | None:
+        """Turn a typed line into a command (None for an empty line)."""
+        line = line.strip()
+        if not line:
+            return None
+        if line.isdigit() and int(line) in self.choices:
+            button = self.choices[int(line)]
+            return self._command(str(button.action), str(button.image_id), ())
+        if not line.startswith("/"):
+            return self._command("imagine", line, ())
+        name, _, rest = line[1:].partition(" ")
+        words, attachments = [], []
+        for word in rest.split(" "):
+            path_part, sep, weight = word.partition("::")
+            path = Path(path_part).expanduser()
+            if path_part and path.is_file():
+                attachments.append(Attachment(path.read_bytes(), path.name, _content_type(path)))
+                words.append(f"#{len(attachments)}{sep}{weight}" if sep else "")
+            else:
+                words.append(word)
+        text = " ".join(word for word in words if word)
+        if name.lower() not in ("mix", "blend"):
+            text = " ".join(word for word in text.split(" ") if not _is_ref(word))
+        return self._command(name.split("@")[0], text, tuple(attachments))
+
+    def _command(self, name: str, text: str, attachments: tuple[Attachment, ...]) -> Command:
+        return Command(
+            platform=PLATFORM,
+            user_id=self.user_id,
+            user_name=self.user_name,
+            chat_id="console",
+            name=name,
+            text=text,
+            attachments=attachments,
+            locale=self.locale,
+        )
+
+    async def run(self, lines: AsyncIterator[str], idle: Idle, *, wait_each: bool = False) -> None:
+        """Handle every line; at the end (and after each line if asked) wait for the queue."""
+        async for line in lines:
+            if line.strip().lower() in QUIT:
+                break
+            if self.echo:
+                self._print(f"> {line.strip()}")
+            command = self.parse(line)
+            if command is None:
+                continue
+            await self.handle(command)
+            if wait_each:
+                await idle()
+        await idle()
+
+
+def _is_ref(word: str) -> bool:
+    return word.startswith("#") and word[1:].isdigit()
+
+
+def _content_type(path: Path) -> str:
+    return {
+        ".png": "image/png",
+        ".jpg": "image/jpeg",
+        ".jpeg": "image/jpeg",
+        ".webp": "image/webp",
+    }.get(path.suffix.lower(), "application/octet-stream")

@@ -1,0 +1,544 @@
+"""The one option grammar every chat platform shares.
+
+`parse_command_text` turns the argument text of a chat command, such as
+``a lighthouse at dusk --model 2.2 --size 768x512 --neg "blurry, low quality"``,
+into a prompt and typed options; `parse_mix` reads the mix syntax
+(``a cat::0.3 | #1::0.7``). Only the shape of each value is checked here (is it a
+number, one of the choices); ranges are left to `generation.request.validate`.
+
+Tokens are separated by whitespace. A token that starts with a quote (``"…"``,
+``'…'``, ``“…”``, ``„…“``, ``«…»``, ``‘…’``) runs to the first matching closing quote
+that is followed by whitespace or the end of the text, so apostrophes inside words
+(``don't``) never close a quote. A quote with no closing partner is an ordinary
+character, except where an option's value starts: there it quotes the rest of the text.
+Prompt words keep the user's own characters, quotes included; option values lose the
+quotes around them. Options may be written ``--key value`` or ``--key=value``, and the
+``--`` may be the em dash or en dash that phones make of it.
+
+This module is pure: it imports only the standard library and `generation.request`.
+Every error it raises is a `GrammarError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import re
+from bisect import bisect_left
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from generation.request import (
+    MAX_SEED,
+    SCHEDULERS,
+    Family,
+    Limits,
+    RequestError,
+    parse_size,
+    size_for_aspect,
+)
+
+__all__ = [
+    "OPTION_NAMES",
+    "GrammarError",
+    "MixSpec",
+    "ParsedText",
+    "format_options",
+    "parse_command_text",
+    "parse_mix",
+]
+
+
+class GrammarError(RequestError):
+    """Command text that cannot be read; names the field and the bad value.
+
+    `str(error)` is a complete sentence fit to show a user.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedText:
+    """A prompt and the options given with it; None (or False) means "not given"."""
+
+    prompt: str
+    model: Family | None = None
+    size: tuple[int, int] | None = None
+    aspect: tuple[int, int] | None = None
+    seed: int | None = None
+    steps: int | None = None
+    guidance_scale: float | None = None
+    prior_guidance_scale: float | None = None
+    prior_steps: int | None = None
+    strength: float | None = None
+    negative_prompt: str | None = None
+    scheduler: str | None = None
+    num_images: int | None = None
+    init: bool = False
+
+    def given(self) -> dict[str, object]:
+        """Return the options the user set, keyed by `GenerationRequest` field name.
+
+        `size` becomes `width` and `height`, `init` becomes `depth_img2img`; `aspect`
+        has no request field, so it is left out (see `dimensions`).
+        """
+        given: dict[str, object] = {}
+        for name in _REQUEST_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                given[name] = value
+        if self.size is not None:
+            given["width"], given["height"] = self.size
+        if self.init:
+            given["depth_img2img"] = True
+        return given
+
+    def dimensions(self, area: int, limits: Limits | None = None) -> tuple[int, int] | None:
+        """Return the asked-for (width, height): the size, or the aspect at about `area` pixels.
+
+        Returns None when neither `--size` nor `--ar` was given.
+        """
+        if self.size is not None:
+            return self.size
+        if self.aspect is not None:
+            return size_for_aspect(self.aspect[0], self.aspect[1], area, limits)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class MixSpec:
+    """One mix item as written: a text or a picture reference (0-based), and a weight."""
+
+    text: str | None = None
+    picture: int | None = None
+    weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if (self.text is None) == (self.picture is None):
+            raise GrammarError("mix", self.text, "each mix item is either a text or a picture")
+
+
+# ----------------------------------------------------------------------------- values
+
+_INT = re.compile(r"[+-]?[0-9]{1,30}")
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,5})?")
+_MODEL = re.compile(r"(?:(?:k|kandinsky)[-_ ]?)?(2\.1|2\.2|3)")
+_ASPECT = re.compile(r"([0-9]{1,6})\s*:\s*([0-9]{1,6})")
+_MAX_ASPECT = 4
+_SHOWN_CHARS = 60
+
+
+def _show(value: str) -> str:
+    """Quote `value` for an error message, cut short when it is long."""
+    if len(value) > _SHOWN_CHARS:
+        value = value[: _SHOWN_CHARS - 1] + "…"
+    return repr(value)
+
+
+def _to_float(value: str) -> float | None:
+    """Read a decimal number (a lone comma counts as the decimal point); None if it is not one."""
+    text = value.strip()
+    if "," in text and "." not in text and text.count(",") == 1:
+        text = text.replace(",", ".")
+    if len(text) > 64 or not _FLOAT.fullmatch(text):
+        return None
+    return float(text)
+
+
+def _parse_int(field: str, label: str, value: str) -> int:
+    text = value.strip()
+    if not _INT.fullmatch(text):
+        raise GrammarError(field, value, f"{label} must be a whole number, got {_show(value)}")
+    return int(text)
+
+
+def _parse_seed(field: str, label: str, value: str) -> int:
+    seed = _parse_int(field, label, value)
+    if not 0 <= seed <= MAX_SEED:
+        raise GrammarError(field, seed, f"{label} must be between 0 and {MAX_SEED}, got {seed}")
+    return seed
+
+
+def _parse_float(field: str, label: str, value: str) -> float:
+    number = _to_float(value)
+    if number is None:
+        raise GrammarError(field, value, f"{label} must be a number, got {_show(value)}")
+    if not math.isfinite(number):
+        raise GrammarError(field, value, f"{label} must be a finite number, got {_show(value)}")
+    return number
+
+
+def _parse_model(field: str, label: str, value: str) -> Family:
+    match = _MODEL.fullmatch(value.strip().lower())
+    if match is None:
+        choices = ", ".join(member.value for member in Family)
+        raise GrammarError(field, value, f"{label} must be one of {choices}, got {_show(value)}")
+    return Family(match.group(1))
+
+
+def _parse_size(field: str, label: str, value: str) -> tuple[int, int]:
+    try:
+        if len(value) > 32:
+            raise ValueError(value)
+        return parse_size(value.strip())
+    except ValueError:  # RequestError included
+        raise GrammarError(
+            field, value, f"{label} must look like 768x512, got {_show(value)}"
+        ) from None
+
+
+def _parse_aspect(field: str, label: str, value: str) -> tuple[int, int]:
+    match = _ASPECT.fullmatch(value.strip())
+    if match is None:
+        raise GrammarError(field, value, f"{label} must look like 16:9, got {_show(value)}")
+    width, height = int(match.group(1)), int(match.group(2))
+    if width <= 0 or height <= 0:
+        raise GrammarError(
+            field, value, f"{label} needs two positive numbers, like 16:9, got {_show(value)}"
+        )
+    if max(width, height) > _MAX_ASPECT * min(width, height):
+        raise GrammarError(
+            field,
+            value,
+            f"{label} must be between 1:{_MAX_ASPECT} and {_MAX_ASPECT}:1, got {_show(value)}",
+        )
+    return width, height
+
+
+def _parse_scheduler(field: str, label: str, value: str) -> str:
+    name = value.strip().lower()
+    if name in SCHEDULERS:
+        return name
+    message = f"{label} must be one of {', '.join(SCHEDULERS)}, got {_show(value)}"
+    close = difflib.get_close_matches(name[:_SHOWN_CHARS], SCHEDULERS, n=1)
+    if close:
+        message += f"; did you mean {close[0]}?"
+    raise GrammarError(field, value, message)
+
+
+def _parse_text(field: str, label: str, value: str) -> str:
+    return value
+
+
+# ---------------------------------------------------------------------------- options
+
+_Parser = Callable[[str, str, str], object]  # (error field, option label, value) -> value
+
+
+@dataclass(frozen=True, slots=True)
+class _Option:
+    """One option: its canonical name, aliases, where it goes and how its value is read."""
+
+    name: str
+    attr: str  # the ParsedText attribute
+    field: str  # the GenerationRequest field (or "size"/"aspect") errors name
+    example: str
+    parse: _Parser | None  # None for a flag
+    aliases: tuple[str, ...] = ()
+
+
+_OPTIONS: tuple[_Option, ...] = (
+    _Option("model", "model", "model", "2.2", _parse_model),
+    _Option("size", "size", "size", "768x512", _parse_size),
+    _Option("ar", "aspect", "aspect", "16:9", _parse_aspect, ("aspect",)),
+    _Option("seed", "seed", "seed", "42", _parse_seed),
+    _Option("steps", "steps", "steps", "30", _parse_int),
+    _Option("cfg", "guidance_scale", "guidance_scale", "4", _parse_float, ("guidance",)),
+    _Option(
+        "prior-cfg",
+        "prior_guidance_scale",
+        "prior_guidance_scale",
+        "4",
+        _parse_float,
+        ("prior-guidance",),
+    ),
+    _Option("prior-steps", "prior_steps", "prior_steps", "25", _parse_int),
+    _Option("strength", "strength", "strength", "0.6", _parse_float),
+    _Option("neg", "negative_prompt", "negative_prompt", '"blurry"', _parse_text, ("negative",)),
+    _Option("scheduler", "scheduler", "scheduler", "ddim", _parse_scheduler, ("sampler",)),
+    _Option("n", "num_images", "num_images", "2", _parse_int, ("count",)),
+    _Option("init", "init", "depth_img2img", "", None),
+)
+
+OPTION_NAMES: tuple[str, ...] = tuple(f"--{option.name}" for option in _OPTIONS)
+"""The canonical option names, in help-text order."""
+
+_BY_NAME: dict[str, _Option] = {
+    name: option for option in _OPTIONS for name in (option.name, *option.aliases)
+}
+_REQUEST_FIELDS = tuple(
+    option.attr for option in _OPTIONS if option.attr not in ("size", "aspect", "init")
+)
+
+
+def _lookup(label: str, name: str) -> _Option:
+    """Return the option called `name`, or refuse it with the nearest valid name."""
+    key = name.lower().replace("_", "-")
+    option = _BY_NAME.get(key)
+    if option is not None:
+        return option
+    close = difflib.get_close_matches(key[:_SHOWN_CHARS], list(_BY_NAME), n=1)
+    listed = f"the options are {', '.join(OPTION_NAMES)}"
+    hint = f"did you mean --{close[0]}?" if close else listed
+    shown = label if len(label) <= _SHOWN_CHARS else label[: _SHOWN_CHARS - 1] + "…"
+    raise GrammarError("option", label, f"unknown option {shown}; {hint}")
+
+
+# ------------------------------------------------------------------------------ tokens
+
+# Each opening quote and the closing quotes that end it.
+_QUOTES: dict[str, str] = {'"': '"', "'": "'", "“": "”", "„": "“”", "«": "»", "‘": "’"}
+_CLOSING = re.compile("[" + re.escape("".join(set("".join(_QUOTES.values())))) + r"](?=\s|\Z)")
+_SPACES = re.compile(r"\s*")
+_WORD = re.compile(r"\S*")
+_OPTION_START = re.compile(r"(?:--|—|–)[A-Za-z]")
+
+
+def _end_of(pattern: re.Pattern[str], text: str, start: int) -> int:
+    """Return where `pattern` (one that matches the empty text too) stops matching."""
+    match = pattern.match(text, start)
+    return match.end() if match is not None else start
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    """A piece of the text: as written (`raw`) and with its quotes taken off (`text`)."""
+
+    raw: str
+    text: str
+    quoted: bool
+
+
+class _Scanner:
+    """Splits text into tokens one at a time, in linear time overall."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._pos = 0
+        # Where each closing quote stands before whitespace or the end, in order.
+        self._closers: dict[str, list[int]] = {}
+        for match in _CLOSING.finditer(text):
+            self._closers.setdefault(match.group(), []).append(match.start())
+
+    def next(self, *, value: bool) -> _Token | None:
+        """Return the next token, or None at the end.
+
+        With `value`, the token is an option's value: an unclosed quote takes the rest.
+        """
+        text = self._text
+        start = _end_of(_SPACES, text, self._pos)
+        if start >= len(text):
+            self._pos = len(text)
+            return None
+        if text[start] in _QUOTES:
+            token = self._quoted(start, rest=value)
+            if token is not None:
+                return token
+        return self._word(start)
+
+    def _close(self, opener: str, start: int) -> int:
+        """Return where the quote opened by `opener` closes, at or after `start`; -1 if never."""
+        found = -1
+        for closer in _QUOTES[opener]:
+            positions = self._closers.get(closer, [])
+            index = bisect_left(positions, start)
+            if index < len(positions) and (found < 0 or positions[index] < found):
+                found = positions[index]
+        return found
+
+    def _quoted(self, start: int, *, rest: bool) -> _Token | None:
+        text = self._text
+        close = self._close(text[start], start + 1)
+        if close >= 0:
+            self._pos = close + 1
+            return _Token(text[start : close + 1], text[start + 1 : close], quoted=True)
+        if rest:
+            self._pos = len(text)
+            return _Token(text[start:], text[start + 1 :], quoted=True)
+        return None
+
+    def _word(self, start: int) -> _Token:
+        text = self._text
+        end = _end_of(_WORD, text, start)
+        self._pos = end
+        if _OPTION_START.match(text, start):
+            equals = text.find("=", start, end)
+            if equals >= 0 and equals + 1 < end and text[equals + 1] in _QUOTES:
+                return self._quoted_assignment(start, equals)
+        return _Token(text[start:end], text[start:end], quoted=False)
+
+    def _quoted_assignment(self, start: int, equals: int) -> _Token:
+        """Read `--key="a value"`, whose quote may close after whitespace."""
+        text = self._text
+        close = self._close(text[equals + 1], equals + 2)
+        end = close if close >= 0 else len(text)
+        self._pos = close + 1 if close >= 0 else len(text)
+        raw = text[start : self._pos]
+        return _Token(raw, text[start : equals + 1] + text[equals + 2 : end], quoted=False)
+
+
+def _split_option(token: _Token) -> tuple[str, str, str | None] | None:
+    """Return (label, name, value after '=' or None) for an option token, else None."""
+    if token.quoted or not _OPTION_START.match(token.text):
+        return None
+    body = token.text[2:] if token.text.startswith("--") else token.text[1:]
+    name, _, inline = body.partition("=")
+    return f"--{name.lower()}", name, (inline if inline or token.raw != token.text else None)
+
+
+# ------------------------------------------------------------------------------- parse
+
+
+def parse_command_text(text: str) -> ParsedText:
+    """Split a command's argument text into the prompt and typed options.
+
+    Options may stand anywhere; the prompt is the other words joined by single spaces.
+    Raises GrammarError for an unknown, repeated or badly valued option, a missing value,
+    or `--size` together with `--ar`.
+    """
+    scanner = _Scanner(text)
+    words: list[str] = []
+    values: dict[str, Any] = {}  # ParsedText attribute -> typed value
+    while (token := scanner.next(value=False)) is not None:
+        split = _split_option(token)
+        if split is None:
+            words.append(token.raw)
+            continue
+        label, name, inline = split
+        option = _lookup(label, name)
+        if option.attr in values:
+            raise GrammarError(
+                option.field, label, f"--{option.name} is given more than once; give it once"
+            )
+        values[option.attr] = _read_value(option, label, inline, scanner)
+    if "size" in values and "aspect" in values:
+        raise GrammarError(
+            "size",
+            (values["size"], values["aspect"]),
+            "--size and --ar cannot be used together; give one of them",
+        )
+    return dataclasses.replace(ParsedText(" ".join(words).strip()), **values)
+
+
+def _read_value(option: _Option, label: str, inline: str | None, scanner: _Scanner) -> object:
+    """Return the typed value of `option`, reading the next token when none came with '='."""
+    if option.parse is None:
+        if inline is not None:
+            raise GrammarError(option.field, inline, f"{label} takes no value, got {_show(inline)}")
+        return True
+    if inline is None:
+        token = scanner.next(value=True)
+        if token is None or _split_option(token) is not None:
+            raise GrammarError(
+                option.field,
+                None,
+                f"{label} needs a value, e.g. --{option.name} {option.example}",
+            )
+        inline = token.text
+    return option.parse(option.field, label, inline)
+
+
+# ------------------------------------------------------------------------------ format
+
+# Quote styles tried in order when writing a text value back.
+_QUOTE_STYLES: tuple[tuple[str, str], ...] = (
+    ('"', '"'),
+    ("'", "'"),
+    ("“", "”"),
+    ("«", "»"),
+    ("‘", "’"),
+)
+
+
+def _quote(value: str) -> str:
+    """Quote `value` so that the grammar reads it back unchanged.
+
+    Uses the first quote style whose closing quote never stands before whitespace (or
+    at the end) inside `value`; if every style does (vanishingly rare), the first one.
+    """
+    for opener, closer in _QUOTE_STYLES:
+        pattern = re.escape(closer) + r"(?=\s|\Z)"
+        if re.search(pattern, value) is None:
+            return f"{opener}{value}{closer}"
+    return f'"{value}"'
+
+
+def _render(option: _Option, value: object) -> str:
+    """Write one option's value the way the grammar reads it."""
+    if option.attr == "size" and isinstance(value, tuple):
+        return f"{value[0]}x{value[1]}"
+    if option.attr == "aspect" and isinstance(value, tuple):
+        return f"{value[0]}:{value[1]}"
+    if option.attr == "negative_prompt":
+        return _quote(str(value))
+    return str(value)
+
+
+def format_options(parsed: ParsedText) -> str:
+    """Write the options given in `parsed` back as command text (without the prompt).
+
+    `parse_command_text(format_options(p) + " " + p.prompt)` gives back `p`'s options.
+    """
+    parts: list[str] = []
+    for option in _OPTIONS:
+        value = getattr(parsed, option.attr)
+        if option.parse is None:
+            if value:
+                parts.append(f"--{option.name}")
+        elif value is not None:
+            parts.append(f"--{option.name} {_render(option, value)}")
+    return " ".join(parts)
+
+
+# --------------------------------------------------------------------------------- mix
+
+_PICTURE = re.compile(r"#([0-9]+)")
+_MAX_PICTURE_DIGITS = 6
+_MIX_EXAMPLE = "a cat::0.3 | a dog::0.7"
+
+
+def parse_mix(text: str) -> list[MixSpec]:
+    """Read the mix syntax: items split on '|', each `text::weight` or `#N::weight`.
+
+    Pass the prompt part of the command (`ParsedText.prompt`). The weight is optional
+    (default 1.0); `#N` is the N-th attached picture, counted from 1. Raises GrammarError
+    for an empty item, a bad weight or picture number. Item counts are left to
+    `generation.request.validate`.
+    """
+    return [_mix_item(number, item) for number, item in enumerate(text.split("|"), start=1)]
+
+
+def _mix_item(number: int, item: str) -> MixSpec:
+    body, separator, weight_text = item.rpartition("::")
+    if not separator:
+        body, weight = item, 1.0
+    else:
+        weight = _mix_weight(number, weight_text)
+    body = body.strip()
+    if not body:
+        raise GrammarError(
+            "mix", item, f"mix item {number} is empty; write the items like: {_MIX_EXAMPLE}"
+        )
+    picture = _PICTURE.fullmatch(body)
+    if picture is None:
+        return MixSpec(text=body, weight=weight)
+    digits = picture.group(1)
+    if len(digits) > _MAX_PICTURE_DIGITS or int(digits) < 1:
+        raise GrammarError(
+            "mix", body, f"pictures are numbered from #1, so mix item {number} cannot be {body}"
+        )
+    return MixSpec(picture=int(digits) - 1, weight=weight)
+
+
+def _mix_weight(number: int, text: str) -> float:
+    """Read the weight after '::' in mix item `number`."""
+    weight = _to_float(text)
+    where = f"the weight of mix item {number}"
+    if weight is None:
+        raise GrammarError("weight", text, f"{where} must be a number, got {_show(text)}")
+    if not math.isfinite(weight):
+        raise GrammarError("weight", text, f"{where} must be a finite number, got {_show(text)}")
+    if weight < 0:
+        raise GrammarError("weight", weight, f"{where} must be 0 or more, got {weight:g}")
+    return weight

@@ -1,0 +1,132 @@
+"""The chat-level command model every adapter produces, and what the bot answers with.
+
+Pure data: frozen dataclasses with pictures as bytes. Nothing here knows a platform.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file that came with a message."""
+
+    data: bytes = field(repr=False)
+    filename: str = ""
+    content_type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where to answer; stored with each job so answers survive a restart."""
+
+    platform: str
+    chat_id: str
+    user_id: str
+    reply_to: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-safe dict."""
+        return {
+            "platform": self.platform,
+            "chat_id": self.chat_id,
+            "user_id": self.user_id,
+            "reply_to": self.reply_to,
+            "extra": dict(self.extra),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Destination:
+        """Rebuild from `to_dict` output."""
+        return cls(
+            platform=str(data["platform"]),
+            chat_id=str(data["chat_id"]),
+            user_id=str(data["user_id"]),
+            reply_to=data.get("reply_to"),
+            extra={str(k): str(v) for k, v in (data.get("extra") or {}).items()},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One user action: who, where, which command, its text and pictures."""
+
+    platform: str
+    user_id: str
+    user_name: str
+    chat_id: str
+    name: str
+    text: str = ""
+    attachments: tuple[Attachment, ...] = ()
+    reply_attachments: tuple[Attachment, ...] = ()
+    reply_image_id: int | None = None
+    locale: str | None = None
+    message_id: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def destination(self) -> Destination:
+        """Where answers to this command go."""
+        return Destination(
+            platform=self.platform,
+            chat_id=self.chat_id,
+            user_id=self.user_id,
+            reply_to=self.message_id,
+            extra=dict(self.extra),
+        )
+
+    @property
+    def actor(self) -> str:
+        """`platform:user id`, as admins are listed in settings."""
+        return f"{self.platform}:{self.user_id}"
+
+    def pictures(self) -> tuple[Attachment, ...]:
+        """The command's own pictures, else those of the message it replies to."""
+        return self.attachments or self.reply_attachments
+
+
+class Action(enum.StrEnum):
+    """What a result's buttons do; each refers to a stored image id."""
+
+    REROLL = "reroll"
+    VARIATIONS = "variations"
+    USE_AS_INIT = "init"
+    RECIPE = "show"
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A button under a result: pressing it runs `action` on `image_id`."""
+
+    action: Action
+    image_id: int
+    label: str
+
+    @property
+    def data(self) -> str:
+        """Compact callback data, e.g. `kb:reroll:12` (fits Telegram's 64 bytes)."""
+        return f"kb:{self.action}:{self.image_id}"
+
+    @staticmethod
+    def parse(data: str) -> tuple[Action, int] | None:
+        """Read callback data made by `data`; None when it is not ours."""
+        parts = data.split(":")
+        if len(parts) != 3 or parts[0] != "kb" or not parts[2].isdigit():
+            return None
+        try:
+            return Action(parts[1]), int(parts[2])
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True, slots=True)
+class OutImage:
+    """A result picture to send."""
+
+    data: bytes = field(repr=False)
+    image_id: int = 0
+    filename: str = "kandinsky.png"

@@ -1,0 +1,163 @@
+"""Russian messages (keys and placeholders as in `bot.texts.EN`)."""
+
+RU: dict[str, str] = {
+    # generation flow
+    "queued": "Задание #{job} в очереди: место {position}, примерно {eta}.",
+    "waiting": "Задание #{job} ждёт: место в очереди {position}, примерно {eta}.",
+    "started": "Задание #{job}: рисую…",
+    "progress": "Задание #{job}: {bar} {done}/{total}",
+    "done": "Задание #{job} готово.",
+    "caption": "{prompt}\nсид {seed} · Kandinsky {model} · #{image}",
+    "failed": "К сожалению, задание #{job} не выполнено: {reason} Квота возвращена.",
+    "failed_internal": "что-то пошло не так на нашей стороне.",
+    "failed_interrupted": "бот дважды перезапускался во время его выполнения.",
+    "cancelled": "Задание #{job} отменено, квота возвращена.",
+    "recovered_requeued": "Бот перезапустился; задание #{job} по-прежнему в очереди.",
+    "recovered_retry": (
+        "Бот перезапустился во время выполнения задания #{job}; оно будет запущено ещё раз."
+    ),
+    # refusals
+    "quota_exhausted": "Лимит на сегодня исчерпан ({limit} в день); он обновится через {reset}.",
+    "queue_full": (
+        "Очередь сейчас заполнена (заданий: {size}). Попробуйте ещё раз через несколько минут."
+    ),
+    "user_queue_full": (
+        "У вас уже ждут выполнения заданий: {count} (максимум — {limit}). "
+        "Дождитесь, пожалуйста, пока одно из них завершится."
+    ),
+    "banned": "Вы не можете пользоваться этим ботом. Причина: {reason}",
+    "paused": "Бот сейчас не принимает новые задания: {message}",
+    "bad_input": "{error}",
+    "need_picture": (
+        "Чтобы использовать /{command}, прикрепите картинку или ответьте на сообщение с ней."
+    ),
+    "need_mask": (
+        "Прикрепите маску (белое — перерисовать) второй картинкой "
+        "или отправьте прозрачный PNG файлом."
+    ),
+    "unknown_command": "Я не знаю команды /{command}. Попробуйте /help.",
+    "unknown_command_suggest": (
+        "Я не знаю команды /{command}. Возможно, вы имели в виду /{suggestion}?"
+    ),
+    "error": "Что-то пошло не так на нашей стороне; попробуйте ещё раз чуть позже.",
+    "not_found_image": "Изображение #{id} не найдено.",
+    "not_found_job": "Задание #{id} не найдено.",
+    "need_id": "Укажите номер, например: /{command} 12.",
+    # user commands
+    "history_header": "Ваши изображения, страница {page} из {pages}:",
+    "history_line": "#{id} · {prompt} · сид {seed} · Kandinsky {model}",
+    "history_empty": "У вас пока нет изображений. Попробуйте /imagine маяк в сумерках",
+    "recipe": (
+        "Изображение #{id}: {task}, Kandinsky {model}, {width}x{height}, сид {seed}, "
+        "шаги: {steps}, guidance {guidance}, планировщик {scheduler}.\n"
+        "Запрос: {prompt}\nНегативный запрос: {negative}\nПовторить: /imagine {again}"
+    ),
+    "quota_status": (
+        "Сегодня использовано изображений: {used} из {limit}, дополнительных кредитов: "
+        "{extra}; осталось: {remaining}. Лимит обновится через {reset}."
+    ),
+    "queue_status_line": "Задание #{job}: место {position}, примерно {eta}.",
+    "queue_status_running": "Задание #{job}: рисую прямо сейчас.",
+    "queue_empty": "В очереди нет ваших заданий.",
+    "cancel_none": "У вас нет ожидающих заданий, которые можно отменить.",
+    "cancel_not_yours": "Задание #{job} не ваше, отменить его нельзя.",
+    "cancel_too_late": "Задание #{job} уже завершено.",
+    "settings_show": (
+        "Ваши настройки по умолчанию: модель {model}, размер {size}, шаги: {steps}, "
+        "негативный запрос: {negative}, язык: {language}.\nИзменить их: "
+        '/settings --model 3 --size 768x512 --steps 30 --neg "blurry" или /settings reset.'
+    ),
+    "settings_saved": "Сохранено.",
+    "language_set": "Теперь я буду говорить с вами по-русски.",
+    "language_unknown": "Я говорю на en (английском), ru (русском) и ar (арабском).",
+    "init_set": (
+        "Изображение #{id} станет исходной картинкой для вашей следующей команды "
+        "/img2img, /inpaint или /depth."
+    ),
+    "none": "нет",
+    "default": "по умолчанию",
+    # admin
+    "not_admin": "Это доступно только администраторам.",
+    "admin_usage": (
+        "Команды администратора: ban ПОЛЬЗОВАТЕЛЬ [причина], unban ПОЛЬЗОВАТЕЛЬ, "
+        "quota set|grant|reset ПОЛЬЗОВАТЕЛЬ [N], stats, queue, cancel ЗАДАНИЕ, "
+        "pause [сообщение], resume, models, preload МОДЕЛЬ, unload [МОДЕЛЬ], audit [N]. "
+        "ПОЛЬЗОВАТЕЛЬ — это платформа:id или #номер."
+    ),
+    "admin_no_user": "Пользователь {user} не найден.",
+    "admin_banned": "Пользователь #{user} заблокирован: {reason}",
+    "admin_unbanned": "Пользователь #{user} разблокирован.",
+    "admin_quota": (
+        "Пользователь #{user}: сегодня использовано {used} из {limit}, "
+        "дополнительных кредитов: {extra}."
+    ),
+    "admin_stats": (
+        "Пользователей: {users}. Заданий: {jobs}. Изображений сегодня: {images}. "
+        "Ожидание p50/p95: {wait}. Выполнение p50/p95: {run}."
+    ),
+    "admin_queue_line": "#{job} · {status} · пользователь #{user} · {prompt}",
+    "admin_queue_empty": "Очередь пуста.",
+    "admin_cancelled": "Задание #{job} отменено.",
+    "admin_paused": "Приём заданий приостановлен: {message}",
+    "admin_resumed": "Приём заданий возобновлён.",
+    "admin_models": "Загружены: {loaded}. Доступны: {available}.",
+    "admin_preloaded": "Модель Kandinsky {model} загружена.",
+    "admin_unloaded": "Выгружено пайплайнов: {count}.",
+    "admin_audit_line": "{at} · {actor} · {what} · {allowed}",
+    "admin_audit_empty": "Журнал аудита пуст.",
+    "admin_allowed": "выполнено",
+    "admin_refused": "отклонено",
+    "pause_default": "технические работы",
+    # help
+    "help": (
+        "Я рисую картинки с помощью Kandinsky. Команды:\n"
+        "/imagine ЗАПРОС: нарисовать картинку\n"
+        "/img2img (с картинкой) ЗАПРОС: перерисовать её\n"
+        "/inpaint (картинка + маска) ЗАПРОС: перерисовать белую область\n"
+        "/mix кот::0.3 | #1::0.7: смешать тексты и картинки\n"
+        "/depth (с картинкой) ЗАПРОС: сохранить её форму\n"
+        "/history, /show ID, /reroll ID, /variations ID, /init ID, /settings, /quota, "
+        "/queue, /cancel, /language, /help КОМАНДА\n"
+        "Параметры: --model 2.1|2.2|3 --size 768x512 --ar 16:9 --seed 42 --steps 30 --cfg 4 "
+        '--prior-cfg 4 --strength 0.6 --neg "..." --scheduler ddim --n 2'
+    ),
+    "help_imagine": (
+        "/imagine ЗАПРОС [параметры]: нарисовать картинку. "
+        "Пример: /imagine маяк в сумерках --ar 16:9 --seed 42"
+    ),
+    "help_img2img": (
+        "/img2img ЗАПРОС [--strength 0.6]: отправьте вместе с картинкой (или ответом на неё). "
+        "Пример: /img2img акварельная картина --strength 0.5"
+    ),
+    "help_inpaint": (
+        "/inpaint ЗАПРОС: отправьте картинку и маску (белое — перерисовать) "
+        "или прозрачный PNG файлом. Пример: /inpaint красная дверь"
+    ),
+    "help_mix": (
+        "/mix ЭЛЕМЕНТ | ЭЛЕМЕНТ: смешать тексты и прикреплённые картинки (#1, #2) "
+        "с весами. Пример: /mix кот::0.3 | #1::0.7"
+    ),
+    "help_depth": (
+        "/depth ЗАПРОС [--init]: сохранить форму прикреплённой картинки (ControlNet depth, "
+        "Kandinsky 2.2); с --init она же станет исходной картинкой. "
+        "Пример: /depth каменная башня"
+    ),
+    "help_reroll": "/reroll ID: те же параметры с новым сидом. Пример: /reroll 12",
+    "help_variations": "/variations ID: вариации одного из ваших изображений. "
+    "Пример: /variations 12",
+    "help_init": (
+        "/init ID: использовать изображение как исходную картинку для следующей команды."
+    ),
+    "help_history": "/history [СТРАНИЦА]: ваши изображения и их номера.",
+    "help_show": "/show ID: параметры, с которыми создано изображение.",
+    "help_settings": (
+        '/settings [--model 3] [--size 768x512] [--steps 30] [--neg "..."] '
+        "или /settings reset: ваши настройки по умолчанию."
+    ),
+    "help_quota": "/quota: сколько изображений у вас осталось на сегодня.",
+    "help_queue": "/queue: где ваши задания в очереди.",
+    "help_cancel": "/cancel [ЗАДАНИЕ]: отменить ваше ожидающее задание.",
+    "help_language": "/language en|ru|ar: язык, на котором я с вами говорю.",
+    "help_admin": "/admin ...: команды для администраторов.",
+    "help_help": "/help [КОМАНДА]: что я умею.",
+}

@@ -1,0 +1,131 @@
+"""Plain records the store returns: frozen dataclasses, never ORM objects."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from generation.request import GenerationRequest
+
+
+class JobStatus(enum.StrEnum):
+    """Where a job is in its life."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """One person (an identity); several platform accounts may point at it."""
+
+    id: int
+    name: str
+    language: str | None
+    banned: bool
+    ban_reason: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRecord:
+    """A platform account of a user."""
+
+    platform: str
+    platform_user_id: str
+    user_id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserSettings:
+    """Per-user defaults; None means the bot's default."""
+
+    default_model: str | None = None
+    width: int | None = None
+    height: int | None = None
+    steps: int | None = None
+    negative_prompt: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaRecord:
+    """A user's allowance: `daily_limit` per day plus `extra_credits` that do not reset."""
+
+    daily_limit: int
+    used_today: int
+    extra_credits: int
+    reset_at: datetime
+
+    @property
+    def remaining(self) -> int:
+        """Images the user can still order now."""
+        return max(self.daily_limit - self.used_today, 0) + self.extra_credits
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """A generation job: what to make, for whom, where to answer, and how it went."""
+
+    id: int
+    user_id: int
+    status: JobStatus
+    request: GenerationRequest
+    destination: dict[str, Any]
+    cost: int
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+    progress_ref: dict[str, Any] | None = None
+    image_ids: tuple[int, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRecord:
+    """A stored result image."""
+
+    id: int
+    job_id: int
+    user_id: int
+    sha256: str
+    path: Path
+    recipe: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One admin action, allowed or refused."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    detail: str
+    allowed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """Figures for the admin `stats` command."""
+
+    users: int
+    jobs_by_status: dict[str, int]
+    images_today: int
+    wait_p50: float | None
+    wait_p95: float | None
+    run_p50: float | None
+    run_p95: float | None

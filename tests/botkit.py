@@ -1,0 +1,159 @@
+"""Fakes of the bot's own interfaces, and a way to build a bot around a real store."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+
+from bot.core import Bot, BotConfig
+from bot.model import Button, Command, Destination, OutImage
+from bot.notify import Notifier
+from bot.queue import LocalQueue
+from bot.replies import ProgressRef
+from generation.images import encode_png
+from generation.request import Family, GenerationRequest, validate
+from storage.store import Store
+
+
+@dataclass
+class FakeReplier:
+    """Records everything the bot says."""
+
+    texts: list[tuple[str, str]] = field(default_factory=list)
+    progress: list[tuple[str, str, int]] = field(default_factory=list)
+    images: list[tuple[str, list[OutImage], str, list[Button]]] = field(default_factory=list)
+
+    async def send_text(self, destination: Destination, text: str) -> None:
+        self.texts.append((destination.user_id, text))
+
+    async def send_progress(
+        self, destination: Destination, text: str, ref: ProgressRef | None
+    ) -> ProgressRef:
+        ref = ref or {"id": len(self.progress) + 1}
+        self.progress.append((destination.user_id, text, int(ref["id"])))
+        return ref
+
+    async def send_images(
+        self, destination: Destination, images: list[OutImage], caption: str, buttons: list[Button]
+    ) -> None:
+        self.images.append((destination.user_id, images, caption, buttons))
+
+    def said(self, user: str) -> list[str]:
+        return [text for who, text in self.texts if who == user]
+
+
+@dataclass
+class Made:
+    images: list[bytes]
+    seeds: list[int]
+
+
+class FakeGenerator:
+    """Makes 8x8 PNGs with the real recipe chunks; can be held to let a queue build up."""
+
+    def __init__(self) -> None:
+        self.order: list[str] = []
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.fail_next: Exception | None = None
+        self.calls = 0
+
+    async def generate_batch(
+        self,
+        requests: Sequence[GenerationRequest],
+        progress: Callable[[int, int], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[Made]:
+        self.calls += 1
+        self.order.extend(request.prompt for request in requests)
+        await self.gate.wait()
+        if progress:
+            progress(1, 1)
+        if self.fail_next is not None:
+            error, self.fail_next = self.fail_next, None
+            raise error
+        made = []
+        for request in requests:
+            seed = request.seed or 0
+            pngs = [
+                encode_png(
+                    Image.new("RGB", (8, 8), (seed % 256, 0, 0)),
+                    {**request.recipe(), "seed": seed + i},
+                )
+                for i in range(request.num_images)
+            ]
+            made.append(Made(pngs, [seed + i for i in range(request.num_images)]))
+        return made
+
+
+class FakeEngine:
+    """Admin engine control without an engine."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def loaded(self) -> list[str]:
+        return list(self.names)
+
+    async def preload(self, family: Family) -> None:
+        self.names.append(f"{family}/text2img")
+
+    async def unload(self, family: Family | None) -> int:
+        count = len(self.names)
+        self.names.clear()
+        return count
+
+
+def prepare(request: GenerationRequest) -> GenerationRequest:
+    """The pure part of the service's prepare: validate and resolve."""
+    return validate(request).resolved()
+
+
+@dataclass
+class Kit:
+    bot: Bot
+    queue: LocalQueue
+    replier: FakeReplier
+    store: Store
+
+
+def make_bot(
+    store: Store,
+    generator: Any,
+    *,
+    prepare_fn: Callable[[GenerationRequest], GenerationRequest] = prepare,
+    **config: Any,
+) -> Kit:
+    """A bot over `store` with a fake replier on platform "test"."""
+    replier = FakeReplier()
+    repliers: dict[str, Any] = {"test": replier}
+    notifier = Notifier(store, repliers, progress_interval=0.0)
+    queue = LocalQueue(store, generator, notifier)
+    bot = Bot(
+        store=store,
+        queue=queue,
+        notifier=notifier,
+        prepare=prepare_fn,
+        engine=FakeEngine(),
+        config=BotConfig(**config),
+        repliers=repliers,
+    )
+    return Kit(bot, queue, replier, store)
+
+
+def cmd(user: str, name: str, text: str = "", **extra: Any) -> Command:
+    """A command from user `user` on the test platform."""
+    return Command(
+        platform="test",
+        user_id=user,
+        user_name=user,
+        chat_id=f"chat-{user}",
+        name=name,
+        text=text,
+        **extra,
+    )

@@ -1,0 +1,183 @@
+"""The bot core with a real store (SQLite and PostgreSQL) and fakes of our own interfaces."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.queue import MAX_ATTEMPTS
+from generation.request import RequestError
+from storage.records import JobStatus
+from storage.store import Store
+from tests.botkit import FakeGenerator, cmd, make_bot
+
+SMALL = "--size 64x64 --steps 2 --prior-steps 2"
+
+
+async def test_quota_holds_under_200_concurrent_requests(store: Store) -> None:
+    await store.ensure_user("test", "alice", "alice")
+    user = await store.find_user("test", "alice")
+    assert user is not None
+    await store.set_daily_limit(user.id, 10)
+    kit = make_bot(store, FakeGenerator(), user_queue=1000, queue_size=1000)
+    await kit.queue.start()
+    await asyncio.gather(
+        *(kit.bot.handle(cmd("alice", "imagine", f"fox {n} {SMALL}")) for n in range(200))
+    )
+    await kit.queue.wait_idle()
+    done = await store.jobs((JobStatus.DONE,), user.id)
+    assert len(done) == 10
+    refusals = [t for t in kit.replier.said("alice") if "no images left today" in t]
+    assert len(refusals) == 190
+    assert len(kit.replier.images) == 10
+    assert (await store.quota(user.id)).used_today == 10
+    await kit.queue.stop()
+
+
+async def test_failed_and_cancelled_jobs_give_quota_back(store: Store) -> None:
+    generator = FakeGenerator()
+    kit = make_bot(store, generator)
+    await kit.queue.start()
+    generator.fail_next = RuntimeError("the GPU caught fire")
+    await kit.bot.handle(cmd("bob", "imagine", f"a fox --n 2 {SMALL}"))
+    await kit.queue.wait_idle()
+    user = await store.find_user("test", "bob")
+    assert user is not None
+    assert (await store.quota(user.id)).used_today == 0
+    assert any("failed: something went wrong on our side" in t for t in kit.replier.said("bob"))
+    generator.gate.clear()
+    await kit.bot.handle(cmd("bob", "imagine", f"first {SMALL}"))
+    await kit.bot.handle(cmd("bob", "imagine", f"second {SMALL}"))
+    await asyncio.sleep(0.05)
+    assert (await store.quota(user.id)).used_today == 2
+    await kit.bot.handle(cmd("bob", "cancel"))
+    assert any("was cancelled and your quota refunded" in t for t in kit.replier.said("bob"))
+    assert (await store.quota(user.id)).used_today == 1
+    generator.gate.set()
+    await kit.queue.wait_idle()
+    statuses = sorted(job.status for job in await store.jobs(tuple(JobStatus), user.id))
+    assert statuses == ["cancelled", "done", "failed"]
+    await kit.queue.stop()
+
+
+async def test_one_users_backlog_delays_another_by_at_most_one_job(store: Store) -> None:
+    generator = FakeGenerator()
+    generator.gate.clear()
+    kit = make_bot(store, generator, user_queue=20)
+    await kit.queue.start()
+    for n in range(10):
+        await kit.bot.handle(cmd("busy", "imagine", f"busy {n} {SMALL}"))
+    await asyncio.sleep(0.05)  # "busy 0" is running, nine wait
+    await kit.bot.handle(cmd("light", "imagine", f"light {SMALL}"))
+    queued = kit.replier.progress[-1][1]
+    assert "position 1" in queued
+    generator.gate.set()
+    await kit.queue.wait_idle()
+    started_before = generator.order.index("light")
+    assert generator.order[:started_before] in (["busy 0"], ["busy 0", "busy 1"])
+    await kit.queue.stop()
+
+
+async def test_queue_bounds_are_polite(store: Store) -> None:
+    generator = FakeGenerator()
+    generator.gate.clear()
+    kit = make_bot(store, generator, user_queue=2, queue_size=3)
+    await kit.queue.start()
+    for n in range(3):
+        await kit.bot.handle(cmd("carol", "imagine", f"c{n} {SMALL}"))
+    assert "already have 2 jobs waiting (the limit is 2)" in kit.replier.said("carol")[-1]
+    await kit.bot.handle(cmd("dave", "imagine", f"d {SMALL}"))
+    await kit.bot.handle(cmd("erin", "imagine", f"e {SMALL}"))
+    assert "The queue is full right now (3 jobs)" in kit.replier.said("erin")[-1]
+    user = await store.find_user("test", "erin")
+    assert user is not None and (await store.quota(user.id)).used_today == 0
+    generator.gate.set()
+    await kit.queue.wait_idle()
+    await kit.queue.stop()
+
+
+async def test_restart_runs_queued_retries_running_once_and_fails_the_second_time(
+    store: Store,
+) -> None:
+    user = await store.ensure_user("test", "frank", "frank")
+    from generation.request import GenerationRequest
+
+    request = GenerationRequest(prompt="left behind", width=64, height=64, steps=2, seed=1)
+    destination = {"platform": "test", "chat_id": "c", "user_id": "frank"}
+    queued = await store.create_job(user.id, request, destination, 1)
+    once = await store.create_job(user.id, request, destination, 1)
+    twice = await store.create_job(user.id, request, destination, 1)
+    assert await store.reserve_quota(user.id, 3)
+    for _ in range(MAX_ATTEMPTS - 1):
+        assert await store.mark_running(once.id)
+    for _ in range(MAX_ATTEMPTS):
+        if twice.id:
+            await store.requeue(twice.id)
+        assert await store.mark_running(twice.id)
+    kit = make_bot(store, FakeGenerator())
+    await kit.queue.start()
+    await kit.queue.wait_idle()
+    said = kit.replier.said("frank")
+    assert f"job #{queued.id} is still in the queue" in " ".join(said)
+    assert f"job #{once.id} was running; it will run once more" in " ".join(said)
+    assert any(f"job #{twice.id} failed" in text for text in said)
+    jobs = {job.id: job for job in await store.jobs(tuple(JobStatus), user.id)}
+    assert jobs[queued.id].status == "done" and jobs[once.id].status == "done"
+    assert jobs[twice.id].status == "failed"
+    assert jobs[once.id].attempts == MAX_ATTEMPTS
+    assert (await store.quota(user.id)).used_today == 2
+    await kit.queue.stop()
+
+
+async def test_bad_input_is_answered_and_not_charged(store: Store) -> None:
+    kit = make_bot(store, FakeGenerator())
+    await kit.queue.start()
+    cases = {
+        "imagine": ("x" * 10_000, "prompt is 10000 characters long"),
+        "img2img": ("a fox", "Please attach a picture"),
+    }
+    for name, (text, words) in cases.items():
+        await kit.bot.handle(cmd("gina", name, text))
+        assert words in kit.replier.said("gina")[-1]
+    await kit.bot.handle(cmd("gina", "imagine", "a fox --sed 4"))
+    assert kit.replier.said("gina")[-1] == "unknown option --sed; did you mean --seed?"
+    await kit.bot.handle(cmd("gina", "imagin", "a fox"))
+    assert kit.replier.said("gina")[-1] == "I don't know /imagin. Did you mean /imagine?"
+    await kit.bot.handle(cmd("gina", "imagine", "a fox --size 700x512"))
+    assert "width must be a multiple of 64, got 700" in kit.replier.said("gina")[-1]
+    user = await store.find_user("test", "gina")
+    assert user is not None and (await store.quota(user.id)).used_today == 0
+    assert await store.count_active() == 0
+    await kit.queue.stop()
+
+
+async def test_a_handler_error_is_logged_once_and_answered(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(request: object) -> object:
+        raise ZeroDivisionError("boom")
+
+    kit = make_bot(store, FakeGenerator(), prepare_fn=broken)  # type: ignore[arg-type]
+    await kit.bot.handle(cmd("hank", "imagine", "a fox"))
+    assert kit.replier.said("hank") == [
+        "Something went wrong on our side; please try again in a moment."
+    ]
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and errors[0].exc_info is not None
+
+
+async def test_quota_resets_daily(store: Store) -> None:
+    user = await store.ensure_user("test", "ivy", "ivy")
+    await store.set_daily_limit(user.id, 1)
+    assert await store.reserve_quota(user.id, 1)
+    assert not await store.reserve_quota(user.id, 1)
+    tomorrow = datetime.now(UTC) + timedelta(days=1, minutes=1)
+    assert await store.reserve_quota(user.id, 1, now=tomorrow)
+
+
+def test_request_error_is_the_one_error_type() -> None:
+    from bot.grammar import GrammarError
+
+    assert issubclass(GrammarError, RequestError)

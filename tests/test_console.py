@@ -1,0 +1,202 @@
+"""Every user and admin command end to end through the console adapter on tiny models."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import io
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from adapters.console import ConsoleAdapter
+from bot.console import run_console
+from bot.settings import Settings
+from tests.helpers import mask_png, png
+
+SMALL = "--size 64x64 --steps 2 --prior-steps 2"
+
+
+async def _lines(lines: list[str]) -> AsyncIterator[str]:
+    for line in lines:
+        yield line
+
+
+def chat(settings: Settings, out_dir: Path, lines: list[str], user: str) -> str:
+    out = io.StringIO()
+    asyncio.run(
+        run_console(
+            settings, out_dir, lines=_lines(lines), out=out, user=user, echo=True, wait_each=True
+        )
+    )
+    return out.getvalue()
+
+
+def answers(transcript: str) -> dict[str, str]:
+    """Map each typed command to what the bot printed after it."""
+    result: dict[str, str] = {}
+    for block in transcript.split("> ")[1:]:
+        command, _, answer = block.partition("\n")
+        result[command] = result.get(command, "") + answer
+    return result
+
+
+@pytest.fixture
+def world(tiny_settings: Settings, tmp_path: Path) -> tuple[Settings, Path]:
+    settings = dataclasses.replace(
+        tiny_settings,
+        data_dir=tmp_path / "data",
+        admins=frozenset({"console:root"}),
+        progress_interval=0.0,
+    )
+    pictures = tmp_path / "in"
+    pictures.mkdir()
+    (pictures / "photo.png").write_bytes(png((96, 64)))
+    (pictures / "mask.png").write_bytes(mask_png())
+    hole = Image.new("RGBA", (64, 64), (200, 30, 30, 255))
+    hole.paste((0, 0, 0, 0), (16, 16, 48, 48))
+    buffer = io.BytesIO()
+    hole.save(buffer, format="PNG")
+    (pictures / "hole.png").write_bytes(buffer.getvalue())
+    (pictures / "notes.png").write_bytes(b"not a picture at all")
+    return settings, pictures
+
+
+def test_every_user_command(world: tuple[Settings, Path], tmp_path: Path) -> None:
+    settings, p = world
+    lines = [
+        "/help",
+        "/help imagine",
+        f"/imagine a fox in the snow --seed 1 {SMALL}",
+        f"/img2img {p}/photo.png a watercolor fox --strength 0.5 {SMALL}",
+        f"/inpaint {p}/photo.png {p}/mask.png a red door {SMALL}",
+        f"/inpaint {p}/hole.png a window {SMALL}",
+        f"/mix a cat::0.3 | {p}/photo.png::0.7 {SMALL}",
+        f"/depth {p}/photo.png a stone tower {SMALL}",
+        f"/depth {p}/photo.png a glass tower --init --strength 0.5 {SMALL}",
+        "1",
+        "3",
+        "/reroll 1",
+        "/variations 1",
+        "/init 1",
+        f"/img2img a painting --strength 0.5 {SMALL}",
+        "/history",
+        "/history 2",
+        "/show 1",
+        "/settings",
+        "/settings --model 3 --size 128x64 --steps 3",
+        "a plain prompt is an imagine",
+        "/settings reset",
+        "/quota",
+        "/queue",
+        "/cancel",
+        "/language ru",
+        "/quota",
+        "/language en",
+        f"/img2img {p}/notes.png a fox",
+        f"/inpaint {p}/photo.png a door {SMALL}",
+        f"/imagine --model 3 a fox --sed 4 {SMALL}",
+        "/imagin a fox",
+        "/admin stats",
+    ]
+    transcript = chat(settings, tmp_path / "out", lines, user="alice")
+    said = answers(transcript)
+    assert "I draw pictures with Kandinsky" in said["/help"]
+    assert "/imagine a lighthouse at dusk --ar 16:9" in said["/help imagine"]
+    made = {line: said[line] for line in lines if "Job #" in said.get(line, "")}
+    assert len(made) == 13, transcript
+    for line, answer in made.items():
+        assert re.search(r"Job #\d+ is done\.", answer), (line, answer)
+        assert re.search(r"\.png\n", answer), (line, answer)
+    assert "variations" in said["1"] and "seed" in said["3"]
+    assert "Image #1 will be the starting picture" in said["/init 1"]
+    assert "Your images, page 1 of 2:" in said["/history"]
+    assert "page 2 of 2" in said["/history 2"]
+    assert "Image #1: text2img, Kandinsky 2.2, 64x64, seed 1" in said["/show 1"]
+    assert "Again: /imagine a fox in the snow --model 2.2" in said["/show 1"]
+    assert "model 3, size 128x64, steps 3" in said["/settings --model 3 --size 128x64 --steps 3"]
+    assert "Kandinsky 3" in said["a plain prompt is an imagine"]
+    assert "Saved." in said["/settings reset"]
+    assert "Today you have used 13 of 50 images" in said["/quota"]
+    assert "You have no jobs in the queue." in said["/queue"]
+    assert "You have no waiting job to cancel." in said["/cancel"]
+    assert re.search("[А-Яа-я]", said["/language ru"]), "answers in Russian after /language ru"
+    assert "I will speak English with you." in said["/language en"]
+    assert "not a PNG, JPEG or WebP" in said[f"/img2img {p}/notes.png a fox"]
+    assert "Please attach a mask" in said[f"/inpaint {p}/photo.png a door {SMALL}"]
+    assert (
+        "unknown option --sed; did you mean --seed?"
+        in said[f"/imagine --model 3 a fox --sed 4 {SMALL}"]
+    )
+    assert "Did you mean /imagine?" in said["/imagin a fox"]
+    assert "Only admins can do that." in said["/admin stats"]
+    assert "Traceback" not in transcript
+    assert len(list((tmp_path / "out").glob("*.png"))) == 13
+
+
+def test_every_admin_command(world: tuple[Settings, Path], tmp_path: Path) -> None:
+    settings, _ = world
+    chat(settings, tmp_path / "out", [f"/imagine a fox {SMALL}"], user="bob")
+    lines = [
+        "/admin",
+        "/admin ban console:bob spamming",
+        "/admin unban console:bob",
+        "/admin quota set console:bob 3",
+        "/admin quota grant console:bob 2",
+        "/admin quota reset console:bob",
+        "/admin quota set console:nobody 3",
+        "/admin stats",
+        "/admin queue",
+        "/admin cancel 999",
+        "/admin pause back at noon",
+        f"/imagine a fox {SMALL}",
+        "/admin resume",
+        "/admin models",
+        "/admin preload 3",
+        "/admin models",
+        "/admin unload 3",
+        "/admin audit",
+    ]
+    said = answers(chat(settings, tmp_path / "out", lines, user="root"))
+    assert "Admin commands:" in said["/admin"]
+    assert "is banned: spamming" in said["/admin ban console:bob spamming"]
+    assert "no longer banned" in said["/admin unban console:bob"]
+    assert "1 of 3 used today, 0 extra credits" in said["/admin quota set console:bob 3"]
+    assert "2 extra credits" in said["/admin quota grant console:bob 2"]
+    assert "0 of 3 used today" in said["/admin quota reset console:bob"]
+    assert "I don't know the user console:nobody" in said["/admin quota set console:nobody 3"]
+    assert "Users: 2. Jobs: done 1. Images today: 1." in said["/admin stats"]
+    assert "The queue is empty." in said["/admin queue"]
+    assert "There is no job #999." in said["/admin cancel 999"]
+    assert "back at noon" in said[f"/imagine a fox {SMALL}"]
+    assert "Intake resumed." in said["/admin resume"]
+    assert "3/text2img" in said["/admin preload 3"] or "is loaded" in said["/admin preload 3"]
+    assert "Unloaded" in said["/admin unload 3"]
+    audit = said["/admin audit"]
+    assert "console:root · ban console:bob spamming" in audit and "done" in audit
+    ban_session = chat(settings, tmp_path / "out", ["/admin ban console:bob x"], user="bob")
+    assert "Only admins can do that." in ban_session
+    said = answers(chat(settings, tmp_path / "out", ["/admin audit 50"], user="root"))
+    assert "console:bob · ban console:bob x · refused" in said["/admin audit 50"]
+
+
+def test_console_parses_files_and_choices(tmp_path: Path) -> None:
+    picture = tmp_path / "a.png"
+    picture.write_bytes(png())
+
+    async def handle(command: object) -> None:
+        return None
+
+    console = ConsoleAdapter(handle, tmp_path, user_id="u")  # type: ignore[arg-type]
+    command = console.parse(f"/mix a cat::0.3 | {picture}::0.7")
+    assert command is not None
+    assert command.name == "mix" and command.text == "a cat::0.3 | #1::0.7"
+    assert command.attachments[0].data == picture.read_bytes()
+    command = console.parse(f"/img2img {picture} a watercolor")
+    assert command is not None and command.text == "a watercolor" and len(command.attachments) == 1
+    plain = console.parse("just words")
+    assert plain is not None and plain.name == "imagine" and plain.text == "just words"
+    assert console.parse("   ") is None
