@@ -6,7 +6,8 @@ ENV DEBIAN_FRONTEND=noninteractive \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     HF_HOME=/models \
-    KBOT_DATA_DIR=/data
+    KBOT_DATA_DIR=/data \
+    PTB_TIMEDELTA=1
 
 RUN apt-get update \
     && apt-get install -y --no-install-recommends python3 python3-venv python3-dev build-essential \
@@ -30,4 +31,4 @@ RUN pip install --upgrade pip && pip install '.[postgres]'
 
 VOLUME ["/models", "/data"]
 ENTRYPOINT ["kandinsky-bot"]
-CMD ["--help"]
+CMD ["run"]

@@ -135,6 +135,9 @@ async def running_bot(settings: Settings) -> AsyncIterator[App]:
         queue_size=settings.queue_size,
         user_queue=settings.user_queue,
         families=tuple(build_registry(settings).families()),
+        link_minutes=settings.link_minutes,
+        max_upload_bytes=settings.max_upload_bytes,
+        max_upload_pixels=settings.max_upload_pixels,
     )
     bot = Bot(
         store=store,

@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--wait", action="store_true", help="finish each job before the next line")
 
     commands.add_parser("run", help="run every chat adapter that has its token configured")
+    commands.add_parser("discord-sync", help="register the Discord slash commands now")
     return parser
 
 
@@ -230,16 +231,19 @@ async def _generate(service: GenerationService, request: GenerationRequest) -> G
         service.close()
 
 
-def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
-    """Make images from the command line options."""
+def _make_and_save(settings: Settings, request: GenerationRequest, output: Path) -> int:
+    """Generate on a fresh service with a step bar; print where the PNGs went."""
     from bot.app import build_generation
 
-    request = request_from_args(args, settings)
-    service = build_generation(settings)
-    result = asyncio.run(_generate(service, request))
-    for path in save_results([result], args.output):
+    result = asyncio.run(_generate(build_generation(settings), request))
+    for path in save_results([result], output):
         print(path)
     return 0
+
+
+def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
+    """Make images from the command line options."""
+    return _make_and_save(settings, request_from_args(args, settings), args.output)
 
 
 def cmd_recipe(args: argparse.Namespace, settings: Settings) -> int:
@@ -252,18 +256,12 @@ def cmd_recipe(args: argparse.Namespace, settings: Settings) -> int:
     print(json.dumps(recipe, indent=2, ensure_ascii=False))
     if not args.regenerate:
         return 0
-    from bot.app import build_generation
-
     request = GenerationRequest.from_recipe(recipe).replace(
         init_image=_read(args.image, "image"), mask=_read(args.mask, "mask")
     )
     if request.task is Task.DEPTH and request.init_image is None:
         raise RequestError("image", None, "this recipe needs its original picture: pass --image")
-    service = build_generation(settings)
-    result = asyncio.run(_generate(service, request))
-    for path in save_results([result], args.output):
-        print(path)
-    return 0
+    return _make_and_save(settings, request, args.output)
 
 
 def cmd_make_tiny_models(args: argparse.Namespace, settings: Settings) -> int:
@@ -304,17 +302,35 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Start the adapters whose tokens are set."""
-    print(
-        "kandinsky-bot: no chat platform is configured. Set KBOT_TELEGRAM_TOKEN or "
-        "KBOT_DISCORD_TOKEN, or talk to the bot here with `kandinsky-bot chat`.",
-        file=sys.stderr,
-    )
-    return EXIT_BAD_INPUT
+    from bot.runner import NoAdapterError, run_adapters
+
+    try:
+        asyncio.run(run_adapters(settings))
+    except NoAdapterError:
+        print(
+            "kandinsky-bot: no chat platform is configured. Set KBOT_TELEGRAM_TOKEN or "
+            "KBOT_DISCORD_TOKEN, or talk to the bot here with `kandinsky-bot chat`.",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    return 0
+
+
+def cmd_discord_sync(args: argparse.Namespace, settings: Settings) -> int:
+    """Register the slash commands with Discord now (guilds in KBOT_DISCORD_GUILDS, or global)."""
+    from adapters.discord_bot import sync_commands
+
+    if not settings.discord_token:
+        raise SettingsError("KBOT_DISCORD_TOKEN is not set")
+    for line in asyncio.run(sync_commands(settings.discord_token, settings.discord_guilds)):
+        print(line)
+    return 0
 
 
 COMMANDS = {
     "chat": cmd_chat,
     "run": cmd_run,
+    "discord-sync": cmd_discord_sync,
     "generate": cmd_generate,
     "recipe": cmd_recipe,
     "make-tiny-models": cmd_make_tiny_models,

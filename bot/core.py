@@ -47,6 +47,9 @@ class BotConfig:
     queue_size: int = 100
     user_queue: int = 5
     families: tuple[Family, ...] = tuple(Family)
+    link_minutes: int = 10
+    max_upload_bytes: int = 20 * 1024 * 1024
+    max_upload_pixels: int = 40_000_000
 
 
 @dataclass(slots=True)
@@ -117,7 +120,7 @@ class Bot:
         self.config = config
         self.repliers = repliers
         self.paused: str | None = None
-        self.pending_init: dict[int, int] = {}
+        self.pending_init: dict[int, int | bytes] = {}  # user id -> image id or picture
 
     def replier(self, platform: str) -> Replier:
         """The replier of a platform."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.core import HANDLERS, Context, command
@@ -38,7 +40,9 @@ async def build_request(
     elif parsed.aspect:
         width, height = size_for_aspect(*parsed.aspect, width * height, config.limits)
     elif picture is not None:
-        size = decode_image(picture, max_pixels=config.limits.max_pixels * 64).size
+        size = decode_image(
+            picture, max_bytes=config.max_upload_bytes, max_pixels=config.max_upload_pixels
+        ).size
         width, height = size_for_aspect(*size, width * height, config.limits)
     given: dict[str, Any] = {
         key: value
@@ -62,9 +66,11 @@ async def picture_for(ctx: Context) -> bytes | None:
     pictures = ctx.command.pictures()
     if pictures:
         return pictures[0].data
-    image_id = ctx.bot.pending_init.pop(ctx.user.id, None)
-    if image_id is not None:
-        image = await ctx.store.get_image(image_id)
+    chosen = ctx.bot.pending_init.pop(ctx.user.id, None)
+    if isinstance(chosen, bytes):
+        return chosen
+    if chosen is not None:
+        image = await ctx.store.get_image(chosen)
         if image is not None:
             return await ctx.store.read_image(image)
     return None
@@ -77,17 +83,24 @@ async def imagine(ctx: Context) -> None:
     await ctx.bot.submit(ctx, await build_request(ctx, Task.TEXT2IMG, parsed))
 
 
-@command("img2img", "redraw", "i2i")
-async def img2img(ctx: Context) -> None:
-    """Redraw an attached picture from a prompt."""
+async def picture_request(ctx: Context, task: Task) -> tuple[ParsedText, GenerationRequest] | None:
+    """The options and a request starting from the command's picture (None: asked for one)."""
     parsed = parse_command_text(ctx.command.text)
     picture = await picture_for(ctx)
     if picture is None:
-        await ctx.reply("need_picture", command="img2img")
-        return
-    request = await build_request(ctx, Task.IMG2IMG, parsed, picture)
+        await ctx.reply("need_picture", command=ctx.command.name)
+        return None
+    request = await build_request(ctx, task, parsed, picture)
     strength = parsed.strength if parsed.strength is not None else DEFAULT_STRENGTH
-    await ctx.bot.submit(ctx, request.replace(init_image=picture, strength=strength))
+    return parsed, request.replace(init_image=picture, strength=strength)
+
+
+@command("img2img", "redraw", "i2i")
+async def img2img(ctx: Context) -> None:
+    """Redraw an attached picture from a prompt."""
+    prepared = await picture_request(ctx, Task.IMG2IMG)
+    if prepared is not None:
+        await ctx.bot.submit(ctx, prepared[1])
 
 
 def _mask_source(pictures: tuple[Attachment, ...], reply: tuple[Attachment, ...]) -> bytes | None:
@@ -143,18 +156,13 @@ async def mix(ctx: Context) -> None:
 @command("depth", "controlnet")
 async def depth(ctx: Context) -> None:
     """Draw following the depth of an attached picture (Kandinsky 2.2 ControlNet)."""
-    parsed = parse_command_text(ctx.command.text)
-    picture = await picture_for(ctx)
-    if picture is None:
-        await ctx.reply("need_picture", command="depth")
+    prepared = await picture_request(ctx, Task.DEPTH)
+    if prepared is None:
         return
-    request = await build_request(ctx, Task.DEPTH, parsed, picture)
-    if request.model is not Family.K22 and parsed.model is None:
+    parsed, request = prepared
+    if parsed.model is None:
         request = request.replace(model=Family.K22)
-    strength = parsed.strength if parsed.strength is not None else DEFAULT_STRENGTH
-    await ctx.bot.submit(
-        ctx, request.replace(init_image=picture, depth_img2img=parsed.init, strength=strength)
-    )
+    await ctx.bot.submit(ctx, request.replace(depth_img2img=parsed.init))
 
 
 def _image_id(ctx: Context) -> int | None:
@@ -221,7 +229,12 @@ async def variations(ctx: Context) -> None:
 
 @command("init", "use")
 async def use_as_init(ctx: Context) -> None:
-    """Use a result as the starting picture of the next command."""
+    """Use a result, or any picture sent with the command, as the next command's picture."""
+    pictures = ctx.command.pictures()
+    if _image_id(ctx) is None and pictures:
+        ctx.bot.pending_init[ctx.user.id] = pictures[0].data
+        await ctx.reply("init_set_picture")
+        return
     image = await _image(ctx, "init")
     if image is not None:
         ctx.bot.pending_init[ctx.user.id] = image.id
@@ -343,8 +356,6 @@ def _settings_changes(ctx: Context, parsed: ParsedText) -> dict[str, Any]:
 @command("quota", "limits")
 async def quota(ctx: Context) -> None:
     """Show how many images are left today."""
-    from datetime import UTC, datetime
-
     q = await ctx.store.quota(ctx.user.id)
     reset = human_seconds((q.reset_at - datetime.now(UTC)).total_seconds())
     await ctx.reply(
@@ -410,6 +421,31 @@ async def language(ctx: Context) -> None:
     ctx.language = normalise_language(code)
     ctx.bot.notifier.languages[ctx.user.id] = ctx.language
     await ctx.reply("language_set")
+
+
+LINK_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # nothing that reads as another character
+
+
+@command("link")
+async def link(ctx: Context) -> None:
+    """Join this account with one on another platform: one quota, history and settings."""
+    code = ctx.command.text.strip().upper().replace(" ", "")
+    if not code:
+        code = "".join(secrets.choice(LINK_ALPHABET) for _ in range(8))
+        minutes = ctx.bot.config.link_minutes
+        expires = datetime.now(UTC) + timedelta(minutes=minutes)
+        await ctx.store.create_link_code(ctx.user.id, code, expires)
+        await ctx.reply("link_code", code=code, minutes=minutes)
+        return
+    command = ctx.command
+    user = await ctx.store.redeem_link_code(
+        code, command.platform, command.user_id, command.user_name
+    )
+    if user is None:
+        await ctx.reply("link_bad")
+        return
+    ctx.bot.notifier.languages.pop(ctx.user.id, None)
+    await ctx.reply("link_done", user=user.id)
 
 
 @command("help", "start")

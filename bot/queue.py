@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -286,13 +286,13 @@ class LocalQueue:
         cancel = threading.Event()
         for job in jobs:
             self._running[job.id] = _Running(job, cancel)
-            await self._events.job_started(job)
+            await self._tell(self._events.job_started(job))
         loop = asyncio.get_running_loop()
         began = time.monotonic()
 
         def progress(done: int, total: int) -> None:
             for job in jobs:
-                task = loop.create_task(self._events.job_progress(job, done, total))
+                task = loop.create_task(self._tell(self._events.job_progress(job, done, total)))
                 self._pending.add(task)
                 task.add_done_callback(self._pending.discard)
 
@@ -320,7 +320,7 @@ class LocalQueue:
 
         images = [(png, read_recipe(png)) for png in result.images]
         records = await self._store.mark_done(job.id, images)
-        await self._events.job_done(job, records)
+        await self._tell(self._events.job_done(job, records))
 
     async def _failed(self, jobs: list[JobRecord], error: Exception, *, cancelled: bool) -> None:
         if cancelled or isinstance(error, GenerationCancelled):
@@ -332,20 +332,27 @@ class LocalQueue:
             reason = "internal"
         for job in jobs:
             if await self._store.mark_failed(job.id, reason):
-                await self._events.job_failed(job, reason)
+                await self._tell(self._events.job_failed(job, reason))
+
+    async def _tell(self, event: Awaitable[None]) -> None:
+        """Deliver an event; a failing adapter never stops the queue."""
+        try:
+            await event
+        except Exception:
+            log.exception("could not tell a user about their job")
 
     async def _recover(self) -> None:
         """Requeue what a crash left: running jobs get one retry, queued jobs wait again."""
         for job in await self._store.jobs((JobStatus.RUNNING,)):
             if job.attempts < MAX_ATTEMPTS and await self._store.requeue(job.id):
                 self._enqueue(job)
-                await self._events.job_recovered(job, "retry")
+                await self._tell(self._events.job_recovered(job, "retry"))
             elif await self._store.mark_failed(job.id, "interrupted"):
-                await self._events.job_failed(job, "interrupted")
+                await self._tell(self._events.job_failed(job, "interrupted"))
         for job in await self._store.jobs((JobStatus.QUEUED,)):
             if all(job.id != waiting.id for waiting in self.waiting()):
                 self._enqueue(job)
-                await self._events.job_recovered(job, "requeued")
+                await self._tell(self._events.job_recovered(job, "requeued"))
 
 
 def _round_robin(lines: list[list[_T]]) -> list[_T]:

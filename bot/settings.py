@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,14 @@ class Settings:
     user_queue: int = 5
     max_batch: int = 4
     progress_interval: float = 1.0
+    link_minutes: int = 10
+    telegram_token: str | None = field(default=None, repr=False)
+    telegram_base_url: str = "https://api.telegram.org"
+    telegram_webhook_url: str | None = None
+    telegram_listen: str = "0.0.0.0:8443"
+    telegram_private_prompts: bool = True
+    discord_token: str | None = field(default=None, repr=False)
+    discord_guilds: tuple[int, ...] = ()
 
     @property
     def database(self) -> str:
@@ -113,6 +121,13 @@ def _convert(name: str, raw: str) -> object:
         "database_url": lambda n, v: v or None,
         "admins": _admins,
         "progress_interval": _float,
+        "telegram_token": lambda n, v: v or None,
+        "telegram_base_url": lambda n, v: v.rstrip("/") or "https://api.telegram.org",
+        "telegram_webhook_url": lambda n, v: v or None,
+        "telegram_listen": lambda n, v: v,
+        "telegram_private_prompts": _bool,
+        "discord_token": lambda n, v: v or None,
+        "discord_guilds": _ids,
     }
     converter = converters.get(name, _int)
     return converter(name, raw)
@@ -123,6 +138,13 @@ def _float(name: str, raw: str) -> float:
         return float(raw)
     except ValueError:
         raise SettingsError(f"{PREFIX}{name.upper()} must be a number, got {raw!r}") from None
+
+
+def _ids(name: str, raw: str) -> tuple[int, ...]:
+    parts = [part.strip() for part in raw.split(",") if part.strip()]
+    if not all(part.isdigit() for part in parts):
+        raise SettingsError(f"{PREFIX}{name.upper()} lists numeric ids, got {raw!r}")
+    return tuple(int(part) for part in parts)
 
 
 def _admins(name: str, raw: str) -> frozenset[str]:

@@ -65,6 +65,14 @@ EN: dict[str, str] = {
     "language_unknown": "I speak en (English), ru (Russian) and ar (Arabic).",
     "init_set": "Image #{id} will be the starting picture of your next /img2img, /inpaint or "
     "/depth.",
+    "link_code": "Your link code is {code}. Within {minutes} minutes, send /link {code} from "
+    "your account on the other platform to join both into one: one quota, one history, one "
+    "set of settings.",
+    "link_done": "Linked. Both accounts are now one (user #{user}): one quota, one history.",
+    "link_bad": "That link code is wrong or has expired. Send /link on your other account for a "
+    "new one.",
+    "init_set_picture": "That picture will be the starting picture of your next /img2img, "
+    "/inpaint or /depth.",
     "none": "none",
     "default": "default",
     # admin
@@ -98,7 +106,7 @@ EN: dict[str, str] = {
     "/mix a cat::0.3 | #1::0.7: blend texts and pictures\n"
     "/depth (with a picture) PROMPT: keep its shape\n"
     "/history, /show ID, /reroll ID, /variations ID, /init ID, /settings, /quota, /queue, "
-    "/cancel, /language, /help COMMAND\n"
+    "/cancel, /language, /link, /help COMMAND\n"
     "Options: --model 2.1|2.2|3 --size 768x512 --ar 16:9 --seed 42 --steps 30 --cfg 4 "
     '--prior-cfg 4 --strength 0.6 --neg "..." --scheduler ddim --n 2',
     "help_imagine": "/imagine PROMPT [options]: draw a picture. Example: "
@@ -124,6 +132,7 @@ EN: dict[str, str] = {
     "help_language": "/language en|ru|ar: the language I speak with you.",
     "help_admin": "/admin ...: commands for admins.",
     "help_help": "/help [COMMAND]: what I can do.",
+    "help_link": "/link, then /link CODE on your other platform: one quota and history for both.",
 }
 
 from bot.texts_ar import AR  # noqa: E402 - the catalogues follow the English one

@@ -66,6 +66,13 @@ AR: dict[str, str] = {
     "language_set": "سأتحدث معك بالعربية.",
     "language_unknown": "أتحدث en (الإنجليزية) و ru (الروسية) و ar (العربية).",
     "init_set": "ستكون الصورة #{id} نقطة البداية لأمرك التالي: /img2img أو /inpaint أو /depth.",
+    "link_code": "رمز الربط الخاص بك هو {code}. خلال {minutes} دقيقة أرسل /link {code} من "
+    "حسابك على المنصة الأخرى لدمج الحسابين: حصة واحدة وسجل واحد وإعدادات واحدة.",
+    "link_done": "تم الربط. أصبح الحسابان حسابًا واحدًا (المستخدم #{user}): حصة واحدة وسجل واحد.",
+    "link_bad": "رمز الربط هذا غير صحيح أو منتهي الصلاحية. أرسل /link من حسابك الآخر للحصول على "
+    "رمز جديد.",
+    "init_set_picture": "ستكون هذه الصورة صورة البداية لأمرك التالي /img2img أو /inpaint أو "
+    "/depth.",
     "none": "لا يوجد",
     "default": "افتراضي",
     # admin
@@ -106,7 +113,7 @@ AR: dict[str, str] = {
         "/mix قطة::0.3 | #1::0.7: مزج النصوص والصور\n"
         "/depth (مع صورة) الوصف: الحفاظ على شكلها\n"
         "/history، /show الرقم، /reroll الرقم، /variations الرقم، /init الرقم، /settings، "
-        "/quota، /queue، /cancel، /language، /help الأمر\n"
+        "/quota، /queue، /cancel، /language، /link، /help الأمر\n"
         "الخيارات: --model 2.1|2.2|3 --size 768x512 --ar 16:9 --seed 42 --steps 30 --cfg 4 "
         '--prior-cfg 4 --strength 0.6 --neg "..." --scheduler ddim --n 2'
     ),
@@ -143,4 +150,5 @@ AR: dict[str, str] = {
     "help_language": "/language en|ru|ar: اللغة التي أتحدث بها معك.",
     "help_admin": "/admin ...: أوامر المشرفين.",
     "help_help": "/help [الأمر]: ما الذي أستطيع فعله.",
+    "help_link": "/link ثم /link الرمز على منصتك الأخرى: حصة وسجل مشتركان للحسابين.",
 }

@@ -74,6 +74,14 @@ RU: dict[str, str] = {
         "Изображение #{id} станет исходной картинкой для вашей следующей команды "
         "/img2img, /inpaint или /depth."
     ),
+    "link_code": "Ваш код связки: {code}. В течение {minutes} мин. отправьте /link {code} со "
+    "своего аккаунта на другой платформе, чтобы объединить их: одна квота, одна история, одни "
+    "настройки.",
+    "link_done": "Готово. Оба аккаунта теперь один (пользователь #{user}): общая квота и история.",
+    "link_bad": "Этот код связки неверен или истёк. Отправьте /link со второго аккаунта, чтобы "
+    "получить новый.",
+    "init_set_picture": "Эта картинка станет исходной для вашей следующей команды /img2img, "
+    "/inpaint или /depth.",
     "none": "нет",
     "default": "по умолчанию",
     # admin
@@ -117,7 +125,7 @@ RU: dict[str, str] = {
         "/mix кот::0.3 | #1::0.7: смешать тексты и картинки\n"
         "/depth (с картинкой) ЗАПРОС: сохранить её форму\n"
         "/history, /show ID, /reroll ID, /variations ID, /init ID, /settings, /quota, "
-        "/queue, /cancel, /language, /help КОМАНДА\n"
+        "/queue, /cancel, /language, /link, /help КОМАНДА\n"
         "Параметры: --model 2.1|2.2|3 --size 768x512 --ar 16:9 --seed 42 --steps 30 --cfg 4 "
         '--prior-cfg 4 --strength 0.6 --neg "..." --scheduler ddim --n 2'
     ),
@@ -160,4 +168,5 @@ RU: dict[str, str] = {
     "help_language": "/language en|ru|ar: язык, на котором я с вами говорю.",
     "help_admin": "/admin ...: команды для администраторов.",
     "help_help": "/help [КОМАНДА]: что я умею.",
+    "help_link": "/link, затем /link КОД на другой платформе: общая квота и история.",
 }

@@ -14,6 +14,7 @@ from generation.request import GenerationCancelled, GenerationRequest
 
 __all__ = ["Call", "GenerationCancelled", "Inputs", "StepCallback"]
 
+NEGATIVE_SEED_OFFSET = 1_000_003
 StepCallback = Callable[[int, int], None]
 """Called with (steps done, steps in all) after each decoder step; may raise to cancel."""
 
@@ -89,6 +90,17 @@ class Call:
             for index in range(request.num_images):
                 generators.append(torch.Generator("cpu").manual_seed(request.seed + index))
         return generators
+
+    def prior_generators(self) -> list[torch.Generator]:
+        """Generators for a 2.x prior call: with a negative prompt the prior doubles its
+        batch (prompts, then negatives), so the negatives get generators of their own."""
+        generators = self.generators()
+        if self.negatives() is None:
+            return generators
+        return generators + [
+            torch.Generator("cpu").manual_seed(g.initial_seed() + NEGATIVE_SEED_OFFSET)
+            for g in generators
+        ]
 
     def init_images(self) -> list[Image.Image]:
         """One init image per output image."""

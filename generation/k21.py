@@ -63,7 +63,7 @@ def _prior_embeds(cache: PipelineCache, call: Call) -> dict[str, Any]:
         num_images_per_prompt=1,
         num_inference_steps=call.first.prior_steps,
         guidance_scale=call.first.prior_guidance_scale,
-        generator=call.generators(),
+        generator=call.prior_generators(),
     )
     return {"image_embeds": out.image_embeds, "negative_image_embeds": out.negative_image_embeds}
 

@@ -76,7 +76,7 @@ def _prior_embeds(cache: PipelineCache, call: Call) -> dict[str, Any]:
         num_images_per_prompt=1,
         num_inference_steps=call.first.prior_steps,
         guidance_scale=call.first.prior_guidance_scale,
-        generator=call.generators(),
+        generator=call.prior_generators(),
     )
     return {"image_embeds": out.image_embeds, "negative_image_embeds": out.negative_image_embeds}
 
@@ -117,7 +117,7 @@ def _mix_embeds(cache: PipelineCache, call: Call) -> dict[str, Any]:
         [item.weight for item in request.mix],
         num_images_per_prompt=request.num_images,
         num_inference_steps=request.prior_steps,
-        generator=call.generators(),
+        generator=call.prior_generators(),
         negative_prior_prompt=request.negative_prompt or None,
         negative_prompt=request.negative_prompt,
         guidance_scale=request.prior_guidance_scale,

@@ -8,6 +8,8 @@ import os
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+# python-telegram-bot 22 warns about integer retry_after unless timedeltas are switched on.
+os.environ["PTB_TIMEDELTA"] = "1"
 
 import ipaddress
 import socket

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -181,3 +182,83 @@ def test_request_error_is_the_one_error_type() -> None:
     from bot.grammar import GrammarError
 
     assert issubclass(GrammarError, RequestError)
+
+
+async def test_link_joins_two_platforms_into_one_identity(store: Store) -> None:
+    from tests.botkit import FakeReplier
+
+    kit = make_bot(store, FakeGenerator())
+    other = FakeReplier()
+    kit.bot.repliers["other"] = other
+    await kit.queue.start()
+    await kit.bot.handle(cmd("tg-7", "imagine", f"on the first platform {SMALL}"))
+    await kit.queue.wait_idle()
+    await kit.bot.handle(cmd("tg-7", "link"))
+    code = kit.replier.said("tg-7")[-1].split("Your link code is ")[1].split(".")[0]
+    assert len(code) == 8
+    wrong = dataclasses.replace(cmd("dc-9", "link", "WRONG123"), platform="other")
+    await kit.bot.handle(wrong)
+    assert "wrong or has expired" in other.said("dc-9")[-1]
+    await kit.bot.handle(dataclasses.replace(cmd("dc-9", "link", code.lower()), platform="other"))
+    assert other.said("dc-9")[-1].startswith("Linked.")
+    await kit.bot.handle(dataclasses.replace(cmd("dc-9", "history"), platform="other"))
+    assert "on the first platform" in other.said("dc-9")[-1]
+    first = await store.find_user("test", "tg-7")
+    second = await store.find_user("other", "dc-9")
+    assert first is not None and second is not None and first.id == second.id
+    await kit.bot.handle(
+        dataclasses.replace(cmd("dc-9", "imagine", f"from the other {SMALL}"), platform="other")
+    )
+    await kit.queue.wait_idle()
+    assert (await store.quota(first.id)).used_today == 2
+    await kit.bot.handle(dataclasses.replace(cmd("dc-9", "link", code), platform="other"))
+    assert "wrong or has expired" in other.said("dc-9")[-1], "a code works once"
+    await kit.queue.stop()
+
+
+async def test_an_expired_link_code_is_refused(store: Store) -> None:
+    user = await store.ensure_user("test", "old", "old")
+    await store.create_link_code(user.id, "EXPIRED1", datetime.now(UTC) - timedelta(seconds=1))
+    kit = make_bot(store, FakeGenerator())
+    await kit.bot.handle(cmd("new", "link", "EXPIRED1"))
+    assert "wrong or has expired" in kit.replier.said("new")[-1]
+
+
+async def test_init_takes_a_picture_for_the_next_command(store: Store) -> None:
+    from bot.model import Attachment
+    from tests.helpers import png
+
+    generator = FakeGenerator()
+    kit = make_bot(store, generator)
+    await kit.queue.start()
+    picture = Attachment(png(), "p.png", "image/png")
+    await kit.bot.handle(cmd("ida", "init", reply_attachments=(picture,)))
+    assert "That picture will be the starting picture" in kit.replier.said("ida")[-1]
+    await kit.bot.handle(cmd("ida", "img2img", f"a painting --strength 0.5 {SMALL}"))
+    await kit.queue.wait_idle()
+    user = await store.find_user("test", "ida")
+    assert user is not None
+    [job] = await store.jobs((JobStatus.DONE,), user.id)
+    assert job.request.init_image == picture.data
+    await kit.queue.stop()
+
+
+async def test_a_failing_adapter_does_not_stop_the_queue(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    kit = make_bot(store, FakeGenerator())
+
+    async def broken(*args: object) -> None:
+        raise ConnectionError("the platform is down")
+
+    kit.replier.send_images = broken  # type: ignore[method-assign]
+    await kit.queue.start()
+    await kit.bot.handle(cmd("jon", "imagine", f"first {SMALL}"))
+    await kit.queue.wait_idle()
+    await kit.bot.handle(cmd("jon", "imagine", f"second {SMALL}"))
+    await kit.queue.wait_idle()
+    user = await store.find_user("test", "jon")
+    assert user is not None
+    assert len(await store.jobs((JobStatus.DONE,), user.id)) == 2
+    assert "could not tell a user about their job" in caplog.text
+    await kit.queue.stop()

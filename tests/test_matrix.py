@@ -115,3 +115,15 @@ async def test_progress_reports_every_decoder_step(service: Any) -> None:
             service.prepare(small(model=family, steps=3)), lambda d, t: seen.append((d, t))
         )
         assert seen == [(1, 3), (2, 3), (3, 3)], family
+
+
+@pytest.mark.parametrize("family", [Family.K21, Family.K22])
+@pytest.mark.parametrize("task", [Task.TEXT2IMG, Task.MIX])
+async def test_negative_prompt_with_several_images(
+    service: Any, family: Family, task: Task
+) -> None:
+    mix = (MixItem(0.5, text="a cat"), MixItem(0.5, image=PICTURE)) if task is Task.MIX else ()
+    request = small(model=family, task=task, mix=mix, num_images=3, negative_prompt="blurry")
+    images = await make(service, request)
+    assert len(images) == 3 and len(set(images)) == 3
+    assert await make(service, request) == images

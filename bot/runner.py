@@ -1,0 +1,74 @@
+"""`kandinsky-bot run`: every configured chat adapter in one task group, one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from bot.adapter import Adapter, Handle
+from bot.app import running_bot
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class NoAdapterError(RuntimeError):
+    """No chat platform has a token configured."""
+
+
+def build_adapters(settings: Settings, handle: Handle) -> list[Adapter]:
+    """The adapters whose tokens are set."""
+    adapters: list[Adapter] = []
+    if settings.telegram_token:
+        from adapters.telegram_bot import TelegramAdapter, TelegramConfig
+
+        adapters.append(
+            TelegramAdapter(
+                handle,
+                TelegramConfig(
+                    token=settings.telegram_token,
+                    base_url=settings.telegram_base_url,
+                    webhook_url=settings.telegram_webhook_url,
+                    listen=settings.telegram_listen,
+                    private_prompts=settings.telegram_private_prompts,
+                    max_download=settings.max_upload_bytes,
+                ),
+            )
+        )
+    if settings.discord_token:
+        from adapters.discord_bot import DiscordAdapter, DiscordConfig
+
+        adapters.append(
+            DiscordAdapter(
+                handle,
+                DiscordConfig(
+                    token=settings.discord_token,
+                    guilds=settings.discord_guilds,
+                    max_download=settings.max_upload_bytes,
+                ),
+            )
+        )
+    return adapters
+
+
+async def run_adapters(settings: Settings) -> None:
+    """Start the bot and its adapters; stop in order on SIGINT or SIGTERM."""
+    async with running_bot(settings) as app:
+        adapters = build_adapters(settings, app.bot.handle)
+        if not adapters:
+            raise NoAdapterError
+        for adapter in adapters:
+            app.repliers[adapter.platform] = adapter
+        await app.queue.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(adapter.run()) for adapter in adapters]
+            await stop.wait()
+            log.info("stopping: the queue first (running jobs are parked), then the adapters")
+            await app.queue.stop()
+            for task in tasks:
+                task.cancel()

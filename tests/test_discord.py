@@ -1,0 +1,541 @@
+"""The Discord adapter end to end: the real discord.py client, the whole bot on tiny models,
+and a fake Discord (REST, gateway, CDN) over TLS on 127.0.0.1 (see tests/fake_discord.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import io
+import itertools
+import logging
+import re
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+from PIL import Image
+
+from adapters.discord_bot import (
+    INIT_PICTURE_SET,
+    DiscordAdapter,
+    DiscordConfig,
+    _fit,
+    command_text,
+    sync_commands,
+)
+from bot.app import App, running_bot
+from bot.model import Command, OutImage
+from bot.settings import Settings
+from tests.fake_discord import (
+    APP_ID,
+    CHANNEL_ID,
+    GUILD_ID,
+    FakeDiscord,
+    Interactions,
+    Recorded,
+    user,
+)
+from tests.helpers import mask_png, png
+
+TOKEN = "TEST.TOKEN.discord"
+TINY = {"size": "64x64", "steps": 2}
+FAST = "--prior-steps 2"
+ALICE = user(1001, "alice")  # an admin (KBOT_ADMINS)
+BOB = user(1002, "bob")
+PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, message content
+CUSTOM_ID = re.compile(r"kb:(reroll|show|variations|init):(\d+)")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@dataclasses.dataclass
+class World:
+    """One running bot with its Discord adapter, talking to the fake."""
+
+    fake: FakeDiscord
+    app: App
+    adapter: DiscordAdapter
+    make: Interactions
+
+    async def ask(self, payload: dict[str, Any]) -> str:
+        """Push an interaction; return its token."""
+        return await self.fake.interact(payload)
+
+    async def answer(self, token: str) -> str:
+        """The text that replaced the "thinking" message of this interaction."""
+        record = await self.fake.wait_for(lambda r: _is_original_edit(r, token))
+        return str(record.json["content"])
+
+    async def follow_ups(self, token: str, count: int = 1) -> list[Recorded]:
+        """The first `count` accepted follow-ups of this interaction."""
+        while len(found := self.fake.find(lambda r: _is_follow_up(r, token))) < count:
+            await self.fake.wait_for(lambda r: _is_follow_up(r, token) and r not in found)
+        return found[:count]
+
+    async def result(self, token: str) -> Recorded:
+        """The follow-up with the pictures."""
+        return await self.fake.wait_for(lambda r: _is_follow_up(r, token) and bool(r.files))
+
+
+def _is_original_edit(record: Recorded, token: str) -> bool:
+    return record.status == 200 and bool(
+        record.match("PATCH", rf"/webhooks/{APP_ID}/{re.escape(token)}/messages/@original")
+    )
+
+
+def _is_follow_up(record: Recorded, token: str) -> bool:
+    return record.status == 200 and bool(
+        record.match("POST", rf"/webhooks/{APP_ID}/{re.escape(token)}")
+    )
+
+
+def _is_callback(record: Recorded, token: str) -> bool:
+    return bool(record.match("POST", rf"/interactions/\d+/{re.escape(token)}/callback"))
+
+
+def _custom_ids(record: Recorded) -> list[str]:
+    rows = record.json.get("components") or []
+    return [child["custom_id"] for row in rows for child in row["components"]]
+
+
+def _image_id(record: Recorded, action: str = "variations") -> int:
+    for custom_id in _custom_ids(record):
+        match = CUSTOM_ID.fullmatch(custom_id)
+        if match and match.group(1) == action:
+            return int(match.group(2))
+    raise AssertionError(f"no {action} button in {_custom_ids(record)}")
+
+
+def _assert_result(record: Recorded, pictures: int = 1, side: int = 64) -> None:
+    """A follow-up with valid PNGs, an embed with the caption and persistent buttons."""
+    assert len(record.files) == pictures, record.files
+    for upload in record.files:
+        picture = Image.open(io.BytesIO(upload.data))
+        picture.load()
+        assert picture.format == "PNG" and picture.size == (side, side)
+    embed = record.json["embeds"][0]
+    assert re.search(r"seed \d+ · Kandinsky [\d.]+ · #\d+", embed["description"]), embed
+    assert embed["image"]["url"] == f"attachment://{record.files[0].filename}"
+    custom_ids = _custom_ids(record)
+    assert custom_ids and all(CUSTOM_ID.fullmatch(c) for c in custom_ids), custom_ids
+    assert len(custom_ids) == 2 + 2 * pictures
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings, fake: FakeDiscord) -> AsyncIterator[World]:
+    """The bot as production builds it, with the connector to the fake injected."""
+    async with running_bot(settings) as app:
+        config = DiscordConfig(
+            token=TOKEN, guilds=settings.discord_guilds, max_download=settings.max_upload_bytes
+        )
+        adapter = DiscordAdapter(app.bot.handle, config, connector=fake.connector())
+        app.repliers[adapter.platform] = adapter
+        await app.queue.start()
+        identified = len(fake.identified)
+        task = asyncio.create_task(adapter.run())
+        try:
+            await fake.connected(identified + 1)
+            yield World(fake, app, adapter, Interactions())
+            await asyncio.wait_for(app.idle(), 60)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    assert adapter.client is None
+
+
+@pytest.fixture
+def settings(tiny_settings: Settings, tmp_path: Path) -> Settings:
+    return dataclasses.replace(
+        tiny_settings,
+        data_dir=tmp_path / "data",
+        discord_token=TOKEN,
+        discord_guilds=(GUILD_ID,),
+        admins=frozenset({"discord:1001"}),
+        progress_interval=0.0,
+        user_queue=50,
+    )
+
+
+@pytest.fixture
+def logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """Every log line; the test fails on an error logged anywhere or the token in a line."""
+    caplog.set_level(logging.INFO)
+    for name in ("discord", "adapters"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    yield caplog
+    records = caplog.get_records("setup") + caplog.get_records("call")
+    assert any(r.name.startswith("discord.gateway") for r in records)  # captured indeed
+    for record in records:
+        text = record.getMessage() + (record.exc_text or "")
+        assert TOKEN not in text, f"the token was logged by {record.name}"
+    errors = [f"{r.name}: {r.getMessage()}" for r in records if r.levelno >= logging.ERROR]
+    assert not errors, errors
+
+
+def _pictures() -> dict[str, bytes]:
+    hole = Image.new("RGBA", (64, 64), (200, 30, 30, 255))
+    hole.paste((0, 0, 0, 0), (16, 16, 48, 48))
+    buffer = io.BytesIO()
+    hole.save(buffer, format="PNG")
+    return {"photo": png((96, 64)), "mask": mask_png(), "hole": buffer.getvalue()}
+
+
+# ----------------------------------------------------------------------------- tests
+
+
+async def test_every_command_end_to_end(settings: Settings, logs: pytest.LogCaptureFixture) -> None:
+    pictures = _pictures()
+    async with FakeDiscord(TOKEN) as fake:
+        async with running(settings, fake) as world:
+            await _check_start(world)
+            ids = await _check_generation(world, pictures)
+            await _check_text_commands(world, ids)
+            await _check_pictures_refused(world, pictures)
+            await _check_init_picture(world, ids, pictures)
+            await _check_expired_tokens(world, ids)
+        # A restart: a fresh bot and client on the same data, pressing an old button.
+        async with running(settings, fake) as world:
+            await _check_button_after_restart(world, ids)
+        guild_syncs = fake.find(
+            lambda r: bool(r.match("PUT", r"/applications/\d+/guilds/\d+/commands"))
+        )
+        assert len(guild_syncs) == 2  # once per start, in setup_hook; never on READY
+
+
+async def _check_start(world: World) -> None:
+    """Login, READY, one guild sync with every command, intents without privileged ones."""
+    fake = world.fake
+    assert fake.find(lambda r: bool(r.match("GET", "/users/@me")))
+    assert fake.identified[-1]["token"] == TOKEN
+    assert fake.identified[-1]["intents"] & PRIVILEGED_INTENTS == 0
+    syncs = fake.find(
+        lambda r: bool(r.match("PUT", rf"/applications/{APP_ID}/guilds/{GUILD_ID}/commands"))
+    )
+    names = {command["name"] for command in fake.commands[GUILD_ID]}
+    assert names == {
+        *("imagine", "img2img", "inpaint", "mix", "depth", "history", "show", "reroll"),
+        *("variations", "settings", "quota", "queue", "cancel", "language", "help", "link"),
+        *("admin", "Use as init image"),
+    }
+    admin = next(c for c in fake.commands[GUILD_ID] if c["name"] == "admin")
+    assert int(admin["default_member_permissions"]) == discord.Permissions(manage_guild=True).value
+    assert {o["name"] for o in admin["options"]} >= {"ban", "stats", "pause", "audit", "preload"}
+    imagine = next(c for c in fake.commands[GUILD_ID] if c["name"] == "imagine")
+    assert imagine["description"] == "Draw a picture from a prompt."
+    options = {o["name"]: o for o in imagine["options"]}
+    assert options["count"]["max_value"] == 4 and options["model"]["autocomplete"]
+    assert len(syncs) == 1 and fake.commands.get(None) is None  # the guild only, once
+
+
+async def _check_generation(world: World, p: dict[str, bytes]) -> dict[str, int]:
+    """Every generating command, with pictures from the fake CDN; results, progress, a 429."""
+    fake, make = world.fake, world.make
+    photo = fake.cdn_file("photo.png", p["photo"])
+    imagine = make.slash(
+        "imagine",
+        ALICE,
+        {
+            "prompt": f"a fox in the snow {FAST}",
+            "model": "2.2",
+            "seed": 1,
+            "guidance": 4.0,
+            "scheduler": "ddim",
+            "count": 2,
+            **TINY,
+        },
+    )
+    fake.rate_limit_next("POST", rf"/webhooks/{APP_ID}/{imagine['token']}")
+    tokens = {"imagine": await world.ask(imagine)}
+    requests = {
+        "img2img": (
+            "img2img",
+            {
+                "prompt": f"a watercolor fox {FAST}",
+                "image": photo,
+                "strength": 0.5,
+                "negative": "blurry, dark",
+            },
+        ),
+        "inpaint": (
+            "inpaint",
+            {
+                "prompt": f"a red door {FAST}",
+                "image": photo,
+                "mask": fake.cdn_file("mask.png", p["mask"]),
+            },
+        ),
+        "inpaint_alpha": (
+            "inpaint",
+            {"prompt": f"a window {FAST}", "image": fake.cdn_file("hole.png", p["hole"])},
+        ),
+        "mix": ("mix", {"items": f"a cat::0.3 | #1::0.7 {FAST}", "image1": photo}),
+        "depth": ("depth", {"prompt": f"a stone tower {FAST}", "image": photo}),
+        "depth_init": (
+            "depth",
+            {
+                "prompt": f"a glass tower {FAST}",
+                "image": photo,
+                "use_as_init": True,
+                "strength": 0.5,
+            },
+        ),
+    }
+    for key, (name, options) in requests.items():
+        tokens[key] = await world.ask(make.slash(name, BOB, {**options, **TINY}))
+    small = make.slash("imagine", BOB, {"prompt": f"a lighthouse {FAST}", **TINY}, limit=64)
+    tokens["too_large"] = await world.ask(small)
+
+    for key, token in tokens.items():
+        queued = await world.answer(token)
+        assert re.fullmatch(r"Queued as job #\d+: position \d+, about .+\.", queued), (key, queued)
+    ids: dict[str, int] = {}
+    for key, token in tokens.items():
+        if key == "too_large":
+            continue
+        result = await world.result(token)
+        _assert_result(result, pictures=2 if key == "imagine" else 1)
+        ids[key] = _image_id(result)
+
+    # The deferral came before any work, and the progress message was edited, throttled.
+    token = tokens["imagine"]
+    deferral = fake.find(lambda r: _is_callback(r, token))[0]
+    assert deferral.json["type"] == 5
+    first_edit = fake.find(lambda r: _is_original_edit(r, token))[0]
+    assert deferral.at < first_edit.at
+    done = await fake.wait_for(
+        lambda r: r.method == "PATCH" and token in r.path and "is done" in str(r.json)
+    )
+    edits = fake.find(lambda r: r.method == "PATCH" and token in r.path)
+    assert edits[-1] is done and len(edits) >= 2
+    gaps = [b.at - a.at for a, b in itertools.pairwise(edits)]
+    assert all(gap >= 0.9 for gap in gaps), gaps  # at most about one edit a second
+    # The 429 was honoured: discord.py waited and sent the follow-up again.
+    posts = fake.find(lambda r: bool(r.match("POST", rf"/webhooks/{APP_ID}/{token}")))
+    assert [r.status for r in posts] == [429, 200]
+    assert posts[1].at - posts[0].at >= 0.45
+    result = await world.result(token)
+    assert "a fox in the snow" in result.json["embeds"][0]["description"]
+    assert "seed 1 · Kandinsky 2.2" in result.json["embeds"][0]["description"]
+
+    # Over the interaction's upload limit: a notice instead of the picture.
+    notice = await fake.wait_for(lambda r: _is_follow_up(r, tokens["too_large"]))
+    assert not notice.files and "too large to upload here" in notice.json["content"]
+    return ids
+
+
+async def _check_text_commands(world: World, ids: dict[str, int]) -> None:
+    """Every other slash command, the admin group and autocomplete."""
+    fake, make = world.fake, world.make
+    first = ids["imagine"]
+
+    async def said(
+        name: str,
+        options: dict[str, Any] | None = None,
+        who: dict[str, Any] = ALICE,
+        sub: str | None = None,
+    ) -> str:
+        return await world.answer(await world.ask(make.slash(name, who, options, sub=sub)))
+
+    assert "Your images, page 1 of" in await said("history", {}, BOB)
+    assert "page 1 of 1" in await said("history", {"page": 1}, BOB)
+    assert f"Image #{first}: text2img, Kandinsky 2.2, 64x64, seed 1" in await said(
+        "show", {"id": first}
+    )
+    for name in ("reroll", "variations"):  # of a two-picture result: two pictures again
+        token = await world.ask(make.slash(name, ALICE, {"id": first}))
+        _assert_result(await world.result(token), pictures=2)
+    token = await world.ask(
+        make.slash("settings", ALICE, {"model": "3", "size": "128x64", "steps": 3})
+    )
+    assert await world.answer(token) == "Saved."
+    (shown,) = await world.follow_ups(token)
+    assert "model 3, size 128x64, steps 3" in shown.json["content"]
+    assert shown.json["flags"] & 64  # ephemeral, like the deferral
+    assert fake.find(lambda r: _is_callback(r, token))[0].json["data"]["flags"] == 64
+    assert await said("settings", {"reset": True}) == "Saved."
+    assert "Today you have used" in await said("quota")
+    assert await said("queue") == "You have no jobs in the queue."
+    assert await said("cancel") == "You have no waiting job to cancel."
+    assert await said("cancel", {"job": 99999}) == "There is no job #99999."
+    assert re.search("[А-Яа-я]", await said("language", {"code": "ru"}))
+    assert await said("language", {"code": "en"}) == "I will speak English with you."
+    assert "I draw pictures with Kandinsky" in await said("help")
+    assert "/imagine a lighthouse at dusk" in await said("help", {"command": "imagine"})
+    assert (await said("link", {}, BOB)).startswith("Your link code is ")
+    assert "wrong or has expired" in await said("link", {"code": "NOPE1234"}, BOB)
+    assert await said("admin", {}, BOB, sub="stats") == "Only admins can do that."
+    assert (await said("admin", {}, ALICE, sub="stats")).startswith("Users: ")
+    banned = await said("admin", {"user": "<@1002>", "reason": "spam"}, ALICE, sub="ban")
+    assert "is banned: spam" in banned
+    assert "no longer banned" in await said("admin", {"user": "1002"}, ALICE, sub="unban")
+    quota = await said(
+        "admin", {"action": "set", "user": "discord:1002", "amount": 30}, ALICE, sub="quota"
+    )
+    assert "of 30 used today" in quota
+    assert "discord:1002" in await said("admin", {"count": 5}, ALICE, sub="audit")
+
+    token = await world.ask(
+        make.slash("imagine", ALICE, {"prompt": "a fox", "model": "2"}, focused="model")
+    )
+    callback = await fake.wait_for(lambda r: _is_callback(r, token))
+    assert callback.json["type"] == 8
+    assert [c["value"] for c in callback.json["data"]["choices"]] == ["2.1", "2.2"]
+
+
+async def _check_pictures_refused(world: World, p: dict[str, bytes]) -> None:
+    """A text file posing as a PNG, another type, and a picture over the size limit."""
+    fake, make = world.fake, world.make
+    fake_png = fake.cdn_file("notes.png", b"not a picture at all")
+    said = await world.answer(
+        await world.ask(make.slash("img2img", BOB, {"prompt": "a fox", "image": fake_png}))
+    )
+    assert said.endswith("is not a PNG, JPEG or WebP picture"), said
+    text_file = fake.cdn_file("notes.txt", b"hello", "text/plain")
+    said = await world.answer(
+        await world.ask(make.slash("img2img", BOB, {"prompt": "a fox", "image": text_file}))
+    )
+    assert said == "notes.txt is text/plain, not a PNG, JPEG or WebP picture"
+    huge = fake.cdn_file("huge.png", p["photo"], size=50 * 2**20)
+    said = await world.answer(
+        await world.ask(make.slash("img2img", BOB, {"prompt": "a fox", "image": huge}))
+    )
+    assert said == "huge.png is 50.0 MB; the limit is 20.0 MB"
+    assert not [path for path in fake.cdn_requests if path.endswith(("/huge.png", "/notes.txt"))]
+
+
+async def _check_init_picture(world: World, ids: dict[str, int], p: dict[str, bytes]) -> None:
+    """The message context menu, on one of our results and on someone's picture."""
+    fake, make = world.fake, world.make
+    ours = fake.message_with(f"kb:init:{ids['img2img']}")
+    said = await world.answer(await world.ask(make.message_command("Use as init image", ours, BOB)))
+    assert said.startswith(f"Image #{ids['img2img']} will be the starting picture")
+    token = await world.ask(
+        make.slash("img2img", BOB, {"prompt": f"a painting {FAST}", "strength": 0.5, **TINY})
+    )
+    _assert_result(await world.result(token))
+
+    theirs = fake.user_message(ALICE, [fake.cdn_file("cat.png", p["photo"])])
+    said = await world.answer(
+        await world.ask(make.message_command("Use as init image", theirs, BOB))
+    )
+    assert said == INIT_PICTURE_SET
+    token = await world.ask(make.slash("depth", BOB, {"prompt": f"a cat statue {FAST}", **TINY}))
+    _assert_result(await world.result(token))
+    assert any(path.endswith("/cat.png") for path in fake.cdn_requests)
+
+
+async def _check_expired_tokens(world: World, ids: dict[str, int]) -> None:
+    """Discord refuses the token (401): the answers go to the channel, mentioning the user."""
+    fake, make = world.fake, world.make
+    channel = rf"/channels/{CHANNEL_ID}/messages"
+    payload = make.slash("imagine", BOB, {"prompt": f"a late fox {FAST}", **TINY})
+    fake.refuse_token(payload["token"])
+    await world.ask(payload)
+    queued = await fake.wait_for(
+        lambda r: bool(r.match("POST", channel)) and "Queued" in str(r.json)
+    )
+    assert queued.json["content"].startswith("<@1002> Queued as job #")
+    assert [int(u) for u in queued.json["allowed_mentions"]["users"]] == [1002]
+    posted = await fake.wait_for(lambda r: bool(r.match("POST", channel)) and bool(r.files))
+    assert posted.json["content"] == "<@1002>"
+    _assert_result(posted)
+    await fake.wait_for(
+        lambda r: bool(r.match("PATCH", channel + r"/\d+")) and "is done" in str(r.json)
+    )
+    # An interaction older than 15 minutes is answered in the channel without trying its token.
+    old = make.slash("show", BOB, {"id": ids["imagine"]}, age=timedelta(minutes=20))
+    await world.ask(old)
+    shown = await fake.wait_for(
+        lambda r: bool(r.match("POST", channel)) and "Image #" in str(r.json)
+    )
+    assert shown.json["content"].startswith(f"<@1002> Image #{ids['imagine']}: text2img")
+    assert not fake.find(lambda r: old["token"] in r.path and "/webhooks/" in r.path)
+
+
+async def _check_button_after_restart(world: World, ids: dict[str, int]) -> None:
+    """A button of a result made before the restart still works, for whoever presses it."""
+    fake, make = world.fake, world.make
+    custom_id = f"kb:variations:{ids['imagine']}"
+    token = await world.ask(make.press(custom_id, fake.message_with(custom_id), BOB))
+    assert (await world.answer(token)).startswith("Queued as job #")
+    assert fake.find(lambda r: _is_callback(r, token))[0].json["type"] == 5
+    _assert_result(await world.result(token), pictures=2)
+    show = f"kb:show:{ids['imagine']}"
+    said = await world.answer(await world.ask(make.press(show, fake.message_with(show), ALICE)))
+    assert said.startswith(f"Image #{ids['imagine']}: text2img")
+
+
+async def test_handler_errors_are_logged_once_and_answered_politely(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def broken(command: Command) -> None:
+        raise RuntimeError("the core fell over")
+
+    make = Interactions()
+    async with FakeDiscord(TOKEN) as fake:
+        adapter = DiscordAdapter(broken, DiscordConfig(token=TOKEN), connector=fake.connector())
+        task = asyncio.create_task(adapter.run())
+        try:
+            await fake.connected(1)
+            assert fake.commands.get(None)  # no guilds: synced globally
+            button = {"type": 2, "style": 2, "label": "🔄", "custom_id": "kb:reroll:5"}
+            message = fake.user_message(user(APP_ID, "kandinsky"), [])
+            message["components"] = [{"type": 1, "components": [button]}]
+            tokens = [
+                await fake.interact(make.slash("imagine", ALICE, {"prompt": "x"})),
+                await fake.interact(make.press("kb:reroll:5", message, ALICE)),
+            ]
+            said = [await fake.wait_for(lambda r, t=t: _is_follow_up(r, t)) for t in tokens]
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    for token, answer in zip(tokens, said, strict=True):
+        polite = "Something went wrong on our side; please try again in a moment."
+        assert answer.json["content"] == polite
+        assert answer.json["flags"] == 64  # only the user sees it
+        assert fake.find(lambda r, t=token: r.method == "DELETE" and t in r.path)  # no "thinking"
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r.name for r in errors] == ["adapters.discord_bot"] * 2  # once per failure
+    assert all("the core fell over" in str(r.exc_info[1]) for r in errors if r.exc_info)
+
+
+async def test_sync_commands_on_demand() -> None:
+    async with FakeDiscord(TOKEN) as fake:
+        lines = await sync_commands(TOKEN, (GUILD_ID, GUILD_ID + 1), connector=fake.connector())
+    assert [line.split(":")[0] for line in lines] == [
+        f"synced 18 commands to guild {GUILD_ID}",
+        f"synced 18 commands to guild {GUILD_ID + 1}",
+    ]
+    assert not fake.identified  # logged in over REST only, no gateway
+    assert set(fake.commands) == {GUILD_ID, GUILD_ID + 1}
+
+
+def test_command_text_uses_the_shared_grammar() -> None:
+    from bot.grammar import parse_command_text
+
+    text = command_text(
+        "a fox", neg='blurry, "dark"', model="2.2", ar="16:9", seed=4, init=True, n=None
+    )
+    parsed = parse_command_text(text)
+    assert parsed.prompt == "a fox" and parsed.negative_prompt == 'blurry, "dark"'
+    assert parsed.aspect == (16, 9) and parsed.seed == 4 and parsed.init
+
+
+def test_too_large_pictures_are_recompressed_or_left_out() -> None:
+    noise = Image.effect_noise((128, 128), 80).convert("RGB")
+    buffer = io.BytesIO()
+    noise.save(buffer, format="PNG")
+    image = OutImage(buffer.getvalue(), 7, "kandinsky-7.png")
+    assert _fit(image, len(image.data)) == ("kandinsky-7.png", image.data)
+    fitted = _fit(image, len(image.data) - 1)
+    assert fitted is not None and fitted[0] == "kandinsky-7.jpg"
+    assert Image.open(io.BytesIO(fitted[1])).format == "JPEG"
+    assert _fit(image, 100) is None

@@ -1,0 +1,511 @@
+"""The Telegram adapter end to end: the real python-telegram-bot against a fake Bot API server.
+
+The whole bot runs as production builds it (`running_bot` + `build_adapters`) on the tiny
+offline models; the fake server on 127.0.0.1 plays Telegram and records every call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import io
+import itertools
+import logging
+import re
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from telegram.error import InvalidToken
+from telegram.ext import ContextTypes
+
+from adapters.telegram_bot import (
+    FloodLimits,
+    TelegramAdapter,
+    TelegramConfig,
+    TokenFilter,
+    describe,
+    fits_photo,
+    menu,
+    parse_command,
+    parse_listen,
+    png_size,
+    split_text,
+    trim,
+    utf16_len,
+)
+from bot.app import App, running_bot
+from bot.model import Action, Button
+from bot.runner import build_adapters
+from bot.settings import Settings
+from bot.texts import text
+from tests.fake_telegram import BOT_USERNAME, Call, FakeTelegram, User
+from tests.helpers import mask_png, png
+
+TOKEN = "123456:TEST-TOKEN-abcdef"
+SMALL = "--size 64x64 --steps 2 --prior-steps 2"
+ALICE = User(1, "Alice", "alice", "en")
+BOB = User(2, "Bob", "bob", "en")
+GROUP = -1001234
+RESULTS = ("sendPhoto", "sendDocument", "sendMediaGroup")
+
+
+# -- fixtures -------------------------------------------------------------------------------
+@dataclass
+class LogGuard:
+    """Handler errors the adapter reported, and the ERROR lines a test expects."""
+
+    errors: list[BaseException] = field(default_factory=list)
+    expected: list[str] = field(default_factory=list)
+
+    async def record(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An application error handler: remember what went wrong."""
+        if context.error is not None:
+            self.errors.append(context.error)
+
+
+@pytest.fixture(autouse=True)
+def timedelta_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opt into python-telegram-bot's `RetryAfter.retry_after` as a timedelta.
+
+    Without it PTB 22 warns (deprecation) each time it builds a `RetryAfter`, and warnings
+    are errors here.
+    """
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")
+
+
+@pytest.fixture(autouse=True)
+def log_guard(caplog: pytest.LogCaptureFixture) -> Iterator[LogGuard]:
+    """Every log line at DEBUG is captured; none may show the token or be an unexpected error."""
+    caplog.set_level(logging.DEBUG)
+    guard = LogGuard()
+    yield guard
+    records = caplog.get_records("setup") + caplog.get_records("call")
+    secret = TOKEN.partition(":")[2]
+    for record in records:
+        assert secret not in record.getMessage(), record.getMessage()
+        assert secret not in (record.exc_text or ""), record.exc_text
+    assert secret not in caplog.text
+    # The fake server's own access errors (a client hanging up at shutdown) are not ours.
+    errors = [
+        r.getMessage() for r in records if r.levelno >= logging.ERROR and r.name != "aiohttp.server"
+    ]
+    assert errors == guard.expected, errors
+    assert len(guard.errors) == len(guard.expected), guard.errors
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def settings(tiny_settings: Settings, tmp_path: Path, fake: FakeTelegram) -> Settings:
+    return dataclasses.replace(
+        tiny_settings,
+        data_dir=tmp_path / "data",
+        telegram_token=TOKEN,
+        telegram_base_url=fake.base_url,
+        admins=frozenset({"telegram:1"}),
+        progress_interval=0.0,
+    )
+
+
+@asynccontextmanager
+async def serving(
+    fake: FakeTelegram,
+    settings: Settings,
+    guard: LogGuard,
+    adjust: Callable[[TelegramConfig], TelegramConfig] | None = None,
+) -> AsyncIterator[tuple[App, TelegramAdapter]]:
+    """The whole bot with its Telegram adapter, wired as `kandinsky-bot run` wires it."""
+    async with running_bot(settings) as app:
+        (adapter,) = build_adapters(settings, app.bot.handle)
+        assert isinstance(adapter, TelegramAdapter)
+        if adjust is not None:
+            adapter.redactor.uninstall()
+            adapter = TelegramAdapter(app.bot.handle, adjust(adapter.config))
+        adapter.application.add_error_handler(guard.record)
+        app.repliers[adapter.platform] = adapter
+        await app.queue.start()
+        started = fake.mark()
+        task = asyncio.create_task(adapter.run())
+        try:
+            await fake.wait(
+                lambda: len(fake.find("setMyCommands", after=started)) == 3, what="start"
+            )
+            await fake.wait(lambda: fake.find("getUpdates", after=started), what="polling")
+            yield app, adapter
+            await asyncio.wait_for(app.idle(), 60)
+        finally:
+            task.cancel()
+            done, _ = await asyncio.wait([task], timeout=30)
+        assert done and task.cancelled(), "run() stops cleanly when cancelled"
+
+
+# -- helpers --------------------------------------------------------------------------------
+def transparent_png() -> bytes:
+    hole = Image.new("RGBA", (64, 64), (200, 30, 30, 255))
+    hole.paste((0, 0, 0, 0), (16, 16, 48, 48))
+    buffer = io.BytesIO()
+    hole.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def assert_png(data: bytes) -> None:
+    image = Image.open(io.BytesIO(data))
+    assert image.format == "PNG"
+    image.load()
+
+
+def buttons_of(call: Call) -> dict[Action, int]:
+    """The actions of a result's inline keyboard (first button of each)."""
+    actions: dict[Action, int] = {}
+    for key in call.keyboard:
+        parsed = Button.parse(key["callback_data"])
+        assert parsed is not None, key
+        actions.setdefault(*parsed)
+    return actions
+
+
+async def result_of(fake: FakeTelegram, chat: int, message: int, after: int = 0) -> Call:
+    """Wait for the picture answering `message`; check it is a PNG with caption and buttons."""
+    call = await fake.answer(chat, message, RESULTS, after=after)
+    if call.method == "sendMediaGroup":
+        for item in call.params["media"]:
+            assert_png(call.files[item["media"].removeprefix("attach://")])
+        assert "#" in call.params["media"][0]["caption"]
+        first = call.result[0]["message_id"]
+        call = await fake.answer(chat, first, ("sendMessage",), after=after)
+    else:
+        assert_png(call.files["photo" if call.method == "sendPhoto" else "document"])
+        assert re.search(r"#\d+", call.params["caption"]), call.params
+    actions = buttons_of(call)
+    assert set(actions) == set(Action), actions
+    return call
+
+
+async def said(fake: FakeTelegram, chat: int, message: int, needle: str, after: int = 0) -> Call:
+    """Wait for a text answering `message` that contains `needle`."""
+    return await fake.answer(chat, message, ("sendMessage",), after=after, needle=needle)
+
+
+def edits_per_minute(calls: list[Call]) -> int:
+    """The most edits that fall in any 60-second window."""
+    times = sorted(call.at for call in calls)
+    return max((sum(1 for t in times if start <= t < start + 60) for start in times), default=0)
+
+
+# -- pure helpers -------------------------------------------------------------------------------
+def test_command_parsing_and_limits() -> None:
+    assert parse_command("/imagine a fox --ar 16:9", BOT_USERNAME) == ("imagine", "a fox --ar 16:9")
+    assert parse_command("/imagine@testbot\na fox", BOT_USERNAME) == ("imagine", "a fox")
+    assert parse_command("/imagine@OtherBot a fox", BOT_USERNAME) is None
+    assert parse_command("/", BOT_USERNAME) is None
+    assert parse_listen("0.0.0.0:8443") == ("0.0.0.0", 8443)
+    assert parse_listen("[::1]:80") == ("::1", 80)
+    with pytest.raises(ValueError, match="host:port"):
+        parse_listen("localhost")
+    long = "😀" * 600
+    assert utf16_len(trim(long, 1024)) <= 1024
+    chunks = split_text(("line of text\n" * 500) + "x" * 5000)
+    assert all(utf16_len(chunk) <= 4096 for chunk in chunks) and len(chunks) == 4
+    assert describe(text("en", "help_imagine")) == "Draw a picture"
+    assert png_size(png((96, 64))) == (96, 64) and fits_photo(png((96, 64)))
+    assert not fits_photo(png((1344, 64))), "aspect over 20"
+    assert not fits_photo(b"GIF89a" + bytes(40)), "not a PNG: sent as a file"
+    for language in ("en", "ru", "ar"):
+        commands = menu(language)
+        names = [command.command for command in commands]
+        assert "imagine" in names and "help" in names and "admin" not in names
+        assert all(1 <= len(command.description) <= 256 for command in commands)
+
+
+def test_token_filter_redacts_messages_args_and_exceptions(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    redactor = TokenFilter(TOKEN)
+    redactor.install()
+    try:
+        logger = logging.getLogger("telegram.ext.Updater")
+        logger.info("GET http://127.0.0.1/bot%s/getMe", TOKEN)
+        changed_later = {"file_path": "files/1"}  # PTB logs getFile's result, then edits it
+        logger.debug("getFile returned %s", changed_later)
+        changed_later["file_path"] = f"http://127.0.0.1/file/bot{TOKEN}/files/1"
+        try:
+            raise InvalidToken(f"The token `{TOKEN}` was rejected by the server.")
+        except InvalidToken:
+            logging.getLogger("somewhere.else").warning("failed: %r", {"t": TOKEN}, exc_info=True)
+    finally:
+        redactor.uninstall()
+    assert "<telegram-token>" in caplog.text
+    for record in caplog.records:
+        assert TOKEN not in record.getMessage() and TOKEN not in (record.exc_text or "")
+        assert "TEST-TOKEN-abcdef" not in str(record.args)
+    assert logging.getLogger("httpx").level == logging.WARNING
+
+
+# -- end to end -------------------------------------------------------------------------------
+async def test_every_user_command(
+    fake: FakeTelegram, settings: Settings, log_guard: LogGuard
+) -> None:
+    chat = ALICE.id
+
+    def say(body: str, **options: Any) -> int:
+        return fake.text(chat, ALICE, body, **options)
+
+    async with serving(fake, settings, log_guard) as (app, _):
+        menus = fake.find("setMyCommands")
+        assert sorted(str(call.params.get("language_code")) for call in menus) == [
+            "None",
+            "ar",
+            "ru",
+        ]
+        for call in menus:
+            names = {command["command"] for command in call.params["commands"]}
+            assert {"imagine", "img2img", "mix", "help"} <= names
+
+        for body, needle in [
+            ("/help", "I draw pictures with Kandinsky"),
+            ("/start", "I draw pictures with Kandinsky"),
+            ("/help imagine", "/imagine a lighthouse at dusk --ar 16:9"),
+            ("/frobnicate", "I don't know /frobnicate"),
+        ]:
+            await said(fake, chat, say(body), needle)
+
+        # imagine: a status message created once, edited in place, and the result
+        message = say(f"/imagine a fox in the snow --seed 1 {SMALL}")
+        queued = await said(fake, chat, message, "Queued as job #")
+        fox_call = await result_of(fake, chat, message)
+        fox, fox_message = buttons_of(fox_call)[Action.REROLL], fox_call.result["message_id"]
+        job = int(re.findall(r"#(\d+)", queued.params["text"])[0])
+        status = queued.result["message_id"]
+        done = text("en", "done", job=job)
+        await fake.wait(lambda: fake.find("editMessageText", message_id=status, text=done))
+        edits = [queued.at] + [c.at for c in fake.find("editMessageText", message_id=status)]
+        assert all(b - a >= 0.9 for a, b in itertools.pairwise(edits)), edits
+        assert fake.find("sendChatAction", chat_id=chat, action="upload_photo")
+
+        # img2img: photo + caption, reply to a photo, a file, a plain caption (private chat)
+        caption = f"/img2img a watercolor fox --strength 0.5 {SMALL}"
+        await result_of(fake, chat, fake.photo(chat, ALICE, png((96, 64)), caption))
+        picture = fake.photo(chat, ALICE, png((64, 96), "seagreen"))
+        await result_of(fake, chat, say(f"/img2img a painting {SMALL}", reply_to=picture))
+        as_file = fake.document(
+            chat, ALICE, png(), "photo.png", "image/png", f"/i2i etching {SMALL}"
+        )
+        await result_of(fake, chat, as_file)
+        sketch = await result_of(fake, chat, fake.photo(chat, ALICE, png(), f"a sketch {SMALL}"))
+        sketch_id = buttons_of(sketch)[Action.REROLL]
+
+        # inpaint: the mask replying to the picture, or a transparent PNG as a file
+        mask = fake.photo(chat, ALICE, mask_png(), f"/inpaint a red door {SMALL}", reply_to=picture)
+        await result_of(fake, chat, mask)
+        hole = fake.document(
+            chat, ALICE, transparent_png(), "hole.png", "image/png", f"/inpaint a window {SMALL}"
+        )
+        await result_of(fake, chat, hole)
+
+        # mix: an album (caption on its second picture) and a reply to a picture
+        album = fake.album(
+            chat,
+            ALICE,
+            [png(), png(color="tomato")],
+            f"/mix a cat::0.3 | #1::0.4 | #2::0.3 {SMALL}",
+            caption_on=1,
+        )
+        await result_of(fake, chat, album[1])
+        await result_of(fake, chat, say(f"/mix a cat::0.5 | #1::0.5 {SMALL}", reply_to=picture))
+
+        # depth, and several images at once (an album, the buttons on their own message)
+        await result_of(
+            fake, chat, fake.photo(chat, ALICE, png((96, 64)), f"/depth a tower {SMALL}")
+        )
+        pair = await result_of(fake, chat, say(f"/imagine two foxes --n 2 {SMALL}"))
+        assert len(pair.keyboard) == 6
+        strip = say("/imagine a long strip --size 1408x64 --steps 2 --prior-steps 2")
+        assert (await result_of(fake, chat, strip)).method == "sendDocument", "aspect over 20"
+
+        # buttons under a result
+        for action in (Action.REROLL, Action.VARIATIONS):
+            mark = fake.mark()
+            query = fake.press(chat, ALICE, fox_message, Button(action, fox, "").data)
+            await result_of(fake, chat, fox_message, after=mark)
+            assert fake.find("answerCallbackQuery", callback_query_id=query)
+        mark = fake.mark()
+        fake.press(chat, ALICE, fox_message, Button(Action.RECIPE, fox, "").data)
+        await said(fake, chat, fox_message, f"Image #{fox}: text2img, Kandinsky 2.2", after=mark)
+        mark = fake.mark()
+        fake.press(chat, ALICE, fox_message, Button(Action.USE_AS_INIT, fox, "").data)
+        await said(fake, chat, fox_message, f"Image #{fox} will be the starting picture", mark)
+        await result_of(fake, chat, say(f"/img2img from the init image {SMALL}"))
+
+        # the same by command, and by replying to a result
+        await result_of(fake, chat, say(f"/reroll {fox}"))
+        await result_of(fake, chat, say(f"/variations {fox}"))
+        await said(fake, chat, say(f"/init {fox}"), f"Image #{fox} will be the starting picture")
+        await result_of(fake, chat, say(f"/img2img again from it {SMALL}"))
+        await said(fake, chat, say("/show", reply_to=fox_message), f"Image #{fox}: text2img")
+        await result_of(fake, chat, say("/reroll", reply_to=fox_message))
+
+        # text commands
+        await said(fake, chat, say("/history"), "Your images, page 1 of")
+        await said(fake, chat, say(f"/show {fox}"), f"Image #{fox}: text2img, Kandinsky 2.2, 64x64")
+        await said(fake, chat, say(f"/show {sketch_id}"), f"Image #{sketch_id}: img2img")
+        await said(fake, chat, say("/settings"), "Your defaults:")
+        await said(fake, chat, say("/settings --steps 3"), "Saved.")
+        await said(fake, chat, say("/settings reset"), "Saved.")
+        await said(fake, chat, say("/quota"), "Today you have used")
+        await app.idle()
+        await said(fake, chat, say("/queue"), text("en", "queue_empty"))
+        await said(fake, chat, say("/cancel"), text("en", "cancel_none"))
+        await said(fake, chat, say("/language ru"), text("ru", "language_set"))
+        await said(fake, chat, say("/language en"), text("en", "language_set"))
+        await said(fake, chat, say("/link"), "Your link code is")
+        await said(fake, chat, say("/link NOPE2345"), text("en", "link_bad"))
+
+        # plain text in a private chat is a prompt; in a group only commands for this bot count
+        await result_of(fake, chat, say(f"a lighthouse at dusk {SMALL}"))
+        group = fake.text(GROUP, BOB, f"/imagine@{BOT_USERNAME} a fox in a group {SMALL}")
+        await result_of(fake, GROUP, group)
+        elsewhere = fake.text(GROUP, BOB, "/imagine@OtherBot a fox")
+        chatter = fake.text(GROUP, BOB, "just talking")
+
+        # bad attachments: not a picture; too large (refused before any download)
+        notes = fake.document(chat, ALICE, b"just notes", "notes.txt", "text/plain", "/img2img x")
+        await said(fake, chat, notes, "not a PNG, JPEG or WebP picture")
+        huge = fake.photo(chat, ALICE, png(), "/img2img a fox", file_size=25 * 2**20)
+        await said(fake, chat, huge, "is 25.0 MB; I can download files up to 20 MB")
+        huge_file = fake.messages[(chat, huge)]["photo"][-1]["file_id"]
+        assert huge_file not in fake.downloads
+        assert not fake.find("getFile", file_id=huge_file)
+
+        # admin commands: the core checks telegram:<id>
+        await said(fake, chat, say("/admin stats"), "Users:")
+        refused = fake.text(BOB.id, BOB, "/admin stats")
+        await said(fake, BOB.id, refused, text("en", "not_admin"))
+
+        # a 429 is waited out and retried
+        fake.fail_next("sendMessage")
+        answer = await said(fake, chat, say("/quota"), "Today you have used")
+        (limited,) = [call for call in fake.find("sendMessage") if call.result == "429"]
+        assert answer.at - limited.at >= 1.0
+
+        # network trouble: a lost upload is logged, polling recovers, the bot keeps serving
+        lost = say(f"/imagine lost in transit {SMALL}")
+        fake.fail_next("sendPhoto", 502)
+        await fake.wait(lambda: [c for c in fake.find("sendPhoto") if c.result == "502"])
+        fake.fail_next("getUpdates", 502)
+        await said(fake, chat, say("/quota"), "Today you have used")
+        await said(fake, chat, say("/queue"), "You have no jobs")
+        assert not [c for c in fake.calls if c.reply_to == lost and c.method in RESULTS[1:]]
+
+        # an error inside a handler: logged once, the user hears about it, serving goes on
+        fake.fail_next("getFile", 502)
+        broken = fake.photo(chat, ALICE, png(), f"/img2img a fox {SMALL}")
+        log_guard.expected.append("Telegram: an update could not be handled")
+        await said(fake, chat, broken, text("en", "error"))
+        await said(fake, chat, say("/quota"), "Today you have used")
+
+    for ignored in (elsewhere, chatter):
+        assert not [call for call in fake.calls if call.reply_to == ignored]
+    assert not [call for call in fake.calls if call.result == "404"], "only known methods"
+
+
+async def test_buttons_and_replies_work_after_a_restart(
+    fake: FakeTelegram, settings: Settings, log_guard: LogGuard
+) -> None:
+    chat = ALICE.id
+    async with serving(fake, settings, log_guard):
+        first = await result_of(fake, chat, fake.text(chat, ALICE, f"/imagine a fox {SMALL}"))
+        pair = fake.text(chat, ALICE, f"/imagine two foxes --n 2 {SMALL}")
+        await result_of(fake, chat, pair)
+    image, message = buttons_of(first)[Action.REROLL], first.result["message_id"]
+    (album,) = fake.find("sendMediaGroup")
+    album_first = album.result[0]["message_id"]
+    album_image = int(re.findall(r"#(\d+)", album.params["media"][0]["caption"])[-1])
+
+    async with serving(fake, settings, log_guard):
+        for action in (Action.VARIATIONS, Action.REROLL):
+            mark = fake.mark()
+            fake.press(chat, ALICE, message, Button(action, image, "").data)
+            await result_of(fake, chat, message, after=mark)
+        mark = fake.mark()
+        fake.press(chat, ALICE, message, Button(Action.RECIPE, image, "").data)
+        await said(fake, chat, message, f"Image #{image}: text2img", after=mark)
+        reply = fake.text(chat, ALICE, "/show", reply_to=message)
+        await said(fake, chat, reply, f"Image #{image}: text2img")
+        reply = fake.text(chat, ALICE, "/show", reply_to=album_first)
+        await said(fake, chat, reply, f"Image #{album_image}: text2img")
+
+
+async def test_a_burst_in_a_group_stays_under_the_flood_limits(
+    fake: FakeTelegram, settings: Settings, log_guard: LogGuard
+) -> None:
+    # Telegram's own per-group message limit is lifted here so the burst finishes quickly;
+    # what is measured is the adapter's budget for status edits.
+    def unthrottled(config: TelegramConfig) -> TelegramConfig:
+        return dataclasses.replace(
+            config, limits=dataclasses.replace(config.limits, group_messages_per_minute=0)
+        )
+
+    users = [User(10 + n, f"User{n}", f"user{n}", "en") for n in range(5)]
+    async with serving(fake, settings, log_guard, unthrottled) as (app, _):
+        messages = [
+            fake.text(GROUP, user, f"/imagine burst {n} --seed {n} {SMALL}")
+            for n in range(4)
+            for user in users
+        ]
+        for message in messages:
+            await result_of(fake, GROUP, message, after=0)
+        await app.idle()
+        budget = FloodLimits().group_edits_per_minute
+        await fake.wait(lambda: len(fake.find("editMessageText")) >= budget, what="edits")
+        await asyncio.sleep(2 * FloodLimits().group_edit_seconds)  # room to overspend, if it would
+
+    created = [c for c in fake.find("sendMessage", chat_id=GROUP) if "Queued" in c.params["text"]]
+    assert len(created) == 20, "no status message is ever dropped"
+    edits = fake.find("editMessageText", chat_id=GROUP)
+    assert edits_per_minute(edits) == FloodLimits().group_edits_per_minute <= 20
+    actions = fake.find("sendChatAction", chat_id=GROUP)
+    assert 1 <= len(actions) <= 2, "the chat action is shown now and then, not per job"
+    for status in created:
+        times = [status.at] + [
+            c.at for c in edits if c.params["message_id"] == status.result["message_id"]
+        ]
+        assert all(b - a >= 2.9 for a, b in itertools.pairwise(times)), times
+
+
+async def test_webhook_mode_listens_for_updates(fake: FakeTelegram) -> None:
+    config = TelegramConfig(
+        token=TOKEN,
+        base_url=fake.base_url,
+        webhook_url="https://bot.example.org/telegram/hook",
+        listen="127.0.0.1:0",
+    )
+    adapter = TelegramAdapter(lambda command: asyncio.sleep(0), config)
+    task = asyncio.create_task(adapter.run())
+    (hook,) = await fake.wait(lambda: fake.find("setWebhook"))
+    assert hook.params["url"] == config.webhook_url and hook.params["secret_token"]
+    assert not fake.find("getUpdates")
+    task.cancel()
+    await asyncio.wait([task], timeout=30)
+    assert task.cancelled()
+
+
+async def test_a_rejected_token_is_never_shown(
+    fake: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    wrong = "654321:WRONG-TOKEN-0123456789"
+    adapter = TelegramAdapter(
+        lambda command: asyncio.sleep(0), TelegramConfig(token=wrong, base_url=fake.base_url)
+    )
+    with pytest.raises(InvalidToken) as raised:
+        await asyncio.wait_for(adapter.run(), 30)
+    assert "WRONG-TOKEN" not in str(raised.value) and "WRONG-TOKEN" not in repr(raised.value)
+    assert "WRONG-TOKEN" not in caplog.text
