@@ -9,7 +9,6 @@ Prints figures; asserts nothing.
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import sys
 import time
@@ -19,8 +18,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch
-from PIL import Image
 
+from benchmarks.bench_engine import mask, picture
 from generation import k22
 from generation.engine import EngineOptions, PipelineCache
 from generation.registry import ModelRegistry
@@ -28,20 +27,6 @@ from generation.request import Family, GenerationRequest, MixItem, Task
 from generation.service import GenerationService
 
 SMALL = {"width": 64, "height": 64, "steps": 2, "prior_steps": 2, "seed": 3}
-
-
-def picture() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 64), "steelblue").save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def mask() -> bytes:
-    image = Image.new("L", (64, 64), 0)
-    image.paste(255, (16, 16, 48, 48))
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def requests() -> dict[str, GenerationRequest]:
