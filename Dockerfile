@@ -30,5 +30,10 @@ COPY --chown=kbot:kbot storage ./storage
 RUN pip install --upgrade pip && pip install '.[postgres]'
 
 VOLUME ["/models", "/data"]
+# /metrics and /healthz on frontends and workers (compose.yaml; README, "Running on several machines").
+ENV KBOT_METRICS_ADDR=0.0.0.0:9090
+EXPOSE 9090
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10m --retries=3 \
+    CMD python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9090/livez', timeout=4)"
 ENTRYPOINT ["kandinsky-bot"]
 CMD ["run"]

@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo test lint unit bench install postgres clean
+.PHONY: demo test lint unit bench bench-scale install postgres clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ test: lint unit
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
+
+# The procrastinate queue with one and two CPU workers (one thread each) on a private PostgreSQL.
+bench-scale: $(STAMP) postgres
+	$(BIN)/python benchmarks/bench_scale.py
 
 clean:
 	rm -rf $(VENV) .kbot demo-output outputs .pytest_cache .mypy_cache .ruff_cache

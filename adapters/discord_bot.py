@@ -93,6 +93,8 @@ class DiscordConfig:
     guilds: tuple[int, ...] = ()
     max_download: int = 20 * 2**20
     edit_interval: float = 1.0
+    shard_count: int | None = None  # set: an AutoShardedClient (many frontends, one token)
+    shard_ids: tuple[int, ...] = ()  # the shards this process runs (empty: all of them)
 
 
 # ---------------------------------------------------------------------------- replies
@@ -303,7 +305,7 @@ class DiscordAdapter:
     # -- lifecycle -------------------------------------------------------------------
     async def run(self) -> None:
         """Log in, sync commands once, serve until cancelled; close the connection cleanly."""
-        client = _Client(self, connector=self._connector)
+        client = make_client(self)
         self._client = client
         try:
             async with client:
@@ -660,6 +662,7 @@ class _Client(discord.Client):
         *,
         connector: aiohttp.BaseConnector | None,
         strict_sync: bool = False,
+        **sharding: Any,
     ) -> None:
         super().__init__(
             intents=_intents(),
@@ -667,6 +670,7 @@ class _Client(discord.Client):
             allowed_mentions=discord.AllowedMentions.none(),
             max_messages=None,
             chunk_guilds_at_startup=False,
+            **sharding,
         )
         self.adapter = adapter
         self.strict_sync = strict_sync
@@ -692,6 +696,23 @@ class _Client(discord.Client):
             return
         for line in self.synced:
             log.info("%s", line)
+
+
+class _ShardedClient(_Client, discord.AutoShardedClient):
+    """Our client on several gateway shards (`KBOT_DISCORD_SHARD_COUNT` / `_SHARD_IDS`)."""
+
+
+def make_client(adapter: DiscordAdapter) -> _Client:
+    """One client, or an auto-sharded one when a shard count is configured."""
+    config = adapter.config
+    if config.shard_count is None:
+        return _Client(adapter, connector=adapter._connector)
+    return _ShardedClient(
+        adapter,
+        connector=adapter._connector,
+        shard_count=config.shard_count,
+        shard_ids=list(config.shard_ids) or None,
+    )
 
 
 class _Tree(app_commands.CommandTree[_Client]):

@@ -13,10 +13,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from bot.core import Bot
+    from bot.distributed import ProcrastinateQueue
     from bot.queue import LocalQueue
     from bot.replies import Replier
     from generation.registry import ModelRegistry
@@ -94,7 +95,7 @@ class App:
 
     bot: Bot
     store: Store
-    queue: LocalQueue
+    queue: LocalQueue | ProcrastinateQueue
     service: GenerationService
     repliers: dict[str, Replier]
 
@@ -112,6 +113,8 @@ async def running_bot(settings: Settings) -> AsyncIterator[App]:
     from generation.service import batch_key
     from storage.store import Store
 
+    if settings.queue == "procrastinate" and not settings.database.startswith("postgresql"):
+        raise SettingsError("KBOT_QUEUE=procrastinate needs a PostgreSQL KBOT_DATABASE_URL")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = await Store.open(
         settings.database, settings.data_dir, default_daily_limit=settings.daily_limit
@@ -119,14 +122,20 @@ async def running_bot(settings: Settings) -> AsyncIterator[App]:
     service = build_generation(settings)
     repliers: dict[str, Replier] = {}
     notifier = Notifier(store, repliers, progress_interval=settings.progress_interval)
-    queue = LocalQueue(
-        store,
-        service,
-        notifier,
-        concurrency=len(service.caches),
-        max_batch=settings.max_batch,
-        batch_key=batch_key,
-    )
+    queue: LocalQueue | ProcrastinateQueue
+    if settings.queue == "procrastinate":
+        from bot.distributed import ProcrastinateQueue
+
+        queue = ProcrastinateQueue(store, notifier, settings.database, platforms=repliers)
+    else:
+        queue = LocalQueue(
+            store,
+            service,
+            notifier,
+            concurrency=len(service.caches),
+            max_batch=settings.max_batch,
+            batch_key=batch_key,
+        )
     config = BotConfig(
         admins=settings.admins,
         default_model=settings.default_model,

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.roles import add_worker_commands, worker_commands
 from bot.settings import Settings, SettingsError
 from generation.request import (
     SCHEDULERS,
@@ -60,7 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--echo", action="store_true", help="print each command before its answer")
     chat.add_argument("--wait", action="store_true", help="finish each job before the next line")
 
-    commands.add_parser("run", help="run every chat adapter that has its token configured")
+    run = commands.add_parser("run", help="run every chat adapter that has its token configured")
+    run.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="KBOT_QUEUE=procrastinate: frontends only, jobs run on `kandinsky-bot worker`",
+    )
+    add_worker_commands(commands)
     commands.add_parser("discord-sync", help="register the Discord slash commands now")
     return parser
 
@@ -305,7 +312,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.runner import NoAdapterError, run_adapters
 
     try:
-        asyncio.run(run_adapters(settings))
+        asyncio.run(run_adapters(settings, worker=not getattr(args, "no_worker", False)))
     except NoAdapterError:
         print(
             "kandinsky-bot: no chat platform is configured. Set KBOT_TELEGRAM_TOKEN or "
@@ -336,6 +343,7 @@ COMMANDS = {
     "make-tiny-models": cmd_make_tiny_models,
     "demo": cmd_demo,
 }
+COMMANDS.update(worker_commands())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

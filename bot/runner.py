@@ -45,6 +45,8 @@ def build_adapters(settings: Settings, handle: Handle) -> list[Adapter]:
                 DiscordConfig(
                     token=settings.discord_token,
                     guilds=settings.discord_guilds,
+                    shard_count=settings.discord_shard_count,
+                    shard_ids=settings.discord_shard_ids,
                     max_download=settings.max_upload_bytes,
                 ),
             )
@@ -52,9 +54,14 @@ def build_adapters(settings: Settings, handle: Handle) -> list[Adapter]:
     return adapters
 
 
-async def run_adapters(settings: Settings) -> None:
-    """Start the bot and its adapters; stop in order on SIGINT or SIGTERM."""
-    async with running_bot(settings) as app:
+async def run_adapters(settings: Settings, *, worker: bool = True) -> None:
+    """Start the bot and its adapters; stop in order on SIGINT or SIGTERM.
+
+    With `KBOT_QUEUE=procrastinate`, `worker` also runs a GPU worker in this process.
+    """
+    from bot.roles import frontend_extras
+
+    async with running_bot(settings) as app, frontend_extras(settings, worker=worker):
         adapters = build_adapters(settings, app.bot.handle)
         if not adapters:
             raise NoAdapterError

@@ -72,6 +72,10 @@ class Settings:
     telegram_private_prompts: bool = True
     discord_token: str | None = field(default=None, repr=False)
     discord_guilds: tuple[int, ...] = ()
+    discord_shard_count: int | None = None
+    discord_shard_ids: tuple[int, ...] = ()
+    queue: str = "local"
+    metrics_addr: str | None = None
 
     @property
     def database(self) -> str:
@@ -128,9 +132,20 @@ def _convert(name: str, raw: str) -> object:
         "telegram_private_prompts": _bool,
         "discord_token": lambda n, v: v or None,
         "discord_guilds": _ids,
+        "discord_shard_count": lambda n, v: _int(n, v) if v.strip() else None,
+        "discord_shard_ids": _ids,
+        "queue": _queue,
+        "metrics_addr": lambda n, v: v.strip() or None,
     }
     converter = converters.get(name, _int)
     return converter(name, raw)
+
+
+def _queue(name: str, raw: str) -> str:
+    value = raw.strip().lower() or "local"
+    if value not in ("local", "procrastinate"):
+        raise SettingsError(f"{PREFIX}QUEUE must be local or procrastinate, got {raw!r}")
+    return value
 
 
 def _float(name: str, raw: str) -> float:

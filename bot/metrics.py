@@ -1,0 +1,119 @@
+"""Operator view: Prometheus metrics and a health endpoint (`KBOT_METRICS_ADDR`).
+
+`GET /metrics` serves the Prometheus text format; `GET /healthz` answers 200 `ok` while
+the process runs (liveness) and, once `ready()` was called, `ready` (readiness; 503 before).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800)
+
+QUEUE_DEPTH = Gauge("kbot_queue_depth", "Jobs waiting to run")
+RUNNING = Gauge("kbot_jobs_running", "Jobs running now")
+WAIT_SECONDS = Histogram(
+    "kbot_job_wait_seconds",
+    "Seconds from queued to started",
+    ["model", "task"],
+    buckets=_BUCKETS,
+)
+RUN_SECONDS = Histogram(
+    "kbot_job_run_seconds",
+    "Seconds from started to done",
+    ["model", "task"],
+    buckets=_BUCKETS,
+)
+IMAGES = Counter("kbot_images", "Images made", ["model", "task"])
+FAILURES = Counter("kbot_job_failures", "Jobs that failed, by reason", ["reason"])
+GPU_MEMORY = Gauge("kbot_gpu_memory_bytes", "GPU memory allocated by this process", ["device"])
+
+_state = {"ready": False}
+
+
+def ready(value: bool = True) -> None:
+    """Mark the process ready (or not) for /healthz."""
+    _state["ready"] = value
+
+
+def failure_reason(reason: str) -> str:
+    """A bounded label for a failure reason."""
+    return reason if reason in ("cancelled", "interrupted", "internal") else "bad_request"
+
+
+def update_gpu_memory() -> None:
+    """Read CUDA memory in use, when torch is loaded and CUDA is there."""
+    torch = sys.modules.get("torch")
+    if torch is None or not torch.cuda.is_available():
+        return
+    for index in range(torch.cuda.device_count()):
+        GPU_MEMORY.labels(device=f"cuda:{index}").set(torch.cuda.memory_allocated(index))
+
+
+def render() -> tuple[bytes, str]:
+    """The metrics text and its content type."""
+    update_gpu_memory()
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+@dataclass(slots=True)
+class MetricsServer:
+    """A running /metrics + /healthz server."""
+
+    runner: web.AppRunner
+    port: int
+
+    async def stop(self) -> None:
+        """Stop serving."""
+        await self.runner.cleanup()
+
+
+async def start_metrics(addr: str | None, *, role: str) -> MetricsServer | None:
+    """Serve /metrics and /healthz on `host:port` (port 0: any free one); None when unset."""
+    if not addr:
+        return None
+    from aiohttp import web
+
+    async def metrics(_request: web.Request) -> web.Response:
+        body, content_type = render()
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    async def healthz(_request: web.Request) -> web.Response:
+        ok = _state["ready"]
+        state = "ready" if ok else "starting"
+        return web.Response(text=f"{state} {role}", status=200 if ok else 503)
+
+    async def livez(_request: web.Request) -> web.Response:
+        return web.Response(text=f"ok {role}")
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/livez", livez)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    host, _, port = addr.rpartition(":")
+    site = web.TCPSite(runner, host or "0.0.0.0", int(port))
+    await site.start()
+    server = getattr(site, "_server", None)
+    sockets = getattr(server, "sockets", None) or []
+    bound = sockets[0].getsockname()[1] if sockets else int(port)
+    log.warning("%s metrics on http://%s:%s/metrics", role, host or "0.0.0.0", bound)
+    return MetricsServer(runner, int(bound))

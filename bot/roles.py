@@ -1,0 +1,98 @@
+"""The scale-out commands: `kandinsky-bot worker` and `kandinsky-bot migrate` (light imports)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator, Callable
+
+from bot.settings import Settings, SettingsError
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def add_worker_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `worker` and `migrate` to the sub-command parser."""
+    worker = commands.add_parser("worker", help="run one GPU worker of the procrastinate queue")
+    worker.add_argument("--device", default="", help="e.g. cuda:1 (default: KBOT_DEVICE)")
+    worker.add_argument(
+        "--models",
+        action="append",
+        default=[],
+        help="model families this worker serves, e.g. 2.2,3 (default: all)",
+    )
+    commands.add_parser(
+        "migrate", help="create or upgrade the database schema (ours and the queue's)"
+    )
+
+
+def _need_postgres(settings: Settings) -> str:
+    url = settings.database_url or ""
+    if not url.startswith("postgresql"):
+        raise SettingsError("this needs a PostgreSQL KBOT_DATABASE_URL (postgresql+asyncpg://...)")
+    return url
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve jobs until SIGTERM; the running job finishes first."""
+    from bot.worker import run_worker
+
+    _need_postgres(settings)
+    asyncio.run(run_worker(settings, args.device, args.models))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """Apply our Alembic migrations and procrastinate's schema (idempotent)."""
+    url = _need_postgres(settings) if settings.queue == "procrastinate" else settings.database
+    created = asyncio.run(_migrate(settings, url))
+    note = " (queue schema created)" if created else ""
+    sys.stdout.write(f"database schema is up to date{note}\n")
+    return 0
+
+
+async def _migrate(settings: Settings, url: str) -> bool:
+    from storage.store import Store
+
+    store = await Store.open(url, settings.data_dir, default_daily_limit=settings.daily_limit)
+    try:
+        if not url.startswith("postgresql"):
+            return False
+        from bot.distributed import migrate
+
+        return await migrate(url, store)
+    finally:
+        await store.close()
+
+
+def worker_commands() -> dict[str, Command]:
+    """The command functions by name."""
+    return {"worker": cmd_worker, "migrate": cmd_migrate}
+
+
+@contextlib.asynccontextmanager
+async def frontend_extras(settings: Settings, *, worker: bool) -> AsyncIterator[None]:
+    """The metrics endpoint of a frontend and, with procrastinate, an in-process worker."""
+    server = None
+    if settings.metrics_addr:
+        from bot import metrics
+
+        server = await metrics.start_metrics(settings.metrics_addr, role="frontend")
+        metrics.ready()
+    task: asyncio.Task[None] | None = None
+    if worker and settings.queue == "procrastinate":
+        from bot.worker import run_worker
+
+        task = asyncio.create_task(
+            run_worker(settings, "", [], signals=False, metrics_server=False)
+        )
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        if server is not None:
+            await server.stop()

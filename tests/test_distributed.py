@@ -1,0 +1,321 @@
+"""Scale-out on a real PostgreSQL: one in-process frontend, two `kandinsky-bot worker` processes.
+
+The workers run on the CPU with the tiny models, one thread each. Jobs go through procrastinate;
+results come back through our jobs table and `pg_notify`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from bot.app import App, running_bot
+from bot.distributed import Notice, ProcrastinateQueue, conninfo, queue_name
+from bot.settings import Settings
+from storage.records import JobStatus
+from tests.botkit import FakeReplier, cmd
+from tests.postgres import fresh_postgres_database
+
+pytestmark = pytest.mark.slow
+
+QUICK = "--size 64x64 --steps 30 --prior-steps 2 --model 2.2"
+# Long enough that all 12 are queued before a worker could take anyone's second job.
+FAIR = "--size 64x64 --steps 60 --prior-steps 2 --model 2.2"
+LONG = "--size 128x128 --steps 150 --prior-steps 2 --model 2.2"
+SLOW = LONG
+
+
+@dataclass
+class Cluster:
+    """A database, a shared data folder and the worker processes on them."""
+
+    url: str
+    data: Path
+    models: Path
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    logs: list[Path] = field(default_factory=list)
+
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "KBOT_QUEUE": "procrastinate",
+            "KBOT_DATABASE_URL": self.url,
+            "KBOT_DATA_DIR": str(self.data),
+            "KBOT_MODELS": str(self.models),
+            "KBOT_DEVICE": "cpu",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+        }
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        log = self.data.parent / f"worker-{len(self.workers)}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "bot", "-v", "worker", "--device", "cpu", "--models", "2.2"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=self.env(),
+            )
+        self.workers.append(process)
+        self.logs.append(log)
+        deadline = time.monotonic() + 120
+        while b"serving" not in log.read_bytes():
+            assert process.poll() is None, log.read_text(errors="replace")
+            assert time.monotonic() < deadline, log.read_text(errors="replace")
+            time.sleep(0.1)
+        return process
+
+    def settings(self) -> Settings:
+        return Settings(
+            models=self.models,
+            device=("cpu",),
+            data_dir=self.data,
+            database_url=self.url,
+            queue="procrastinate",
+            progress_interval=0.0,
+            daily_limit=1000,
+        )
+
+
+@pytest.fixture(scope="module")
+def cluster(
+    postgres_url: str, tiny_models: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    """Migrated database, two workers (the tests may kill and restart them)."""
+    root = tmp_path_factory.mktemp("cluster")
+    found = Cluster(fresh_postgres_database(postgres_url), root / "data", tiny_models)
+    for _ in range(2):  # idempotent
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "migrate"], env=found.env(), capture_output=True
+        )
+        assert done.returncode == 0, done.stderr.decode()
+    found.start_worker()
+    found.start_worker()
+    try:
+        yield found
+    finally:
+        for process in found.workers:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=30)
+
+
+@asynccontextmanager
+async def frontend(cluster: Cluster) -> AsyncIterator[tuple[App, FakeReplier]]:
+    """The bot with a fake replier on platform `test`, its queue started."""
+    async with running_bot(cluster.settings()) as app:
+        replier = FakeReplier()
+        app.repliers["test"] = replier
+        await app.queue.start()
+        yield app, replier
+
+
+def _queue(app: App) -> ProcrastinateQueue:
+    assert isinstance(app.queue, ProcrastinateQueue)
+    return app.queue
+
+
+async def _until(check: object, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+async def _latest_job(app: App, user: str) -> int:
+    account = await app.store.find_user("test", user)
+    assert account is not None
+    jobs = await app.store.jobs(tuple(JobStatus), account.id)
+    return jobs[-1].id
+
+
+def test_helpers() -> None:
+    assert queue_name("2.2") == "kbot-2.2"
+    assert Notice.parse("progress:12:3:8") == Notice("progress", 12, ("3", "8"))
+    assert Notice.parse("junk") is None
+    assert "host=/tmp/x" in conninfo("postgresql+asyncpg://postgres@/kbot?host=/tmp/x")
+
+
+async def test_twelve_jobs_four_users_fair_and_spread(cluster: Cluster) -> None:
+    users = ["ann", "bob", "cyd", "dan"]
+    async with frontend(cluster) as (app, replier):
+        for user in users:
+            for n in range(3):
+                await app.bot.handle(cmd(user, "imagine", f"{user} {n} {FAIR} --seed {n}"))
+        await asyncio.wait_for(app.idle(), timeout=120)
+        jobs = await app.store.jobs(tuple(JobStatus))
+        assert [job.status for job in jobs] == [JobStatus.DONE] * 12
+        assert len(replier.images) == 12
+        for user in users:
+            assert sum(who == user for who, *_ in replier.images) == 3
+        ran_on = _queue(app).workers
+        assert len({ran_on[job.id] for job in jobs}) == 2, ran_on
+        started = sorted(jobs, key=lambda job: job.started_at or job.created_at)
+        # Round robin: each user's n-th job starts before anyone's (n+1)-th.
+        rounds = [{job.user_id for job in started[k : k + 4]} for k in (0, 4, 8)]
+        assert all(len(users_in_round) == 4 for users_in_round in rounds), started
+
+
+async def test_same_png_as_embedded(cluster: Cluster, service: object) -> None:
+    from generation.service import GenerationService
+
+    assert isinstance(service, GenerationService)
+    async with frontend(cluster) as (app, _replier):
+        await app.bot.handle(cmd("eve", "imagine", f"a red fox {QUICK} --seed 42"))
+        await asyncio.wait_for(app.idle(), timeout=60)
+        job = await app.store.get_job(await _latest_job(app, "eve"))
+        assert job is not None and job.status == JobStatus.DONE
+        image = await app.store.get_image(job.image_ids[0])
+        assert image is not None
+        distributed = await app.store.read_image(image)
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the workers run (float sums depend on the split)
+    try:
+        embedded = await service.generate(job.request)
+    finally:
+        torch.set_num_threads(threads)
+    assert embedded.images[0] == distributed
+
+
+async def test_cancel_queued_and_running(cluster: Cluster) -> None:
+    async with frontend(cluster) as (app, replier):
+        queue = _queue(app)
+        await app.bot.handle(cmd("fay", "imagine", f"long {SLOW}"))
+        running = await _latest_job(app, "fay")
+        await app.bot.handle(cmd("fay", "imagine", f"next {QUICK}"))
+        queued = await _latest_job(app, "fay")
+        await _until(lambda: running in queue.workers, 60, "the first job to start")
+        assert await queue.cancel(queued)
+        assert await queue.cancel(running)
+        await asyncio.wait_for(app.idle(), timeout=60)
+        first = await app.store.get_job(running)
+        second = await app.store.get_job(queued)
+        assert second is not None and second.status == JobStatus.CANCELLED
+        assert first is not None and first.status == JobStatus.FAILED
+        assert first.error == "cancelled"
+        assert replier.images == []
+        quota = await app.store.quota(first.user_id)
+        assert quota.used_today == 0
+
+
+async def test_sigkill_worker_job_finishes_on_the_other(cluster: Cluster) -> None:
+    async with frontend(cluster) as (app, replier):
+        queue = _queue(app)
+        await app.bot.handle(cmd("gus", "imagine", f"doomed {LONG}"))
+        job_id = await _latest_job(app, "gus")
+        await _until(lambda: job_id in queue.workers, 60, "the job to start")
+        await _until(lambda: any("▰" in text for _, text, _ in replier.progress), 60, "a step")
+        victim_name = queue.workers[job_id]
+        victim = next(p for p in cluster.workers if f":{p.pid}:" in victim_name)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(timeout=10)
+        killed_at = time.monotonic()
+        await asyncio.wait_for(app.idle(), timeout=60)
+        recovered = time.monotonic() - killed_at
+        job = await app.store.get_job(job_id)
+        assert job is not None and job.status == JobStatus.DONE and job.attempts == 2
+        assert queue.workers[job_id] != victim_name
+        assert len(replier.images) == 1
+        assert recovered < 30, recovered
+    cluster.start_worker()
+
+
+async def test_sigterm_worker_finishes_its_job_first(cluster: Cluster) -> None:
+    async with frontend(cluster) as (app, replier):
+        queue = _queue(app)
+        await app.bot.handle(cmd("hal", "imagine", f"last {LONG}"))
+        job_id = await _latest_job(app, "hal")
+        await _until(lambda: job_id in queue.workers, 60, "the job to start")
+        name = queue.workers[job_id]
+        worker = next(p for p in cluster.workers if f":{p.pid}:" in name)
+        worker.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(worker.wait, 60) == 0
+        job = await app.store.get_job(job_id)
+        assert job is not None and job.status == JobStatus.DONE and job.attempts == 1
+        await asyncio.wait_for(app.idle(), timeout=30)
+        assert len(replier.images) == 1
+        assert queue.workers[job_id] == name
+
+
+async def test_a_job_never_deferred_is_deferred_by_the_next_frontend(cluster: Cluster) -> None:
+    from generation.request import Family, GenerationRequest
+    from storage.store import Store
+
+    store = await Store.open(cluster.url, cluster.data)
+    try:
+        user = await store.ensure_user("test", "kay", "kay")
+        request = GenerationRequest(model=Family.K22, prompt="orphan", width=64, height=64)
+        destination = {"platform": "test", "chat_id": "chat-kay", "user_id": "kay"}
+        orphan = await store.create_job(
+            user.id, request.replace(steps=4, prior_steps=2), destination, 1
+        )
+    finally:
+        await store.close()
+    async with frontend(cluster) as (app, replier):
+        await asyncio.wait_for(app.idle(), timeout=60)
+        job = await app.store.get_job(orphan.id)
+        assert job is not None and job.status == JobStatus.DONE
+        assert [who for who, *_ in replier.images] == ["kay"]
+
+
+def test_settings_queue_default_is_local() -> None:
+    assert Settings.from_env({}, dotenv=None).queue == "local"
+    assert dataclasses.replace(Settings(), queue="procrastinate").queue == "procrastinate"
+
+
+async def test_run_without_no_worker_runs_a_worker_in_process(
+    postgres_url: str, tiny_models: Path, tmp_path: Path
+) -> None:
+    from bot.roles import frontend_extras
+
+    alone = Cluster(fresh_postgres_database(postgres_url), tmp_path / "data", tiny_models)
+    settings = alone.settings()
+    async with running_bot(settings) as app, frontend_extras(settings, worker=True):
+        replier = FakeReplier()
+        app.repliers["test"] = replier
+        await app.queue.start()
+        await app.bot.handle(cmd("ida", "imagine", f"at home {QUICK}"))
+        await asyncio.wait_for(app.idle(), timeout=120)
+        assert len(replier.images) == 1
+        job_id = await _latest_job(app, "ida")
+        assert f":{os.getpid()}:" in _queue(app).workers[job_id]
+
+
+async def test_attempts_are_capped(postgres_url: str, tmp_path: Path) -> None:
+    """A job whose worker died on its last attempt fails with a refund, and says so."""
+    from bot.queue import MAX_ATTEMPTS
+    from bot.worker import Runtime, run_job
+    from generation.request import GenerationRequest
+    from storage.store import Store
+
+    url = fresh_postgres_database(postgres_url)
+    store = await Store.open(url, tmp_path / "data")
+    try:
+        user = await store.ensure_user("test", "joe", "joe")
+        assert await store.reserve_quota(user.id, 1)
+        job = await store.create_job(user.id, GenerationRequest(prompt="x"), {}, 1)
+        for _ in range(MAX_ATTEMPTS):
+            await store.requeue(job.id)
+            assert await store.mark_running(job.id)
+        runtime = Runtime(asyncio.get_running_loop(), store, service=None, name="w")  # type: ignore[arg-type]
+        outcome = await asyncio.to_thread(run_job, runtime, job.id, lambda: False)
+        assert outcome == "failed"
+        ended = await store.get_job(job.id)
+        assert ended is not None and ended.status == JobStatus.FAILED
+        assert ended.error == "interrupted"
+        assert (await store.quota(user.id)).used_today == 0
+    finally:
+        await store.close()
