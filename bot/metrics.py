@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from prometheus_client import (
@@ -22,6 +23,8 @@ from prometheus_client import (
 
 if TYPE_CHECKING:
     from aiohttp import web
+
+    from storage.records import JobRecord
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,30 @@ def ready(value: bool = True) -> None:
 def failure_reason(reason: str) -> str:
     """A bounded label for a failure reason."""
     return reason if reason in ("cancelled", "interrupted", "internal") else "bad_request"
+
+
+def job_labels(job: JobRecord) -> dict[str, str]:
+    """The model and task labels of a job."""
+    return {"model": str(job.request.model), "task": str(job.request.task)}
+
+
+def job_started(job: JobRecord) -> None:
+    """Record how long a job waited between being stored and starting."""
+    created = job.created_at if job.created_at.tzinfo else job.created_at.replace(tzinfo=UTC)
+    waited = max(0.0, (datetime.now(UTC) - created).total_seconds())
+    WAIT_SECONDS.labels(**job_labels(job)).observe(waited)
+
+
+def job_done(job: JobRecord, seconds: float, images: int) -> None:
+    """Record a finished job's run time and images."""
+    labels = job_labels(job)
+    RUN_SECONDS.labels(**labels).observe(seconds)
+    IMAGES.labels(**labels).inc(images)
+
+
+def job_failed(reason: str) -> None:
+    """Count a failed job by its (bounded) reason."""
+    FAILURES.labels(reason=failure_reason(reason)).inc()
 
 
 def update_gpu_memory() -> None:

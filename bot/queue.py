@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from bot import metrics
 from generation.request import GenerationCancelled, GenerationRequest, RequestError
 from storage.records import ImageRecord, JobRecord, JobStatus
 from storage.store import Store
@@ -234,6 +235,7 @@ class LocalQueue:
         if job.user_id not in self._turns:
             self._place(self._turns, job.user_id)
         line.append(job)
+        metrics.QUEUE_DEPTH.set(len(self.waiting()))
         self._wakeup.set()
 
     def _forget_if_empty(self, user_id: int) -> None:
@@ -286,7 +288,10 @@ class LocalQueue:
         cancel = threading.Event()
         for job in jobs:
             self._running[job.id] = _Running(job, cancel)
+            metrics.job_started(job)
             await self._tell(self._events.job_started(job))
+        metrics.RUNNING.set(len(self._running))
+        metrics.QUEUE_DEPTH.set(len(self.waiting()))
         loop = asyncio.get_running_loop()
         began = time.monotonic()
 
@@ -308,12 +313,15 @@ class LocalQueue:
         except Exception as error:  # every failure is reported, none is lost
             await self._failed(jobs, error, cancelled=cancel.is_set())
         else:
-            self._run_seconds.append((time.monotonic() - began) / max(len(jobs), 1))
+            seconds = time.monotonic() - began
+            self._run_seconds.append(seconds / max(len(jobs), 1))
             for job, result in zip(jobs, results, strict=True):
+                metrics.job_done(job, seconds, len(result.images))
                 await self._finished(job, result)
         finally:
             for job in jobs:
                 self._running.pop(job.id, None)
+            metrics.RUNNING.set(len(self._running))
 
     async def _finished(self, job: JobRecord, result: GeneratedBatch) -> None:
         from generation.images import read_recipe
@@ -331,6 +339,7 @@ class LocalQueue:
             log.error("generation failed for jobs %s", [j.id for j in jobs], exc_info=error)
             reason = "internal"
         for job in jobs:
+            metrics.job_failed(reason)
             if await self._store.mark_failed(job.id, reason):
                 await self._tell(self._events.job_failed(job, reason))
 

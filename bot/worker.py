@@ -78,8 +78,7 @@ def run_job(runtime: Runtime, job_id: int, should_abort: Any) -> str:
         return "skipped"
     log.info("job #%s started on %s", job_id, runtime.name)
     runtime.call(notify(runtime.store, "started", job_id, runtime.name))
-    labels = {"model": job.request.model.value, "task": job.request.task.value}
-    metrics.WAIT_SECONDS.labels(**labels).observe(_waited(job))
+    metrics.job_started(job)
     began = time.monotonic()
     try:
         with metrics.RUNNING.track_inprogress():
@@ -94,23 +93,15 @@ def run_job(runtime: Runtime, job_id: int, should_abort: Any) -> str:
     from generation.images import read_recipe
 
     images = [(png, read_recipe(png)) for png in results[0].images]
-    metrics.RUN_SECONDS.labels(**labels).observe(time.monotonic() - began)
-    metrics.IMAGES.labels(**labels).inc(len(images))
+    metrics.job_done(job, time.monotonic() - began, len(images))
     runtime.call(runtime.store.mark_done(job_id, images))
     runtime.call(notify(runtime.store, "done", job_id, runtime.name))
     log.info("job #%s done on %s", job_id, runtime.name)
     return "done"
 
 
-def _waited(job: JobRecord) -> float:
-    from datetime import UTC, datetime
-
-    created = job.created_at if job.created_at.tzinfo else job.created_at.replace(tzinfo=UTC)
-    return max(0.0, (datetime.now(UTC) - created).total_seconds())
-
-
 def _fail(runtime: Runtime, job: JobRecord, reason: str) -> str:
-    metrics.FAILURES.labels(reason=metrics.failure_reason(reason)).inc()
+    metrics.job_failed(reason)
     if runtime.call(runtime.store.mark_failed(job.id, reason)):
         runtime.call(notify(runtime.store, "failed", job.id, reason.replace(":", " ")[:200]))
     return "failed"

@@ -262,3 +262,27 @@ async def test_a_failing_adapter_does_not_stop_the_queue(
     assert len(await store.jobs((JobStatus.DONE,), user.id)) == 2
     assert "could not tell a user about their job" in caplog.text
     await kit.queue.stop()
+
+
+async def test_the_embedded_queue_feeds_the_metrics(store: Store) -> None:
+    from prometheus_client import REGISTRY
+
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    images = sample("kbot_images_total", model="2.2", task="text2img")
+    waits = sample("kbot_job_wait_seconds_count", model="2.2", task="text2img")
+    failures = sample("kbot_job_failures_total", reason="internal")
+    generator = FakeGenerator()
+    kit = make_bot(store, generator)
+    await kit.queue.start()
+    await kit.bot.handle(cmd("kai", "imagine", f"a fox --n 2 {SMALL}"))
+    await kit.queue.wait_idle()
+    generator.fail_next = RuntimeError("out of memory")
+    await kit.bot.handle(cmd("kai", "imagine", f"another {SMALL}"))
+    await kit.queue.wait_idle()
+    assert sample("kbot_images_total", model="2.2", task="text2img") == images + 2
+    assert sample("kbot_job_wait_seconds_count", model="2.2", task="text2img") == waits + 2
+    assert sample("kbot_job_failures_total", reason="internal") == failures + 1
+    assert sample("kbot_queue_depth") == 0 and sample("kbot_jobs_running") == 0
+    await kit.queue.stop()
