@@ -43,6 +43,8 @@ QUEUE_PREFIX = "kbot-"
 REFRESH_SECONDS = 1.0
 HEARTBEAT_SECONDS = 2.0
 STALLED_SECONDS = 6.0
+# Advisory lock key serialising the creation of procrastinate's schema ("kbqs").
+SCHEMA_LOCK_KEY = 0x6B627173
 
 
 def queue_name(family: Family | str) -> str:
@@ -82,23 +84,31 @@ def build_app(database_url: str) -> procrastinate.App:
     return app
 
 
-async def apply_schema(app: procrastinate.App) -> bool:
-    """Create procrastinate's schema unless it is there; True when it was created."""
-    row = await app.connector.execute_query_one_async(
-        "SELECT to_regclass('procrastinate_jobs') IS NOT NULL AS present"
-    )
-    if row["present"]:
-        return False
-    await app.schema_manager.apply_schema_async()
+async def apply_schema(database_url: str) -> bool:
+    """Create procrastinate's schema unless it is there; True when it was created.
+
+    Frontends, workers and `kandinsky-bot migrate` may all start at once on a new database:
+    a transaction-level advisory lock lets one of them create the schema and the others
+    then find it.
+    """
+    import psycopg
+    from procrastinate.schema import SchemaManager
+
+    connect = psycopg.AsyncConnection.connect(conninfo(database_url))
+    async with await connect as connection, connection.transaction():
+        await connection.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
+        cursor = await connection.execute("SELECT to_regclass('procrastinate_jobs')")
+        row = await cursor.fetchone()
+        if row is not None and row[0] is not None:
+            return False
+        await connection.execute(SchemaManager.get_schema())
     return True
 
 
 async def migrate(database_url: str, store: Store) -> bool:
     """Our migrations ran in `Store.open`; add procrastinate's schema (idempotent)."""
     del store
-    app = build_app(database_url)
-    async with app.open_async():
-        return await apply_schema(app)
+    return await apply_schema(database_url)
 
 
 async def notify(store: Store, kind: str, job_id: int, *extra: object) -> None:
@@ -179,6 +189,7 @@ class ProcrastinateQueue:
         self._store = store
         self._events = events
         self._app = build_app(database_url)
+        self._database_url = database_url
         self._conninfo = conninfo(database_url)
         self._platforms = platforms
         self._adopt = adopt
@@ -201,7 +212,7 @@ class ProcrastinateQueue:
     async def start(self) -> None:
         """Open the app, listen to job notifications, adopt active jobs, refresh the view."""
         await self._app.open_async()
-        await apply_schema(self._app)  # `kandinsky-bot migrate` normally did it already
+        await apply_schema(self._database_url)  # `kandinsky-bot migrate` did it, normally
         self._tasks = [asyncio.create_task(self._refresh_loop(), name="kbot-refresh")]
         if self._listen_enabled:
             self._tasks.append(asyncio.create_task(self._listen(), name="kbot-listen"))

@@ -5,12 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import sys
 from collections.abc import AsyncIterator, Callable
 
 from bot.settings import Settings, SettingsError
 
 Command = Callable[[argparse.Namespace, Settings], int]
+
+log = logging.getLogger(__name__)
+
+# Seconds before a failed in-process worker starts again.
+RESTART_SECONDS = 5.0
 
 
 def add_worker_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -83,11 +89,7 @@ async def frontend_extras(settings: Settings, *, worker: bool) -> AsyncIterator[
         metrics.ready()
     task: asyncio.Task[None] | None = None
     if worker and settings.queue == "procrastinate":
-        from bot.worker import run_worker
-
-        task = asyncio.create_task(
-            run_worker(settings, "", [], signals=False, metrics_server=False)
-        )
+        task = asyncio.create_task(supervised_worker(settings), name="kbot-worker")
     try:
         yield
     finally:
@@ -96,3 +98,22 @@ async def frontend_extras(settings: Settings, *, worker: bool) -> AsyncIterator[
             await asyncio.gather(task, return_exceptions=True)
         if server is not None:
             await server.stop()
+
+
+async def supervised_worker(settings: Settings, *, pause: float = RESTART_SECONDS) -> None:
+    """The in-process worker of `kandinsky-bot run`, started again whenever it fails.
+
+    A worker that stopped on an error (a database restart, say) would leave every job
+    queued with nobody to run it; the error is logged and the worker comes back after
+    `pause` seconds. Cancel the task to stop it.
+    """
+    from bot.worker import run_worker
+
+    while True:
+        try:
+            await run_worker(settings, "", [], signals=False, metrics_server=False)
+        except Exception:
+            log.exception("the in-process worker stopped; starting it again in %.0f s", pause)
+        else:
+            log.warning("the in-process worker stopped; starting it again in %.0f s", pause)
+        await asyncio.sleep(pause)

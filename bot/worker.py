@@ -193,7 +193,7 @@ async def run_worker(
     server = await metrics.start_metrics(addr, role="worker")
     try:
         async with app.open_async():
-            await apply_schema(app)
+            await apply_schema(_database_url(settings))
             await asyncio.to_thread(_preload, service, served)
             stalled = asyncio.create_task(stalled_loop(app))
             metrics.ready()

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import App, running_bot
-from bot.distributed import Notice, ProcrastinateQueue, conninfo, queue_name
+from bot.distributed import Notice, ProcrastinateQueue, apply_schema, conninfo, queue_name
 from bot.settings import Settings
 from storage.records import JobStatus
 from tests.botkit import FakeReplier, cmd
@@ -292,6 +292,44 @@ async def test_run_without_no_worker_runs_a_worker_in_process(
         assert len(replier.images) == 1
         job_id = await _latest_job(app, "ida")
         assert f":{os.getpid()}:" in _queue(app).workers[job_id]
+
+
+async def test_queue_schema_is_created_once_when_all_start_together(postgres_url: str) -> None:
+    """Frontend, in-process worker and `migrate` racing on a new database: no error."""
+    url = fresh_postgres_database(postgres_url)
+    created = await asyncio.gather(*(apply_schema(url) for _ in range(4)))
+    assert sorted(created) == [False, False, False, True]
+    assert await apply_schema(url) is False
+
+
+async def test_in_process_worker_starts_again_after_a_failure(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import bot.worker
+    from bot.roles import supervised_worker
+
+    calls: list[str] = []
+    again = asyncio.Event()
+
+    async def flaky(settings: Settings, device: str, models: list[str], **_: object) -> None:
+        calls.append(device)
+        if len(calls) == 1:
+            raise ConnectionError("database went away")
+        again.set()
+        await asyncio.Event().wait()  # serves until cancelled
+
+    monkeypatch.setattr(bot.worker, "run_worker", flaky)
+    task = asyncio.create_task(supervised_worker(Settings(), pause=0.01))
+    try:
+        await asyncio.wait_for(again.wait(), timeout=10)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert len(calls) == 2
+    assert task.cancelled()
+    failures = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert failures and "starting it again" in failures[0].getMessage()
+    assert failures[0].exc_info is not None and "went away" in str(failures[0].exc_info[1])
 
 
 async def test_attempts_are_capped(postgres_url: str, tmp_path: Path) -> None:
