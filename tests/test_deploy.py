@@ -1,7 +1,8 @@
-"""Deployment files: compose.yaml has the roles the scale-out needs (no docker CLI in CI)."""
+"""Deployment files: compose.yaml has the roles the scale-out needs, and Compose accepts it."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -53,12 +54,43 @@ def test_dockerfile_has_a_health_check() -> None:
     assert "HEALTHCHECK" in text and "/livez" in text and "USER kbot" in text
 
 
-@pytest.mark.skipif(shutil.which("docker") is None, reason="no docker CLI")
-def test_docker_compose_config_validates() -> None:
-    version = subprocess.run(["docker", "compose", "version"], capture_output=True)
-    if version.returncode:
-        pytest.skip("docker has no compose plugin")
-    done = subprocess.run(
-        ["docker", "compose", "config", "--quiet"], cwd=ROOT, capture_output=True, text=True
+def _compose_command() -> list[str]:
+    """`docker compose`, or the binary scripts/ensure-compose.sh put in .tools/bin."""
+    if shutil.which("docker"):
+        found = subprocess.run(["docker", "compose", "version"], capture_output=True)
+        if found.returncode == 0:
+            return ["docker", "compose"]
+    local = ROOT / ".tools" / "bin" / "docker-compose"
+    if local.exists():
+        return [str(local)]
+    pytest.skip("no Docker Compose v2 (scripts/ensure-compose.sh could not fetch one)")
+
+
+def _config(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("KBOT_")}
+    return subprocess.run(
+        [*_compose_command(), *args, "config", "--quiet"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
     )
+
+
+def test_docker_compose_config_validates() -> None:
+    done = _config()
     assert done.returncode == 0, done.stderr
+    with_example = _config("--env-file", ".env.example")
+    assert with_example.returncode == 0, with_example.stderr
+
+
+def test_docker_compose_config_rejects_a_broken_file(tmp_path: Path) -> None:
+    """The check above can fail: a misspelt key in a copy of compose.yaml is refused."""
+    broken = (ROOT / "compose.yaml").read_text(encoding="utf-8")
+    assert "    restart: unless-stopped\n" in broken
+    broken = broken.replace("    restart: unless-stopped\n", "    restrat: unless-stopped\n", 1)
+    copy = tmp_path / "compose.yaml"
+    copy.write_text(broken, encoding="utf-8")
+    done = _config("-f", str(copy))
+    assert done.returncode != 0
+    assert "restrat" in done.stderr
