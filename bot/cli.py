@@ -353,6 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one INFO line per plugin and step
     try:
         settings = Settings.from_env()
         return COMMANDS[args.command](args, settings)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -269,6 +270,65 @@ async def test_a_job_never_deferred_is_deferred_by_the_next_frontend(cluster: Cl
         job = await app.store.get_job(orphan.id)
         assert job is not None and job.status == JobStatus.DONE
         assert [who for who, *_ in replier.images] == ["kay"]
+
+
+async def test_cli_frontend_serves_telegram_with_the_worker_processes(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`kandinsky-bot run --no-worker` as operators start it: Telegram in, a worker's PNG out."""
+    from storage.store import Store
+    from tests.fake_telegram import FakeTelegram, User
+
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")
+    token = "123456:SCALE-OUT-token"
+    user = User(7, "Lea", "lea", "en")
+    async with FakeTelegram(token) as fake:
+        env = {
+            **cluster.env(),
+            "KBOT_TELEGRAM_TOKEN": token,
+            "KBOT_TELEGRAM_BASE_URL": fake.base_url,
+            "KBOT_PROGRESS_INTERVAL": "0",
+        }
+        log = cluster.data.parent / "frontend.log"
+        with log.open("wb") as out:
+            process = await asyncio.create_subprocess_exec(
+                *(sys.executable, "-m", "bot", "-v", "run", "--no-worker"),
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT,
+                env=env,
+            )
+        try:
+            await fake.wait(lambda: fake.find("getUpdates"), within=120, what="polling")
+            asked = fake.text(user.id, user, f"/imagine a harbour at dawn {QUICK} --seed 5")
+            photo = await fake.answer(user.id, asked, ("sendPhoto", "sendDocument"), within=120)
+            png = photo.files["photo" if photo.method == "sendPhoto" else "document"]
+            assert png.startswith(b"\x89PNG")
+            process.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(process.wait(), 60) == 0
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    shown = log.read_text(errors="replace")
+    assert "Telegram: serving as @TestBot" in shown, shown
+    assert not re.search(r"worker \S+ serving", shown), shown  # no worker inside the frontend
+    assert "alembic" not in shown, shown
+    assert token.partition(":")[2] not in shown
+    started = [
+        line
+        for path in cluster.logs
+        for line in path.read_text(errors="replace").splitlines()
+        if "started on" in line
+    ]
+    store = await Store.open(cluster.url, cluster.data)
+    try:
+        account = await store.find_user("telegram", str(user.id))
+        assert account is not None
+        (job,) = await store.jobs(tuple(JobStatus), account.id)
+    finally:
+        await store.close()
+    assert job.status == JobStatus.DONE
+    assert any(f"job #{job.id} started on" in line for line in started), started
 
 
 def test_settings_queue_default_is_local() -> None:
