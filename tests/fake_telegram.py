@@ -391,6 +391,26 @@ class FakeTelegram:
         return query_id
 
     # -- what tests wait for -------------------------------------------------------------
+    async def post_updates(self, url: str, secret: str | None) -> list[int]:
+        """Deliver the queued updates to a webhook as Telegram does: one POST each.
+
+        Returns the HTTP status of each POST; delivered updates leave the queue.
+        """
+        import aiohttp
+
+        headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
+        statuses = []
+        async with aiohttp.ClientSession() as session:
+            while self._updates:
+                update = self._updates[0]
+                async with session.post(url, json=update, headers=headers) as response:
+                    statuses.append(response.status)
+                if response.status == 200:
+                    self._updates.pop(0)
+                else:
+                    break
+        return statuses
+
     def find(self, method: str | None = None, *, after: int = 0, **where: Any) -> list[Call]:
         """Recorded calls of `method` (since `after`) whose properties/params equal `where`."""
         found = []

@@ -12,6 +12,7 @@ import io
 import itertools
 import logging
 import re
+import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -481,21 +482,43 @@ async def test_a_burst_in_a_group_stays_under_the_flood_limits(
         assert all(b - a >= 2.9 for a, b in itertools.pairwise(times)), times
 
 
-async def test_webhook_mode_listens_for_updates(fake: FakeTelegram) -> None:
-    config = TelegramConfig(
-        token=TOKEN,
-        base_url=fake.base_url,
-        webhook_url="https://bot.example.org/telegram/hook",
-        listen="127.0.0.1:0",
+async def test_webhook_mode_serves_updates_posted_to_it(
+    fake: FakeTelegram, settings: Settings, log_guard: LogGuard
+) -> None:
+    """Webhook mode end to end: setWebhook, updates POSTed with the secret, a picture back."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = dataclasses.replace(
+        settings,
+        telegram_webhook_url="https://bot.example.org/telegram/hook",
+        telegram_listen=f"127.0.0.1:{port}",
     )
-    adapter = TelegramAdapter(lambda command: asyncio.sleep(0), config)
-    task = asyncio.create_task(adapter.run())
-    (hook,) = await fake.wait(lambda: fake.find("setWebhook"))
-    assert hook.params["url"] == config.webhook_url and hook.params["secret_token"]
-    assert not fake.find("getUpdates")
-    task.cancel()
-    await asyncio.wait([task], timeout=30)
-    assert task.cancelled()
+    local = f"http://127.0.0.1:{port}/telegram/hook"
+    async with running_bot(settings) as app:
+        (adapter,) = build_adapters(settings, app.bot.handle)
+        assert isinstance(adapter, TelegramAdapter)
+        adapter.application.add_error_handler(log_guard.record)
+        app.repliers[adapter.platform] = adapter
+        await app.queue.start()
+        task = asyncio.create_task(adapter.run())
+        try:
+            (hook,) = await fake.wait(lambda: fake.find("setWebhook"), what="setWebhook")
+            assert hook.params["url"] == settings.telegram_webhook_url
+            secret = hook.params["secret_token"]
+            assert secret and len(secret) >= 32
+            await fake.wait(lambda: fake.find("setMyCommands"), what="commands")
+            asked = fake.text(ALICE.id, ALICE, f"/imagine a lighthouse {SMALL}")
+            assert await fake.post_updates(local, "not-the-secret") == [403]
+            assert await fake.post_updates(local, secret) == [200]
+            await result_of(fake, ALICE.id, asked)
+            await asyncio.wait_for(app.idle(), 60)
+            assert not fake.find("getUpdates")
+            assert len(fake.find("sendPhoto", chat_id=ALICE.id)) == 1
+        finally:
+            task.cancel()
+            done, _ = await asyncio.wait([task], timeout=30)
+        assert done and task.cancelled()
 
 
 async def test_a_rejected_token_is_never_shown(
