@@ -1,14 +1,17 @@
 """CUDA check on the tiny models: fp16, CPU offload and torch.compile through the real engine.
 
-Run where a GPU is: `python benchmarks/gpu_check.py .kbot/tiny-models`. It prints, per engine
-option set, each task's time and the peak GPU memory, the UNet's dtype, whether img2img
-shares the text-to-image UNet, and whether the same seed gives the same bytes twice.
-Prints figures; asserts nothing.
+Run where a GPU is: `python benchmarks/gpu_check.py .kbot/tiny-models [OPTION SET...]` (fp16,
+fp32, offload, compile; all by default). It prints, per engine option set, each task's time
+and the peak GPU memory, the UNet's dtype, whether img2img shares the text-to-image UNet, and
+whether the same seed gives the same bytes twice. It also reads the GPU memory gauge of
+`/metrics` while the pipelines are loaded and after they are unloaded. Prints figures;
+asserts nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import sys
 import time
@@ -20,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch
 
 from benchmarks.bench_engine import mask, picture
+from bot import metrics
 from generation import k22
 from generation.engine import EngineOptions, PipelineCache
 from generation.registry import ModelRegistry
@@ -66,30 +70,56 @@ async def check(name: str, options: EngineOptions, registry: ModelRegistry) -> N
                 f"same bytes {same}",
                 flush=True,
             )
-        text2img = cache.get(Family.K22, "text2img", k22.PIPELINES)
-        img2img = cache.get(Family.K22, "img2img", k22.PIPELINES)
-        unet = getattr(text2img.unet, "_orig_mod", text2img.unet)
-        print(
-            f"  unet dtype {next(unet.parameters()).dtype}; img2img shares the unet: "
-            f"{img2img.unet is text2img.unet}; peak GPU memory "
-            f"{torch.cuda.max_memory_allocated() / 2**20:.1f} MiB",
-            flush=True,
-        )
+        print(f"  {sharing(cache)}; peak GPU memory {peak_mib():.1f} MiB", flush=True)
+        print(f"  /metrics GPU memory while loaded: {gauge_mib()}", flush=True)
     except Exception as error:  # report and go on to the next option set
         print(f"  FAILED: {type(error).__name__}: {error}", flush=True)
     finally:
         service.close()
         cache.unload()
+    gc.collect()
+    torch.cuda.empty_cache()
+    print(f"  /metrics GPU memory after unload: {gauge_mib()}", flush=True)
 
 
-async def main(models: Path) -> None:
+def sharing(cache: PipelineCache) -> str:
+    """The 2.2 UNet's dtype and whether img2img shares it (no pipeline reference kept)."""
+    text2img = cache.get(Family.K22, "text2img", k22.PIPELINES)
+    img2img = cache.get(Family.K22, "img2img", k22.PIPELINES)
+    unet = getattr(text2img.unet, "_orig_mod", text2img.unet)
+    dtype = next(unet.parameters()).dtype
+    return f"unet dtype {dtype}; img2img shares the unet: {img2img.unet is text2img.unet}"
+
+
+def peak_mib() -> float:
+    return torch.cuda.max_memory_allocated() / 2**20
+
+
+def gauge_mib() -> str:
+    """What `/metrics` reports for cuda:0 next to torch's own count, in MiB."""
+    metrics.update_gpu_memory()
+    shown = metrics.REGISTRY.get_sample_value("kbot_gpu_memory_bytes", {"device": "cuda:0"})
+    if shown is None:
+        return "not reported"
+    return f"{shown / 2**20:.1f} MiB (torch: {torch.cuda.memory_allocated(0) / 2**20:.1f} MiB)"
+
+
+OPTION_SETS = {
+    "fp16": EngineOptions(device="cuda"),
+    "fp32": EngineOptions(device="cuda", fp16=False),
+    "offload": EngineOptions(device="cuda", cpu_offload=True),
+    "compile": EngineOptions(device="cuda", compile=True),
+}
+
+
+async def main(models: Path, chosen: list[str]) -> None:
     registry = ModelRegistry.from_file(models)
     print(f"torch {torch.__version__}, {torch.cuda.get_device_name(0)}", flush=True)
-    await check("fp16 on CUDA", EngineOptions(device="cuda"), registry)
-    await check("fp32 on CUDA", EngineOptions(device="cuda", fp16=False), registry)
-    await check("CPU offload", EngineOptions(device="cuda", cpu_offload=True), registry)
-    await check("torch.compile", EngineOptions(device="cuda", compile=True), registry)
+    print(f"  /metrics GPU memory before loading: {gauge_mib()}", flush=True)
+    for name in chosen or list(OPTION_SETS):
+        await check(name, OPTION_SETS[name], registry)
 
 
 if __name__ == "__main__":
-    asyncio.run(main(Path(sys.argv[1] if len(sys.argv) > 1 else ".kbot/tiny-models")))
+    models = Path(sys.argv[1] if len(sys.argv) > 1 else ".kbot/tiny-models")
+    asyncio.run(main(models, sys.argv[2:]))

@@ -5,6 +5,7 @@ Nothing here runs at import time; `import diffusers` happens on the first load.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import importlib.util
 import logging
@@ -160,5 +161,6 @@ class PipelineCache:
                 self._depth = None
                 keys.append((Family.K22, "depth"))
         if keys and self.device.type == "cuda":
+            gc.collect()  # pipelines with offload hooks hold reference cycles
             torch.cuda.empty_cache()
         return len(keys)
