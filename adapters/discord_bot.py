@@ -47,7 +47,7 @@ from bot.adapter import Handle
 from bot.grammar import ParsedText, format_options
 from bot.model import Attachment, Button, Command, Destination, OutImage
 from bot.replies import ProgressRef
-from bot.texts import normalise_language
+from bot.texts import describe_error, normalise_language
 from bot.texts import text as sentence
 from generation.request import MAX_IMAGES, MAX_SEED, SCHEDULERS, Family, Limits, RequestError
 
@@ -77,12 +77,6 @@ MAX_GUIDANCE = _LIMITS.max_guidance
 MAX_PROMPT = _LIMITS.max_prompt_chars
 SIZES = ("512x512", "768x768", "1024x1024", "768x512", "512x768", "1024x576", "576x1024")
 ASPECTS = ("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3")
-
-INIT_PICTURE_SET = (
-    "This picture will be the starting picture of your next /img2img or /depth "
-    "(unless you attach another)."
-)
-NO_PICTURE = "This message has no PNG, JPEG or WebP picture to start from."
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,24 +237,21 @@ def _fit(image: OutImage, limit: int) -> tuple[str, bytes] | None:
     return None
 
 
-def _fit_all(images: Sequence[OutImage], limit: int) -> tuple[list[tuple[str, bytes]], list[str]]:
-    """Pictures that fit the upload limit, and a notice for each one that does not."""
+def _fit_all(
+    images: Sequence[OutImage], limit: int, language: str | None = None
+) -> tuple[list[tuple[str, bytes]], list[str]]:
+    """Pictures that fit the upload limit, and a notice (in `language`) for each that does not."""
     fitted: list[tuple[str, bytes]] = []
     notices: list[str] = []
     for image in images:
         picture = _fit(image, limit)
         if picture is None:
             notices.append(
-                f"Image #{image.image_id} is too large to upload here (the limit is "
-                f"{_megabytes(limit)}); /show {image.image_id} has its recipe."
+                sentence(language, "upload_too_large", id=image.image_id, limit=limit / 2**20)
             )
         else:
             fitted.append(picture)
     return fitted, notices
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / 2**20:.1f} MB"
 
 
 def _http_failure(what: str, error: Exception) -> None:
@@ -347,7 +338,8 @@ class DiscordAdapter:
             attachments = await self._download(given)
             reply = await self._download([chosen] if chosen else [])
         except RequestError as refusal:
-            answer = sentence(command.locale, "bad_input", error=refusal)
+            language = normalise_language(command.locale)
+            answer = sentence(language, "bad_input", error=describe_error(refusal, language))
             await self.send_text(command.destination, answer)
             return
         await self.handle(
@@ -379,7 +371,9 @@ class DiscordAdapter:
             str(interaction.user.id),
             extra=_extra(interaction, private=True),
         )
-        await self.send_text(destination, INIT_PICTURE_SET if picture else NO_PICTURE)
+        language = normalise_language(str(interaction.locale))
+        chosen = "init_picture_chosen" if picture else "init_picture_missing"
+        await self.send_text(destination, sentence(language, chosen))
 
     async def report_error(self, interaction: discord.Interaction, error: Exception) -> None:
         """Log a failed interaction once and tell its user politely, only to them."""
@@ -427,10 +421,8 @@ class DiscordAdapter:
                 data = await picture.read()
             except (discord.HTTPException, aiohttp.ClientError) as error:
                 log.warning("could not download %s: %s", picture.filename, error)
-                raise RequestError(
-                    "image",
-                    picture.filename,
-                    f"I could not download {picture.filename}; please attach it again",
+                raise RequestError.of(
+                    "image", picture.filename, "download_failed", name=picture.filename
                 ) from None
             attachments.append(Attachment(data, picture.filename, _content_type(picture)))
         return tuple(attachments)
@@ -464,7 +456,8 @@ class DiscordAdapter:
     ) -> None:
         """Send the pictures with an embed holding the caption, and persistent buttons."""
         target = _Target.of(destination)
-        pictures, notices = await asyncio.to_thread(_fit_all, images, target.upload_limit)
+        language = destination.extra.get("language")
+        pictures, notices = await asyncio.to_thread(_fit_all, images, target.upload_limit, language)
         embed = discord.Embed(description=caption, colour=discord.Colour.blurple())
         if pictures:
             embed.set_image(url=f"attachment://{pictures[0][0]}")
@@ -625,18 +618,21 @@ def _check_picture(picture: discord.Attachment, max_bytes: int) -> None:
     """Refuse a picture by its declared type and size, before reading it."""
     kind = _content_type(picture)
     if kind not in PICTURE_TYPES:
-        raise RequestError(
-            "image",
-            picture.filename,
-            f"{picture.filename} is {kind or 'of an unknown type'}, "
-            "not a PNG, JPEG or WebP picture",
+        if not kind:
+            raise RequestError.of(
+                "image", picture.filename, "file_unknown_type", name=picture.filename
+            )
+        raise RequestError.of(
+            "image", picture.filename, "file_wrong_type", name=picture.filename, kind=kind
         )
     if picture.size > max_bytes:
-        raise RequestError(
+        raise RequestError.of(
             "image",
             picture.size,
-            f"{picture.filename} is {_megabytes(picture.size)}; the limit is "
-            f"{_megabytes(max_bytes)}",
+            "file_too_large",
+            name=picture.filename,
+            size=picture.size / 2**20,
+            limit=max_bytes / 2**20,
         )
 
 

@@ -57,7 +57,8 @@ from telegram.request import HTTPXRequest
 from bot.adapter import Handle
 from bot.model import Attachment, Button, Command, Destination, OutImage
 from bot.replies import ProgressRef
-from bot.texts import CATALOGUE, EN, text
+from bot.texts import CATALOGUE, EN, describe_error, normalise_language, text
+from generation.request import RequestError
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +109,8 @@ class TelegramConfig:
     limits: FloodLimits = field(default_factory=FloodLimits)
 
 
-class FileRefused(Exception):
-    """A file the adapter will not download; `str(error)` is fit to show the user."""
+class FileRefused(RequestError):
+    """A file the adapter will not download; `describe_error` words it for the user."""
 
 
 # -- the token never reaches a log line ---------------------------------------------------
@@ -557,7 +558,8 @@ class TelegramAdapter:
             own = [picture for part in parts for picture in await self._pictures(part)]
             replied = await self._pictures(message.reply_to_message)
         except FileRefused as refusal:
-            answer = text(command.locale, "bad_input", error=str(refusal))
+            language = normalise_language(command.locale)
+            answer = text(language, "bad_input", error=describe_error(refusal, language))
             await self.send_text(command.destination, answer)
             return
         await self.handle(
@@ -660,7 +662,7 @@ class TelegramAdapter:
         except BadRequest as error:
             if "too big" not in str(error).lower():
                 raise
-            raise FileRefused(f"the file {name} is too large for bots to download") from None
+            raise FileRefused.of("file", name, "file_too_big_for_bots", name=name) from None
         self._check_size(name, file.file_size)
         data = bytes(await file.download_as_bytearray())
         self._check_size(name, len(data))
@@ -669,9 +671,13 @@ class TelegramAdapter:
     def _check_size(self, name: str, size: int | None) -> None:
         limit = self.config.max_download
         if size is not None and size > limit:
-            raise FileRefused(
-                f"the file {name} is {size / 2**20:.1f} MB; I can download files up to "
-                f"{limit / 2**20:.0f} MB"
+            raise FileRefused.of(
+                "file",
+                name,
+                "file_over_download_limit",
+                name=name,
+                size=size / 2**20,
+                limit=limit / 2**20,
             )
 
     # -- replier: text --------------------------------------------------------------------------

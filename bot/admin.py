@@ -184,7 +184,7 @@ def _family(word: str) -> Family:
     try:
         return Family(word.lower().removeprefix("k"))
     except ValueError:
-        raise RequestError("model", word, f"model must be 2.1, 2.2 or 3, got {word!r}") from None
+        raise RequestError.of("model", word, "model_choice", value=repr(word)) from None
 
 
 @sub("models")

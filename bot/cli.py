@@ -107,8 +107,8 @@ def _read(path: Path | None, what: str) -> bytes | None:
     try:
         return path.read_bytes()
     except OSError as error:
-        raise RequestError(
-            what, str(path), f"cannot read {what} {path}: {error.strerror}"
+        raise RequestError.of(
+            what, str(path), "cannot_read", what=what, path=path, reason=error.strerror
         ) from None
 
 
@@ -121,8 +121,8 @@ def _mix_items(specs: Sequence[str]) -> tuple[MixItem, ...]:
         try:
             value = float(weight)
         except ValueError:
-            raise RequestError(
-                "weight", weight, f"mix weight must be a number, got {weight!r}"
+            raise RequestError.of(
+                "weight", weight, "mix_weight_number", value=repr(weight)
             ) from None
         path = Path(text)
         if path.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp") and path.is_file():
@@ -267,7 +267,7 @@ def cmd_recipe(args: argparse.Namespace, settings: Settings) -> int:
         init_image=_read(args.image, "image"), mask=_read(args.mask, "mask")
     )
     if request.task is Task.DEPTH and request.init_image is None:
-        raise RequestError("image", None, "this recipe needs its original picture: pass --image")
+        raise RequestError.of("image", None, "recipe_needs_image")
     return _make_and_save(settings, request, args.output)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import logging
 from collections.abc import Awaitable, Callable
@@ -13,7 +14,7 @@ from bot.model import Command
 from bot.notify import Notifier, human_seconds
 from bot.queue import JobQueue
 from bot.replies import Replier
-from bot.texts import normalise_language, text
+from bot.texts import describe_error, normalise_language, text
 from generation.request import Family, GenerationRequest, Limits, RequestError
 from storage.records import UserRecord
 from storage.store import Store, StoreError
@@ -145,7 +146,9 @@ class Bot:
             context = Context(self, command, user, language)
             await self._dispatch(context)
         except RequestError as error:
-            await self._answer(command, language, "bad_input", error=str(error))
+            await self._answer(
+                command, language, "bad_input", error=describe_error(error, language)
+            )
         except StoreError as error:
             log.warning("store refused %s: %s", command.name, error)
             await self._answer(command, language, "error")
@@ -191,13 +194,18 @@ class Bot:
             return
         if not await self.store.reserve_quota(context.user.id, request.num_images):
             quota = await self.store.quota(context.user.id)
-            reset = human_seconds((quota.reset_at - datetime.now(UTC)).total_seconds())
+            left = (quota.reset_at - datetime.now(UTC)).total_seconds()
+            reset = human_seconds(left, context.language)
             await context.reply("quota_exhausted", limit=quota.daily_limit, reset=reset)
             return
         await self._enqueue(context, request)
 
     async def _enqueue(self, context: Context, request: GenerationRequest) -> None:
-        destination = context.command.destination
+        origin = context.command.destination
+        # The adapters read the user's language here when they word a result themselves.
+        destination = dataclasses.replace(
+            origin, extra={**origin.extra, "language": context.language}
+        )
         try:
             job = await self.store.create_job(
                 context.user.id, request, destination.to_dict(), request.num_images
@@ -206,7 +214,8 @@ class Bot:
             await self.store.refund_quota(context.user.id, request.num_images)
             raise
         position, eta = self.queue.estimate(context.user.id)
-        message = context.t("queued", job=job.id, position=position, eta=human_seconds(eta))
+        eta_text = human_seconds(eta, context.language)
+        message = context.t("queued", job=job.id, position=position, eta=eta_text)
         ref = await self.replier(context.command.platform).send_progress(destination, message, None)
         self.notifier.remember(job.id, ref)
         await self.store.set_progress_ref(job.id, ref)

@@ -116,7 +116,7 @@ class MixSpec:
 
     def __post_init__(self) -> None:
         if (self.text is None) == (self.picture is None):
-            raise GrammarError("mix", self.text, "each mix item is either a text or a picture")
+            raise GrammarError.of("mix", self.text, "mix_spec_kind")
 
 
 # ----------------------------------------------------------------------------- values
@@ -149,23 +149,23 @@ def _to_float(value: str) -> float | None:
 def _parse_int(field: str, label: str, value: str) -> int:
     text = value.strip()
     if not _INT.fullmatch(text):
-        raise GrammarError(field, value, f"{label} must be a whole number, got {_show(value)}")
+        raise GrammarError.of(field, value, "whole_number", name=label, value=_show(value))
     return int(text)
 
 
 def _parse_seed(field: str, label: str, value: str) -> int:
     seed = _parse_int(field, label, value)
     if not 0 <= seed <= MAX_SEED:
-        raise GrammarError(field, seed, f"{label} must be between 0 and {MAX_SEED}, got {seed}")
+        raise GrammarError.of(field, seed, "seed_range", name=label, high=MAX_SEED, value=seed)
     return seed
 
 
 def _parse_float(field: str, label: str, value: str) -> float:
     number = _to_float(value)
     if number is None:
-        raise GrammarError(field, value, f"{label} must be a number, got {_show(value)}")
+        raise GrammarError.of(field, value, "not_a_number", name=label, value=_show(value))
     if not math.isfinite(number):
-        raise GrammarError(field, value, f"{label} must be a finite number, got {_show(value)}")
+        raise GrammarError.of(field, value, "not_finite", name=label, value=_show(value))
     return number
 
 
@@ -173,7 +173,9 @@ def _parse_model(field: str, label: str, value: str) -> Family:
     match = _MODEL.fullmatch(value.strip().lower())
     if match is None:
         choices = ", ".join(member.value for member in Family)
-        raise GrammarError(field, value, f"{label} must be one of {choices}, got {_show(value)}")
+        raise GrammarError.of(
+            field, value, "one_of", name=label, choices=choices, value=_show(value)
+        )
     return Family(match.group(1))
 
 
@@ -183,25 +185,19 @@ def _parse_size(field: str, label: str, value: str) -> tuple[int, int]:
             raise ValueError(value)
         return parse_size(value.strip())
     except ValueError:  # RequestError included
-        raise GrammarError(
-            field, value, f"{label} must look like 768x512, got {_show(value)}"
-        ) from None
+        raise GrammarError.of(field, value, "size_format", name=label, value=_show(value)) from None
 
 
 def _parse_aspect(field: str, label: str, value: str) -> tuple[int, int]:
     match = _ASPECT.fullmatch(value.strip())
     if match is None:
-        raise GrammarError(field, value, f"{label} must look like 16:9, got {_show(value)}")
+        raise GrammarError.of(field, value, "aspect_format", name=label, value=_show(value))
     width, height = int(match.group(1)), int(match.group(2))
     if width <= 0 or height <= 0:
-        raise GrammarError(
-            field, value, f"{label} needs two positive numbers, like 16:9, got {_show(value)}"
-        )
+        raise GrammarError.of(field, value, "aspect_positive", name=label, value=_show(value))
     if max(width, height) > _MAX_ASPECT * min(width, height):
-        raise GrammarError(
-            field,
-            value,
-            f"{label} must be between 1:{_MAX_ASPECT} and {_MAX_ASPECT}:1, got {_show(value)}",
+        raise GrammarError.of(
+            field, value, "aspect_range", name=label, limit=_MAX_ASPECT, value=_show(value)
         )
     return width, height
 
@@ -210,11 +206,19 @@ def _parse_scheduler(field: str, label: str, value: str) -> str:
     name = value.strip().lower()
     if name in SCHEDULERS:
         return name
-    message = f"{label} must be one of {', '.join(SCHEDULERS)}, got {_show(value)}"
+    choices = ", ".join(SCHEDULERS)
     close = difflib.get_close_matches(name[:_SHOWN_CHARS], SCHEDULERS, n=1)
     if close:
-        message += f"; did you mean {close[0]}?"
-    raise GrammarError(field, value, message)
+        raise GrammarError.of(
+            field,
+            value,
+            "one_of_suggest",
+            name=label,
+            choices=choices,
+            value=_show(value),
+            suggestion=close[0],
+        )
+    raise GrammarError.of(field, value, "one_of", name=label, choices=choices, value=_show(value))
 
 
 def _parse_text(field: str, label: str, value: str) -> str:
@@ -279,10 +283,14 @@ def _lookup(label: str, name: str) -> _Option:
     if option is not None:
         return option
     close = difflib.get_close_matches(key[:_SHOWN_CHARS], list(_BY_NAME), n=1)
-    listed = f"the options are {', '.join(OPTION_NAMES)}"
-    hint = f"did you mean --{close[0]}?" if close else listed
     shown = label if len(label) <= _SHOWN_CHARS else label[: _SHOWN_CHARS - 1] + "…"
-    raise GrammarError("option", label, f"unknown option {shown}; {hint}")
+    if close:
+        raise GrammarError.of(
+            "option", label, "unknown_option_suggest", option=shown, suggestion=close[0]
+        )
+    raise GrammarError.of(
+        "option", label, "unknown_option", option=shown, options=", ".join(OPTION_NAMES)
+    )
 
 
 # ------------------------------------------------------------------------------ tokens
@@ -408,16 +416,10 @@ def parse_command_text(text: str) -> ParsedText:
         label, name, inline = split
         option = _lookup(label, name)
         if option.attr in values:
-            raise GrammarError(
-                option.field, label, f"--{option.name} is given more than once; give it once"
-            )
+            raise GrammarError.of(option.field, label, "option_repeated", option=option.name)
         values[option.attr] = _read_value(option, label, inline, scanner)
     if "size" in values and "aspect" in values:
-        raise GrammarError(
-            "size",
-            (values["size"], values["aspect"]),
-            "--size and --ar cannot be used together; give one of them",
-        )
+        raise GrammarError.of("size", (values["size"], values["aspect"]), "size_with_aspect")
     return dataclasses.replace(ParsedText(" ".join(words).strip()), **values)
 
 
@@ -425,15 +427,20 @@ def _read_value(option: _Option, label: str, inline: str | None, scanner: _Scann
     """Return the typed value of `option`, reading the next token when none came with '='."""
     if option.parse is None:
         if inline is not None:
-            raise GrammarError(option.field, inline, f"{label} takes no value, got {_show(inline)}")
+            raise GrammarError.of(
+                option.field, inline, "takes_no_value", name=label, value=_show(inline)
+            )
         return True
     if inline is None:
         token = scanner.next(value=True)
         if token is None or _split_option(token) is not None:
-            raise GrammarError(
+            raise GrammarError.of(
                 option.field,
                 None,
-                f"{label} needs a value, e.g. --{option.name} {option.example}",
+                "needs_value",
+                name=label,
+                option=option.name,
+                example=option.example,
             )
         inline = token.text
     return option.parse(option.field, label, inline)
@@ -495,7 +502,6 @@ def format_options(parsed: ParsedText) -> str:
 
 _PICTURE = re.compile(r"#([0-9]+)")
 _MAX_PICTURE_DIGITS = 6
-_MIX_EXAMPLE = "a cat::0.3 | a dog::0.7"
 
 
 def parse_mix(text: str) -> list[MixSpec]:
@@ -517,28 +523,25 @@ def _mix_item(number: int, item: str) -> MixSpec:
         weight = _mix_weight(number, weight_text)
     body = body.strip()
     if not body:
-        raise GrammarError(
-            "mix", item, f"mix item {number} is empty; write the items like: {_MIX_EXAMPLE}"
-        )
+        raise GrammarError.of("mix", item, "mix_item_empty", number=number)
     picture = _PICTURE.fullmatch(body)
     if picture is None:
         return MixSpec(text=body, weight=weight)
     digits = picture.group(1)
     if len(digits) > _MAX_PICTURE_DIGITS or int(digits) < 1:
-        raise GrammarError(
-            "mix", body, f"pictures are numbered from #1, so mix item {number} cannot be {body}"
-        )
+        raise GrammarError.of("mix", body, "mix_picture_number", number=number, value=body)
     return MixSpec(picture=int(digits) - 1, weight=weight)
 
 
 def _mix_weight(number: int, text: str) -> float:
     """Read the weight after '::' in mix item `number`."""
     weight = _to_float(text)
-    where = f"the weight of mix item {number}"
     if weight is None:
-        raise GrammarError("weight", text, f"{where} must be a number, got {_show(text)}")
+        raise GrammarError.of(
+            "weight", text, "weight_not_a_number", number=number, value=_show(text)
+        )
     if not math.isfinite(weight):
-        raise GrammarError("weight", text, f"{where} must be a finite number, got {_show(text)}")
+        raise GrammarError.of("weight", text, "weight_not_finite", number=number, value=_show(text))
     if weight < 0:
-        raise GrammarError("weight", weight, f"{where} must be 0 or more, got {weight:g}")
+        raise GrammarError.of("weight", weight, "weight_negative", number=number, weight=weight)
     return weight

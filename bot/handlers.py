@@ -142,9 +142,8 @@ async def mix(ctx: Context) -> None:
             items.append(MixItem(spec.weight, text=spec.text))
             continue
         if spec.picture >= len(pictures):
-            raise RequestError(
-                "mix", f"#{spec.picture + 1}", f"there is no picture #{spec.picture + 1}"
-            )
+            number = spec.picture + 1
+            raise RequestError.of("mix", f"#{number}", "no_picture_number", number=number)
         used.add(spec.picture)
         items.append(MixItem(spec.weight, image=pictures[spec.picture].data))
     if not used:
@@ -357,7 +356,7 @@ def _settings_changes(ctx: Context, parsed: ParsedText) -> dict[str, Any]:
 async def quota(ctx: Context) -> None:
     """Show how many images are left today."""
     q = await ctx.store.quota(ctx.user.id)
-    reset = human_seconds((q.reset_at - datetime.now(UTC)).total_seconds())
+    reset = human_seconds((q.reset_at - datetime.now(UTC)).total_seconds(), ctx.language)
     await ctx.reply(
         "quota_status",
         used=q.used_today,
@@ -381,7 +380,7 @@ async def queue(ctx: Context) -> None:
             lines.append(ctx.t("queue_status_running", job=job.id))
             continue
         position = ctx.bot.queue.position(job.id) or "?"
-        eta = human_seconds(ctx.bot.queue.eta(job.id))
+        eta = human_seconds(ctx.bot.queue.eta(job.id), ctx.language)
         lines.append(ctx.t("queue_status_line", job=job.id, position=position, eta=eta))
     await ctx.reply_text("\n".join(lines))
 

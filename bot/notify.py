@@ -23,15 +23,15 @@ def step_bar(done: int, total: int, width: int = BAR_WIDTH) -> str:
     return "▰" * filled + "▱" * (width - filled)
 
 
-def human_seconds(seconds: float | None) -> str:
-    """`12 s`, `3 min`, `2 h`."""
+def human_seconds(seconds: float | None, language: str | None = None) -> str:
+    """A rough duration in `language`: `12 s`, `3 min`, `2 h` in English."""
     if seconds is None:
         return "?"
     if seconds < 90:
-        return f"{max(1, round(seconds))} s"
+        return text(language, "duration_seconds", n=max(1, round(seconds)))
     if seconds < 90 * 60:
-        return f"{round(seconds / 60)} min"
-    return f"{round(seconds / 3600)} h"
+        return text(language, "duration_minutes", n=round(seconds / 60))
+    return text(language, "duration_hours", n=round(seconds / 3600))
 
 
 def result_buttons(images: list[ImageRecord]) -> list[Button]:

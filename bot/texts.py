@@ -6,6 +6,9 @@ import logging
 import string
 from collections.abc import Mapping
 
+from generation.messages import ERRORS
+from generation.request import RequestError
+
 log = logging.getLogger(__name__)
 
 LANGUAGES = ("en", "ru", "ar")
@@ -42,6 +45,15 @@ EN: dict[str, str] = {
     "not_found_image": "There is no image #{id}.",
     "not_found_job": "There is no job #{id}.",
     "need_id": "Please give an id, for example /{command} 12.",
+    "init_picture_chosen": "This picture will be the starting picture of your next /img2img or "
+    "/depth (unless you attach another).",
+    "init_picture_missing": "This message has no PNG, JPEG or WebP picture to start from.",
+    "upload_too_large": "Image #{id} is too large to upload here (the limit is {limit:.1f} MB); "
+    "/show {id} has its recipe.",
+    # durations (queue estimates, quota resets)
+    "duration_seconds": "{n} s",
+    "duration_minutes": "{n} min",
+    "duration_hours": "{n} h",
     # user commands
     "history_header": "Your images, page {page} of {pages}:",
     "history_line": "#{id} · {prompt} · seed {seed} · Kandinsky {model}",
@@ -135,8 +147,20 @@ EN: dict[str, str] = {
     "help_link": "/link, then /link CODE on your other platform: one quota and history for both.",
 }
 
-from bot.texts_ar import AR  # noqa: E402 - the catalogues follow the English one
-from bot.texts_ru import RU  # noqa: E402
+from bot.texts_ar import AR, AR_ERRORS  # noqa: E402 - the catalogues follow the English one
+from bot.texts_ru import RU, RU_ERRORS  # noqa: E402
+
+ERROR_TRANSLATIONS: dict[str, dict[str, str]] = {"en": ERRORS, "ru": RU_ERRORS, "ar": AR_ERRORS}
+"""Each language's error sentences by id (`generation.messages.ERRORS` ids)."""
+
+
+def error_key(error_id: str) -> str:
+    """The catalogue key of the error sentence `error_id`."""
+    return f"error.{error_id}"
+
+
+for _table, _errors in ((EN, ERRORS), (RU, RU_ERRORS), (AR, AR_ERRORS)):
+    _table.update({error_key(error_id): template for error_id, template in _errors.items()})
 
 CATALOGUE: dict[str, dict[str, str]] = {"en": EN, "ru": RU, "ar": AR}
 
@@ -158,6 +182,17 @@ def text(language: str | None, key: str, /, **values: object) -> str:
     except (KeyError, IndexError, ValueError):
         log.error("message %s in %s has placeholders that do not match", key, language)
         return EN[key].format(**values)
+
+
+def describe_error(error: RequestError, language: str | None) -> str:
+    """`error` as a sentence in `language`.
+
+    A catalogued error (made with `RequestError.of`) is rendered from the catalogue, in
+    English where the language lacks it; any other error gives its own message.
+    """
+    if error.key is None or error_key(error.key) not in EN:
+        return str(error)
+    return text(language, error_key(error.key), **error.values)
 
 
 def placeholders(template: str) -> set[str]:

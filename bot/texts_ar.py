@@ -1,4 +1,4 @@
-"""Arabic messages (keys and placeholders as in `bot.texts.EN`)."""
+"""Arabic messages (keys and placeholders as in `bot.texts.EN` and `generation.messages`)."""
 
 AR: dict[str, str] = {
     # generation flow
@@ -38,6 +38,18 @@ AR: dict[str, str] = {
     "not_found_image": "لا توجد صورة بالرقم #{id}.",
     "not_found_job": "لا توجد مهمة بالرقم #{id}.",
     "need_id": "يُرجى تحديد الرقم، مثلًا: /{command} 12.",
+    "init_picture_chosen": (
+        "ستكون هذه الصورة صورة البداية لأمرك التالي /img2img أو /depth (ما لم ترفق صورة أخرى)."
+    ),
+    "init_picture_missing": "لا تحتوي هذه الرسالة على صورة PNG أو JPEG أو WebP للبدء منها.",
+    "upload_too_large": (
+        "الصورة #{id} أكبر من أن تُرفع هنا (الحد الأقصى {limit:.1f} ميغابايت)؛ "
+        "تجد إعداداتها في /show {id}."
+    ),
+    # durations (queue estimates, quota resets)
+    "duration_seconds": "{n} ث",
+    "duration_minutes": "{n} د",
+    "duration_hours": "{n} س",
     # user commands
     "history_header": "صورك، الصفحة {page} من {pages}:",
     "history_line": "#{id} · {prompt} · البذرة {seed} · Kandinsky {model}",
@@ -152,3 +164,124 @@ AR: dict[str, str] = {
     "help_help": "/help [الأمر]: ما الذي أستطيع فعله.",
     "help_link": "/link ثم /link الرمز على منصتك الأخرى: حصة وسجل مشتركان للحسابين.",
 }
+
+AR_ERRORS: dict[str, str] = {
+    # the request model
+    "k3_no_inpainting": (
+        "لا يدعم Kandinsky 3 إعادة رسم جزء من الصورة (inpainting)؛ جرّب النموذج 2.2"
+    ),
+    "k3_no_mix": "لا يحتوي Kandinsky 3 على prior، لذا لا يمكنه المزج؛ جرّب النموذج 2.2",
+    "depth_only_k22": "ControlNet للعمق متاح فقط في Kandinsky 2.2؛ جرّب النموذج 2.2",
+    "mix_item_kind": "كل عنصر في المزج إما نص وإما صورة",
+    "one_of": "يجب أن تكون قيمة {name} إحدى القيم: {choices}؛ القيمة المُدخلة: {value}",
+    "not_text": "يجب أن تكون قيمة {name} نصًا",
+    "too_long": "قيمة {name} طويلة جدًا: عدد الأحرف {length}، والحد الأقصى {limit}",
+    "no_nul": "يجب ألا تحتوي قيمة {name} على محارف NUL",
+    "prompt_empty": "يجب ألا يكون الوصف فارغًا",
+    "whole_number": "يجب أن تكون قيمة {name} عددًا صحيحًا؛ القيمة المُدخلة: {value}",
+    "not_a_number": "يجب أن تكون قيمة {name} عددًا؛ القيمة المُدخلة: {value}",
+    "between": "يجب أن تكون قيمة {name} بين {low:g} و{high:g}؛ القيمة المُدخلة: {value}",
+    "size_multiple": "يجب أن تكون قيمة {name} من مضاعفات 64؛ القيمة المُدخلة: {value}",
+    "size_pixels": "الحجم {width}x{height} يتجاوز الحد الأقصى لعدد البكسلات ({limit})",
+    "size_format": "يجب أن تكون قيمة {name} بصيغة 768x512؛ القيمة المُدخلة: {value}",
+    "size_positive": "يجب أن تكون أبعاد الصورة موجبة",
+    "no_denoising_step": (
+        "مع strength = {strength} وعدد خطوات = {steps} لن تُنفَّذ أي خطوة لإزالة التشويش؛ "
+        "ارفع قيمة strength أو عدد الخطوات"
+    ),
+    "needs_picture": "يحتاج {task} إلى صورة يبدأ منها",
+    "inpaint_needs_mask": "يحتاج inpaint إلى قناع (الأبيض = يُعاد رسمه) أو صورة PNG شفافة",
+    "depth_needs_input": "يحتاج depth إلى صورة أو خريطة عمق",
+    "depth_img2img_needs_picture": "يحتاج depth في وضع «صورة إلى صورة» إلى صورة",
+    "mix_only": "عناصر المزج تُستخدم مع mix فقط، وليس مع {task}",
+    "mix_too_few": "يحتاج المزج إلى عنصرين على الأقل؛ العدد المُدخل: {count}",
+    "mix_too_many": "عدد عناصر المزج كبير جدًا: {count}، والحد الأقصى {limit}",
+    "mix_text_too_long": "أحد نصوص المزج أطول من الحد المسموح لطول الوصف",
+    "mix_weights_zero": "لا يجوز أن تكون جميع أوزان المزج صفرًا",
+    # the option grammar
+    "unknown_option": "خيار غير معروف {option}؛ الخيارات المتاحة: {options}",
+    "unknown_option_suggest": "خيار غير معروف {option}؛ هل تقصد --{suggestion}؟",
+    "option_repeated": "الخيار --{option} مذكور أكثر من مرة؛ اذكره مرة واحدة فقط",
+    "size_with_aspect": "لا يمكن استخدام --size مع --ar في الوقت نفسه؛ استخدم أحدهما فقط",
+    "needs_value": "يحتاج {name} إلى قيمة، مثلًا: --{option} {example}",
+    "takes_no_value": "لا يأخذ {name} أي قيمة؛ القيمة المُدخلة: {value}",
+    "not_finite": "يجب أن تكون قيمة {name} عددًا منتهيًا؛ القيمة المُدخلة: {value}",
+    "seed_range": "يجب أن تكون قيمة {name} بين 0 و{high}؛ القيمة المُدخلة: {value}",
+    "one_of_suggest": (
+        "يجب أن تكون قيمة {name} إحدى القيم: {choices}؛ القيمة المُدخلة: {value}. "
+        "هل تقصد {suggestion}؟"
+    ),
+    "aspect_format": "يجب أن تكون قيمة {name} بصيغة 16:9؛ القيمة المُدخلة: {value}",
+    "aspect_positive": "يحتاج {name} إلى عددين موجبين، مثل 16:9؛ القيمة المُدخلة: {value}",
+    "aspect_range": ("يجب أن تكون قيمة {name} بين 1:{limit} و{limit}:1؛ القيمة المُدخلة: {value}"),
+    "mix_spec_kind": "كل عنصر في المزج إما نص وإما صورة",
+    "mix_item_empty": "عنصر المزج رقم {number} فارغ؛ اكتب العناصر هكذا: قطة::0.3 | كلب::0.7",
+    "mix_picture_number": (
+        "تُرقَّم الصور بدءًا من #1، لذا لا يمكن أن يكون عنصر المزج رقم {number} هو {value}"
+    ),
+    "weight_not_a_number": (
+        "يجب أن يكون وزن عنصر المزج رقم {number} عددًا؛ القيمة المُدخلة: {value}"
+    ),
+    "weight_not_finite": (
+        "يجب أن يكون وزن عنصر المزج رقم {number} عددًا منتهيًا؛ القيمة المُدخلة: {value}"
+    ),
+    "weight_negative": (
+        "يجب أن يكون وزن عنصر المزج رقم {number} صفرًا أو أكثر؛ القيمة المُدخلة: {weight:g}"
+    ),
+    # the commands
+    "no_picture_number": "لا توجد صورة بالرقم #{number}",
+    "model_choice": "يجب أن يكون النموذج 2.1 أو 2.2 أو 3؛ القيمة المُدخلة: {value}",
+    # pictures users send
+    "picture_empty": "ملف الصورة فارغ",
+    "picture_too_heavy": "حجم الصورة {size:.1f} ميغابايت؛ والحد الأقصى {limit:.0f} ميغابايت",
+    "picture_not_picture": "الصورة ليست بصيغة PNG أو JPEG أو WebP",
+    "picture_too_many_pixels": (
+        "الصورة كبيرة جدًا ({width}x{height} بكسل)؛ والحد الأقصى {limit:.0f} ميغابكسل"
+    ),
+    "picture_too_large": (
+        "الصورة كبيرة جدًا (عدد البكسلات كبير جدًا)؛ والحد الأقصى {limit:.0f} ميغابكسل"
+    ),
+    "picture_damaged": "الصورة تالفة أو غير مكتملة؛ يُرجى إرسالها مجددًا",
+    "mask_empty": "ملف القناع فارغ",
+    "mask_too_heavy": "حجم القناع {size:.1f} ميغابايت؛ والحد الأقصى {limit:.0f} ميغابايت",
+    "mask_not_picture": "القناع ليس بصيغة PNG أو JPEG أو WebP",
+    "mask_too_many_pixels": (
+        "القناع كبير جدًا ({width}x{height} بكسل)؛ والحد الأقصى {limit:.0f} ميغابكسل"
+    ),
+    "mask_too_large": (
+        "القناع كبير جدًا (عدد البكسلات كبير جدًا)؛ والحد الأقصى {limit:.0f} ميغابكسل"
+    ),
+    "mask_damaged": "القناع تالف أو غير مكتمل؛ يُرجى إرساله مجددًا",
+    "depth_map_empty": "ملف خريطة العمق فارغ",
+    "depth_map_too_heavy": (
+        "حجم خريطة العمق {size:.1f} ميغابايت؛ والحد الأقصى {limit:.0f} ميغابايت"
+    ),
+    "depth_map_not_picture": "خريطة العمق ليست بصيغة PNG أو JPEG أو WebP",
+    "depth_map_too_many_pixels": (
+        "خريطة العمق كبيرة جدًا ({width}x{height} بكسل)؛ والحد الأقصى {limit:.0f} ميغابكسل"
+    ),
+    "depth_map_too_large": (
+        "خريطة العمق كبيرة جدًا (عدد البكسلات كبير جدًا)؛ والحد الأقصى {limit:.0f} ميغابكسل"
+    ),
+    "depth_map_damaged": "خريطة العمق تالفة أو غير مكتملة؛ يُرجى إرسالها مجددًا",
+    # recipes read back from our PNGs
+    "file_not_png": "هذا الملف ليس صورة PNG",
+    "no_recipe": "لا تحتوي صورة PNG هذه على إعدادات إنشاء من بوت Kandinsky",
+    "recipe_damaged": "إعدادات الإنشاء في صورة PNG هذه تالفة",
+    # the command line
+    "cannot_read": "تعذّرت قراءة {what} {path}: {reason}",
+    "mix_weight_number": "يجب أن يكون وزن المزج عددًا؛ القيمة المُدخلة: {value}",
+    "recipe_needs_image": "تحتاج هذه الإعدادات إلى الصورة الأصلية: استخدم --image",
+    # downloads by the chat adapters
+    "download_failed": "تعذّر تنزيل {name}؛ يُرجى إرفاقه مجددًا",
+    "file_wrong_type": "نوع الملف {name} هو {kind}، وليس صورة PNG أو JPEG أو WebP",
+    "file_unknown_type": "نوع الملف {name} غير معروف، وليس صورة PNG أو JPEG أو WebP",
+    "file_too_large": (
+        "حجم الملف {name} هو {size:.1f} ميغابايت؛ والحد الأقصى {limit:.1f} ميغابايت"
+    ),
+    "file_too_big_for_bots": "الملف {name} أكبر من أن تنزّله البوتات",
+    "file_over_download_limit": (
+        "حجم الملف {name} هو {size:.1f} ميغابايت؛ يمكنني تنزيل ملفات حتى {limit:.0f} ميغابايت"
+    ),
+}
+"""Arabic error sentences, by `generation.messages.ERRORS` id."""

@@ -22,6 +22,8 @@ from generation.request import RequestError
 ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP")
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 40_000_000
+PICTURE_KINDS: dict[str, str] = {"init_image": "picture", "mask": "mask", "depth_hint": "depth_map"}
+"""Request field -> the word its error ids begin with (`picture_empty`, `mask_empty`, ...)."""
 RECIPE_KEY = "kandinsky-bot"
 RECIPE_FIELDS = (
     "prompt",
@@ -41,14 +43,16 @@ RECIPE_FIELDS = (
 
 def _open(data: bytes, field: str, max_bytes: int, max_pixels: int) -> Image.Image:
     """Open and fully load `data` as one of the allowed formats, within the caps."""
+    kind = _kind(field)
     if not data:
-        raise RequestError(field, 0, f"the {_label(field)} is empty")
+        raise RequestError.of(field, 0, f"{kind}_empty")
     if len(data) > max_bytes:
-        raise RequestError(
+        raise RequestError.of(
             field,
             len(data),
-            f"the {_label(field)} is {len(data) / 2**20:.1f} MB; the limit is "
-            f"{max_bytes / 2**20:.0f} MB",
+            f"{kind}_too_heavy",
+            size=len(data) / 2**20,
+            limit=max_bytes / 2**20,
         )
     try:
         with warnings.catch_warnings():
@@ -58,35 +62,37 @@ def _open(data: bytes, field: str, max_bytes: int, max_pixels: int) -> Image.Ima
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _too_big(field, None, max_pixels) from None
     except (OSError, ValueError, SyntaxError):
-        raise RequestError(
-            field, None, f"the {_label(field)} is not a PNG, JPEG or WebP picture"
-        ) from None
-    width, height = image.size
-    if width * height > max_pixels:
-        raise _too_big(field, f"{width}x{height}", max_pixels)
+        raise RequestError.of(field, None, f"{kind}_not_picture") from None
+    size = image.size
+    if size[0] * size[1] > max_pixels:
+        raise _too_big(field, size, max_pixels)
     try:
         image.load()
     except Image.DecompressionBombError:
-        raise _too_big(field, f"{width}x{height}", max_pixels) from None
+        raise _too_big(field, size, max_pixels) from None
     except (OSError, ValueError, SyntaxError):
-        raise RequestError(
-            field, None, f"the {_label(field)} is damaged or cut short; please send it again"
-        ) from None
+        raise RequestError.of(field, None, f"{kind}_damaged") from None
     return ImageOps.exif_transpose(image)
 
 
-def _too_big(field: str, size: str | None, max_pixels: int) -> RequestError:
-    shown = f"{size} pixels" if size else "too many pixels"
-    return RequestError(
+def _too_big(field: str, size: tuple[int, int] | None, max_pixels: int) -> RequestError:
+    limit = max_pixels / 1e6
+    if size is None:
+        return RequestError.of(field, None, f"{_kind(field)}_too_large", limit=limit)
+    width, height = size
+    return RequestError.of(
         field,
-        size,
-        f"the {_label(field)} is too large ({shown}); the limit is "
-        f"{max_pixels / 1e6:.0f} megapixels",
+        f"{width}x{height}",
+        f"{_kind(field)}_too_many_pixels",
+        width=width,
+        height=height,
+        limit=limit,
     )
 
 
-def _label(field: str) -> str:
-    return {"init_image": "picture", "mask": "mask", "depth_hint": "depth map"}.get(field, field)
+def _kind(field: str) -> str:
+    """What the picture in `field` is for, as its error ids begin (`PICTURE_KINDS`)."""
+    return PICTURE_KINDS.get(field, "picture")
 
 
 def decode_image(
@@ -160,14 +166,14 @@ def read_recipe(data: bytes) -> dict[str, Any]:
     try:
         image = Image.open(io.BytesIO(data), formats=("PNG",))
     except (OSError, ValueError, SyntaxError):
-        raise RequestError("file", None, "this file is not a PNG picture") from None
+        raise RequestError.of("file", None, "file_not_png") from None
     text = getattr(image, "text", {}).get(RECIPE_KEY)
     if text is None:
-        raise RequestError("file", None, "this PNG carries no Kandinsky bot recipe")
+        raise RequestError.of("file", None, "no_recipe")
     try:
         recipe = json.loads(text)
     except json.JSONDecodeError:
-        raise RequestError("file", None, "this PNG's recipe is damaged") from None
+        raise RequestError.of("file", None, "recipe_damaged") from None
     if not isinstance(recipe, dict):
-        raise RequestError("file", None, "this PNG's recipe is damaged")
+        raise RequestError.of("file", None, "recipe_damaged")
     return recipe

@@ -11,7 +11,9 @@ import enum
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
+
+from generation.messages import ERRORS
 
 _E = TypeVar("_E", bound=enum.StrEnum)
 
@@ -45,14 +47,32 @@ class Family(enum.StrEnum):
 class RequestError(ValueError):
     """A request that cannot be run; names the field and the bad value.
 
-    `str(error)` is a complete sentence fit to show a user.
+    `str(error)` is a complete English sentence fit to show a user. An error made with
+    `of` also carries its catalogue id (`key`) and the `values` of its placeholders, so
+    a chat can show it in the user's language; one made directly carries a ready message
+    (`key` is None).
     """
 
-    def __init__(self, field: str, value: object, message: str) -> None:
+    def __init__(
+        self,
+        field: str,
+        value: object,
+        message: str,
+        *,
+        key: str | None = None,
+        values: dict[str, object] | None = None,
+    ) -> None:
         super().__init__(message)
         self.field = field
         self.value = value
         self.message = message
+        self.key = key
+        self.values: dict[str, object] = dict(values or {})
+
+    @classmethod
+    def of(cls, field: str, value: object, key: str, /, **values: object) -> Self:
+        """An error with the sentence `key` of `generation.messages.ERRORS`, filled in."""
+        return cls(field, value, ERRORS[key].format(**values), key=key, values=values)
 
 
 class GenerationCancelled(Exception):
@@ -60,11 +80,12 @@ class GenerationCancelled(Exception):
 
 
 # The generation matrix (DESIGN.md section 1): which family supports which task.
+# Each refusal is the id of its sentence in `generation.messages.ERRORS`.
 _UNSUPPORTED: dict[tuple[Family, Task], str] = {
-    (Family.K3, Task.INPAINT): "Kandinsky 3 has no inpainting; try model 2.2",
-    (Family.K3, Task.MIX): "Kandinsky 3 has no prior, so it cannot mix; try model 2.2",
-    (Family.K3, Task.DEPTH): "Depth ControlNet exists only for Kandinsky 2.2; try model 2.2",
-    (Family.K21, Task.DEPTH): "Depth ControlNet exists only for Kandinsky 2.2; try model 2.2",
+    (Family.K3, Task.INPAINT): "k3_no_inpainting",
+    (Family.K3, Task.MIX): "k3_no_mix",
+    (Family.K3, Task.DEPTH): "depth_only_k22",
+    (Family.K21, Task.DEPTH): "depth_only_k22",
 }
 
 # Schedulers users may choose; "default" keeps the checkpoint's own.
@@ -95,7 +116,7 @@ class MixItem:
 
     def __post_init__(self) -> None:
         if (self.text is None) == (self.image is None):
-            raise RequestError("mix", self.text, "each mix item is either a text or an image")
+            raise RequestError.of("mix", self.text, "mix_item_kind")
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +280,9 @@ def _parse_enum(kind: type[_E], name: str, value: object) -> _E:
         return kind(str(value))
     except ValueError:
         choices = ", ".join(member.value for member in kind)
-        raise RequestError(name, value, f"{name} must be one of {choices}, got {value!r}") from None
+        raise RequestError.of(
+            name, value, "one_of", name=name, choices=choices, value=repr(value)
+        ) from None
 
 
 def validate(request: GenerationRequest, limits: Limits | None = None) -> GenerationRequest:
@@ -271,7 +294,7 @@ def validate(request: GenerationRequest, limits: Limits | None = None) -> Genera
     request = request.normalised()
     family, task = request.model, request.task
     if (family, task) in _UNSUPPORTED:
-        raise RequestError("model", str(family), _UNSUPPORTED[(family, task)])
+        raise RequestError.of("model", str(family), _UNSUPPORTED[(family, task)])
     _check_text(request, limits)
     _check_size(request.width, request.height, limits)
     _check_numbers(request, limits)
@@ -283,47 +306,57 @@ def _check_text(request: GenerationRequest, limits: Limits) -> None:
     for name in ("prompt", "negative_prompt"):
         text = getattr(request, name)
         if not isinstance(text, str):
-            raise RequestError(name, text, f"{name} must be text")
+            raise RequestError.of(name, text, "not_text", name=name)
         if len(text) > limits.max_prompt_chars:
-            raise RequestError(
+            raise RequestError.of(
                 name,
                 f"{len(text)} characters",
-                f"{name} is {len(text)} characters long; the limit is {limits.max_prompt_chars}",
+                "too_long",
+                name=name,
+                length=len(text),
+                limit=limits.max_prompt_chars,
             )
         if "\x00" in text:
-            raise RequestError(name, text, f"{name} must not contain NUL characters")
+            raise RequestError.of(name, text, "no_nul", name=name)
     if request.task is not Task.MIX and not request.prompt.strip():
-        raise RequestError("prompt", request.prompt, "prompt must not be empty")
+        raise RequestError.of("prompt", request.prompt, "prompt_empty")
 
 
 def _check_size(width: object, height: object, limits: Limits) -> None:
     for name, side in (("width", width), ("height", height)):
         if not isinstance(side, int) or isinstance(side, bool):
-            raise RequestError(name, side, f"{name} must be a whole number, got {side!r}")
+            raise RequestError.of(name, side, "whole_number", name=name, value=repr(side))
         if side % 64:
-            raise RequestError(name, side, f"{name} must be a multiple of 64, got {side}")
+            raise RequestError.of(name, side, "size_multiple", name=name, value=side)
         if not limits.min_side <= side <= limits.max_side:
-            raise RequestError(
+            raise RequestError.of(
                 name,
                 side,
-                f"{name} must be between {limits.min_side} and {limits.max_side}, got {side}",
+                "between",
+                name=name,
+                low=limits.min_side,
+                high=limits.max_side,
+                value=side,
             )
     assert isinstance(width, int) and isinstance(height, int)
     if width * height > limits.max_pixels:
-        raise RequestError(
+        raise RequestError.of(
             "size",
             f"{width}x{height}",
-            f"size {width}x{height} is over the limit of {limits.max_pixels} pixels",
+            "size_pixels",
+            width=width,
+            height=height,
+            limit=limits.max_pixels,
         )
 
 
 def _check_range(name: str, value: object, low: float, high: float, *, whole: bool) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise RequestError(name, value, f"{name} must be a number, got {value!r}")
+        raise RequestError.of(name, value, "not_a_number", name=name, value=repr(value))
     if whole and not isinstance(value, int):
-        raise RequestError(name, value, f"{name} must be a whole number, got {value!r}")
+        raise RequestError.of(name, value, "whole_number", name=name, value=repr(value))
     if not low <= value <= high or value != value:  # value != value catches NaN
-        raise RequestError(name, value, f"{name} must be between {low:g} and {high:g}, got {value}")
+        raise RequestError.of(name, value, "between", name=name, low=low, high=high, value=value)
 
 
 def _check_numbers(request: GenerationRequest, limits: Limits) -> None:
@@ -340,63 +373,63 @@ def _check_numbers(request: GenerationRequest, limits: Limits) -> None:
     if request.seed is not None:
         _check_range("seed", request.seed, 0, MAX_SEED, whole=True)
     if request.scheduler not in SCHEDULERS:
-        raise RequestError(
+        raise RequestError.of(
             "scheduler",
             request.scheduler,
-            f"scheduler must be one of {', '.join(SCHEDULERS)}, got {request.scheduler!r}",
+            "one_of",
+            name="scheduler",
+            choices=", ".join(SCHEDULERS),
+            value=repr(request.scheduler),
         )
     steps = request.steps if request.steps is not None else 1
     if request.uses_strength and request.steps is not None and int(steps * request.strength) < 1:
-        raise RequestError(
+        raise RequestError.of(
             "strength",
             request.strength,
-            f"strength {request.strength} with {steps} steps runs no denoising step; "
-            "raise the strength or the steps",
+            "no_denoising_step",
+            strength=request.strength,
+            steps=steps,
         )
 
 
 def _check_inputs(request: GenerationRequest, limits: Limits) -> None:
     task = request.task
     if task in _IMAGE_TASKS and not request.init_image:
-        raise RequestError("init_image", None, f"{task} needs a picture to start from")
+        raise RequestError.of("init_image", None, "needs_picture", task=str(task))
     if task is Task.INPAINT and request.mask is None:
-        raise RequestError(
-            "mask", None, "inpaint needs a mask (white = repaint) or a transparent PNG"
-        )
+        raise RequestError.of("mask", None, "inpaint_needs_mask")
     if task is Task.DEPTH:
         if not request.init_image and not request.depth_hint:
-            raise RequestError("init_image", None, "depth needs a picture or a depth map")
+            raise RequestError.of("init_image", None, "depth_needs_input")
         if request.depth_img2img and not request.init_image:
-            raise RequestError("init_image", None, "depth as image to image needs a picture")
+            raise RequestError.of("init_image", None, "depth_img2img_needs_picture")
     if task is Task.MIX:
         _check_mix(request.mix, limits)
     elif request.mix:
-        raise RequestError("mix", len(request.mix), f"mix items are only used by mix, not {task}")
+        raise RequestError.of("mix", len(request.mix), "mix_only", task=str(task))
 
 
 def _check_mix(items: Iterable[MixItem], limits: Limits) -> None:
     items = tuple(items)
     if len(items) < 2:
-        raise RequestError("mix", len(items), f"mix needs at least 2 items, got {len(items)}")
+        raise RequestError.of("mix", len(items), "mix_too_few", count=len(items))
     if len(items) > limits.max_mix_items:
-        raise RequestError(
-            "mix", len(items), f"mix takes at most {limits.max_mix_items} items, got {len(items)}"
+        raise RequestError.of(
+            "mix", len(items), "mix_too_many", limit=limits.max_mix_items, count=len(items)
         )
     for item in items:
         _check_range("weight", item.weight, 0, 10, whole=False)
         if item.text is not None and len(item.text) > limits.max_prompt_chars:
-            raise RequestError(
-                "mix", f"{len(item.text)} characters", "a mix text is over the prompt length limit"
-            )
+            raise RequestError.of("mix", f"{len(item.text)} characters", "mix_text_too_long")
     if sum(item.weight for item in items) <= 0:
-        raise RequestError("weight", 0, "mix weights must not all be zero")
+        raise RequestError.of("weight", 0, "mix_weights_zero")
 
 
 def parse_size(text: str) -> tuple[int, int]:
     """Parse `768x512` into (width, height); RequestError when malformed."""
     parts = text.lower().replace("×", "x").split("x")
     if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
-        raise RequestError("size", text, f"size must look like 768x512, got {text!r}")
+        raise RequestError.of("size", text, "size_format", name="size", value=repr(text))
     return int(parts[0]), int(parts[1])
 
 
@@ -406,7 +439,7 @@ def size_for_aspect(
     """Return the multiple-of-64 size nearest to `width:height` with about `area` pixels."""
     limits = limits or Limits()
     if width <= 0 or height <= 0:
-        raise RequestError("size", f"{width}x{height}", "an image must have a positive size")
+        raise RequestError.of("size", f"{width}x{height}", "size_positive")
     aspect = width / height
     target_h = (area / aspect) ** 0.5
     target_w = target_h * aspect

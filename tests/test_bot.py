@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from storage.store import Store
 from tests.botkit import FakeGenerator, cmd, make_bot
 
 SMALL = "--size 64x64 --steps 2 --prior-steps 2"
+CYRILLIC = re.compile("[А-Яа-яЁё]")
 
 
 async def test_quota_holds_under_200_concurrent_requests(store: Store) -> None:
@@ -285,4 +287,52 @@ async def test_the_embedded_queue_feeds_the_metrics(store: Store) -> None:
     assert sample("kbot_job_wait_seconds_count", model="2.2", task="text2img") == waits + 2
     assert sample("kbot_job_failures_total", reason="internal") == failures + 1
     assert sample("kbot_queue_depth") == 0 and sample("kbot_jobs_running") == 0
+    await kit.queue.stop()
+
+
+async def test_bad_input_is_answered_in_the_users_language(store: Store) -> None:
+    kit = make_bot(store, FakeGenerator())
+    await kit.queue.start()
+
+    async def answer(user: str, text: str, name: str = "imagine", **extra: object) -> str:
+        await kit.bot.handle(cmd(user, name, text, **extra))
+        return kit.replier.said(user)[-1]
+
+    steps_en = "steps must be between 1 and 150, got 0"
+    size_en = "width must be a multiple of 64, got 65"
+    steps_ru = await answer("olga", "a cat --steps 0", locale="ru")
+    assert steps_ru == "Параметр steps должен быть от 1 до 150; получено: 0"
+    size_ru = await answer("olga", "a cat --size 65x65", locale="ru-RU")
+    assert "кратен 64" in size_ru and "65" in size_ru and size_ru != size_en
+    assert await answer("ed", "a cat --steps 0", locale="en") == steps_en
+    assert await answer("ed", "a cat --size 65x65") == size_en
+
+    grammar_ar = await answer("amal", "a cat --steps ten", locale="ar")
+    assert "عددًا صحيحًا" in grammar_ar and "--steps" in grammar_ar and "'ten'" in grammar_ar
+    assert "whole number" not in grammar_ar
+    matrix_ar = await answer("amal", "a cat | a dog --model 3", name="mix", locale="ar")
+    assert matrix_ar == "لا يحتوي Kandinsky 3 على prior، لذا لا يمكنه المزج؛ جرّب النموذج 2.2"
+
+    assert CYRILLIC.search(await answer("ed", "ru", name="language"))
+    chosen = await answer("ed", "a cat --model 4", locale="en")
+    assert chosen == "Параметр --model должен быть одним из: 2.1, 2.2, 3; получено: '4'"
+    reset = await answer("olga", "", name="quota", locale="ru")
+    assert re.search(r"через \d+ (с|мин|ч)\.$", reset), reset
+
+    for user in ("olga", "ed", "amal"):
+        record = await store.find_user("test", user)
+        assert record is not None and (await store.quota(record.id)).used_today == 0
+    await kit.queue.stop()
+
+
+async def test_a_job_remembers_the_language_its_results_are_worded_in(store: Store) -> None:
+    kit = make_bot(store, FakeGenerator())
+    await kit.queue.start()
+    await kit.bot.handle(cmd("olga", "imagine", f"a cat {SMALL}", locale="ru"))
+    await kit.queue.wait_idle()
+    user = await store.find_user("test", "olga")
+    assert user is not None
+    (job,) = await store.jobs((JobStatus.DONE,), user.id)
+    assert job.destination["extra"]["language"] == "ru"
+    assert kit.replier.progress[0][1].startswith("Задание #")
     await kit.queue.stop()

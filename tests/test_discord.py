@@ -21,7 +21,6 @@ import pytest
 from PIL import Image
 
 from adapters.discord_bot import (
-    INIT_PICTURE_SET,
     DiscordAdapter,
     DiscordConfig,
     _fit,
@@ -31,6 +30,7 @@ from adapters.discord_bot import (
 from bot.app import App, running_bot
 from bot.model import Command, OutImage
 from bot.settings import Settings
+from bot.texts import text
 from tests.fake_discord import (
     APP_ID,
     CHANNEL_ID,
@@ -291,6 +291,8 @@ async def _check_generation(world: World, p: dict[str, bytes]) -> dict[str, int]
         tokens[key] = await world.ask(make.slash(name, BOB, {**options, **TINY}))
     small = make.slash("imagine", BOB, {"prompt": f"a lighthouse {FAST}", **TINY}, limit=64)
     tokens["too_large"] = await world.ask(small)
+    small_ru = make.slash("imagine", BOB, {"prompt": f"a lighthouse {FAST}", **TINY}, limit=64)
+    too_large_ru = await world.ask({**small_ru, "locale": "ru"})
 
     for key, token in tokens.items():
         queued = await world.answer(token)
@@ -327,6 +329,11 @@ async def _check_generation(world: World, p: dict[str, bytes]) -> dict[str, int]
     # Over the interaction's upload limit: a notice instead of the picture.
     notice = await fake.wait_for(lambda r: _is_follow_up(r, tokens["too_large"]))
     assert not notice.files and "too large to upload here" in notice.json["content"]
+    # The same notice in the language of the user who asked.
+    assert (await world.answer(too_large_ru)).startswith("Задание #")
+    notice = await fake.wait_for(lambda r: _is_follow_up(r, too_large_ru))
+    assert not notice.files and "слишком большое, чтобы загрузить" in notice.json["content"]
+    assert "/show" in notice.json["content"]
     return ids
 
 
@@ -425,7 +432,10 @@ async def _check_init_picture(world: World, ids: dict[str, int], p: dict[str, by
     said = await world.answer(
         await world.ask(make.message_command("Use as init image", theirs, BOB))
     )
-    assert said == INIT_PICTURE_SET
+    assert said == text("en", "init_picture_chosen")
+    russian = make.message_command("Use as init image", theirs, BOB)
+    said = await world.answer(await world.ask({**russian, "locale": "ru"}))
+    assert said == text("ru", "init_picture_chosen") and said.startswith("Эта картинка станет")
     token = await world.ask(make.slash("depth", BOB, {"prompt": f"a cat statue {FAST}", **TINY}))
     _assert_result(await world.result(token))
     assert any(path.endswith("/cat.png") for path in fake.cdn_requests)

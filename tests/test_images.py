@@ -7,7 +7,9 @@ import io
 import pytest
 from PIL import Image
 
+from bot.texts import describe_error
 from generation.images import (
+    PICTURE_KINDS,
     decode_image,
     decode_mask,
     encode_png,
@@ -15,8 +17,11 @@ from generation.images import (
     has_transparency,
     read_recipe,
 )
+from generation.messages import ERRORS
 from generation.request import RequestError
 from tests.helpers import png
+
+RUSSIAN_NOUNS = {"picture": "картинк", "mask": "маск", "depth_map": "карт"}
 
 
 def refused(data: bytes, **caps: int) -> str:
@@ -106,3 +111,33 @@ def test_png_recipe_round_trip_with_unicode() -> None:
         read_recipe(png())
     with pytest.raises(RequestError, match="not a PNG"):
         read_recipe(b"nope")
+
+
+def _bomb() -> bytes:
+    bomb = io.BytesIO()
+    Image.new("1", (10_000, 10_000)).save(bomb, format="PNG")
+    return bomb.getvalue()
+
+
+@pytest.mark.parametrize("field", sorted(PICTURE_KINDS))
+def test_each_refusal_names_its_kind_of_picture_in_every_language(field: str) -> None:
+    kind = PICTURE_KINDS[field]
+    whole = png((128, 128))
+    cases: list[tuple[str, bytes, dict[str, int]]] = [
+        ("empty", b"", {}),
+        ("too_heavy", whole, {"max_bytes": 100}),
+        ("not_picture", b"<html>not a picture</html>", {}),
+        ("too_many_pixels", whole, {"max_pixels": 128 * 127}),
+        ("damaged", whole[: len(whole) // 2], {}),
+        ("too_large", _bomb(), {}),
+    ]
+    for problem, data, caps in cases:
+        with pytest.raises(RequestError) as caught:
+            decode_image(data, field=field, **caps)
+        error = caught.value
+        assert error.field == field
+        assert error.key == f"{kind}_{problem}"
+        assert str(error) == ERRORS[error.key].format(**error.values)
+        russian = describe_error(error, "ru")
+        assert RUSSIAN_NOUNS[kind] in russian.lower(), russian
+        assert describe_error(error, "ar") != str(error)

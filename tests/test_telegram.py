@@ -51,6 +51,7 @@ TOKEN = "123456:TEST-TOKEN-abcdef"
 SMALL = "--size 64x64 --steps 2 --prior-steps 2"
 ALICE = User(1, "Alice", "alice", "en")
 BOB = User(2, "Bob", "bob", "en")
+OLGA = User(3, "Olga", "olga", "ru")
 GROUP = -1001234
 RESULTS = ("sendPhoto", "sendDocument", "sendMediaGroup")
 
@@ -385,6 +386,10 @@ async def test_every_user_command(
         huge_file = fake.messages[(chat, huge)]["photo"][-1]["file_id"]
         assert huge_file not in fake.downloads
         assert not fake.find("getFile", file_id=huge_file)
+        # the same refusal in the sender's language
+        huge_ru = fake.photo(OLGA.id, OLGA, png(), "/img2img лиса", file_size=25 * 2**20)
+        refusal = "Файл photo-{}.jpg весит 25.0 МБ; я могу скачивать файлы до 20 МБ"
+        await said(fake, OLGA.id, huge_ru, refusal.format(huge_ru))
 
         # admin commands: the core checks telegram:<id>
         await said(fake, chat, say("/admin stats"), "Users:")

@@ -3,10 +3,26 @@
 from __future__ import annotations
 
 import re
+import string
 
 import pytest
 
-from bot.texts import AR, CATALOGUE, EN, LANGUAGES, RU, normalise_language, placeholders, text
+from bot.notify import human_seconds
+from bot.texts import (
+    AR,
+    CATALOGUE,
+    EN,
+    ERROR_TRANSLATIONS,
+    LANGUAGES,
+    RU,
+    describe_error,
+    error_key,
+    normalise_language,
+    placeholders,
+    text,
+)
+from generation.messages import ERRORS
+from generation.request import Family, GenerationRequest, RequestError, Task, validate
 
 TRANSLATIONS = {"ru": RU, "ar": AR}
 
@@ -19,8 +35,27 @@ SCRIPTS = {"ru": CYRILLIC, "ar": ARABIC}
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 
-def dummy_values(template: str) -> dict[str, str]:
-    return {name: f"<{name}>" for name in placeholders(template)}
+def dummy_values(template: str) -> dict[str, object]:
+    """A value for each placeholder: a number where the template formats one."""
+    return {
+        name: 1.5 if spec else f"<{name}>"
+        for _, name, spec, _ in string.Formatter().parse(template)
+        if name
+    }
+
+
+def fields(template: str) -> set[tuple[str, str, str | None]]:
+    """Each placeholder with its format spec and conversion."""
+    return {
+        (name, spec or "", conversion)
+        for _, name, spec, conversion in string.Formatter().parse(template)
+        if name
+    }
+
+
+def untranslated(table: dict[str, str]) -> set[str]:
+    """The English keys `table` lacks."""
+    return set(EN) - set(table)
 
 
 def test_every_language_is_in_the_catalogue() -> None:
@@ -32,7 +67,32 @@ def test_every_language_is_in_the_catalogue() -> None:
 def test_same_keys_as_english(language: str) -> None:
     table = TRANSLATIONS[language]
     assert set(table) - set(EN) == set(), "keys English does not have"
-    assert set(EN) - set(table) == set(), "English keys not translated"
+    assert untranslated(table) == set(), "English keys not translated"
+
+
+def test_a_missing_error_translation_is_noticed() -> None:
+    dropped = error_key("size_multiple")
+    assert dropped in EN
+    assert untranslated({key: value for key, value in RU.items() if key != dropped}) == {dropped}
+
+
+@pytest.mark.parametrize("language", sorted(CATALOGUE))
+def test_every_error_id_is_in_the_catalogue(language: str) -> None:
+    assert set(ERROR_TRANSLATIONS[language]) == set(ERRORS)
+    table = CATALOGUE[language]
+    for error_id, template in ERROR_TRANSLATIONS[language].items():
+        assert table[error_key(error_id)] == template
+        assert placeholders(template) == placeholders(ERRORS[error_id]), error_id
+    assert {key: EN[key] for key in EN if key.startswith("error.")} == {
+        error_key(error_id): template for error_id, template in ERRORS.items()
+    }
+
+
+@pytest.mark.parametrize("language", sorted(TRANSLATIONS))
+def test_number_formats_match_english(language: str) -> None:
+    table = TRANSLATIONS[language]
+    wrong = [key for key in EN if fields(table[key]) != fields(EN[key])]
+    assert wrong == []
 
 
 @pytest.mark.parametrize("language", sorted(CATALOGUE))
@@ -146,3 +206,56 @@ def test_unknown_key_raises() -> None:
         text("en", "no_such_key")
     with pytest.raises(KeyError):
         text("ru", "no_such_key")
+
+
+def test_a_catalogued_error_speaks_the_users_language() -> None:
+    error = RequestError.of("width", 65, "size_multiple", name="width", value=65)
+    assert str(error) == "width must be a multiple of 64, got 65"
+    assert describe_error(error, "en") == str(error)
+    assert describe_error(error, "ru") == "Параметр width должен быть кратен 64; получено: 65"
+    assert describe_error(error, "ar-EG") == (
+        "يجب أن تكون قيمة width من مضاعفات 64؛ القيمة المُدخلة: 65"
+    )
+    assert describe_error(error, "fr") == str(error)
+
+
+def test_an_uncatalogued_error_keeps_its_own_words() -> None:
+    ready = RequestError("user", "x", text("ru", "admin_no_user", user="x"))
+    assert ready.key is None
+    assert describe_error(ready, "en") == describe_error(ready, "ru") == str(ready)
+
+
+def test_numbers_are_formatted_by_each_language() -> None:
+    error = RequestError.of(
+        "file", "cat.png", "file_too_large", name="cat.png", size=50.0, limit=20
+    )
+    assert str(error) == "cat.png is 50.0 MB; the limit is 20.0 MB"
+    assert describe_error(error, "ru") == "Файл cat.png весит 50.0 МБ; максимум — 20.0 МБ"
+    assert "50.0" in describe_error(error, "ar") and "20.0" in describe_error(error, "ar")
+
+
+def test_request_validation_errors_are_translated() -> None:
+    with pytest.raises(RequestError) as caught:
+        request = GenerationRequest(Task.INPAINT, Family.K3, "a cat", init_image=b"x")
+        validate(request)
+    assert str(caught.value) == "Kandinsky 3 has no inpainting; try model 2.2"
+    russian = describe_error(caught.value, "ru")
+    assert CYRILLIC.search(russian) and "2.2" in russian
+    assert ARABIC.search(describe_error(caught.value, "ar"))
+
+
+@pytest.mark.parametrize(
+    ("seconds", "en", "ru", "ar"),
+    [
+        (12, "12 s", "12 с", "12 ث"),
+        (0.2, "1 s", "1 с", "1 ث"),
+        (180, "3 min", "3 мин", "3 د"),
+        (7200, "2 h", "2 ч", "2 س"),
+        (None, "?", "?", "?"),
+    ],
+)
+def test_human_seconds_in_each_language(seconds: float | None, en: str, ru: str, ar: str) -> None:
+    assert human_seconds(seconds) == en
+    assert human_seconds(seconds, "en") == en
+    assert human_seconds(seconds, "ru") == ru
+    assert human_seconds(seconds, "ar") == ar

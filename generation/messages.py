@@ -1,0 +1,105 @@
+"""The English template of every error sentence a user may see, keyed by a stable id.
+
+`RequestError.of(field, value, id, **values)` fills a template in; the chat catalogue
+(`bot.texts`) renders the same id in the user's language under `error.<id>`. Numbers are
+passed as numbers and formatted here (`{size:.1f}`), so each language formats them alike.
+
+This module is pure: it imports nothing (enforced by import-linter).
+"""
+
+from __future__ import annotations
+
+ERRORS: dict[str, str] = {
+    # -- the request model (generation.request) --------------------------------------
+    "k3_no_inpainting": "Kandinsky 3 has no inpainting; try model 2.2",
+    "k3_no_mix": "Kandinsky 3 has no prior, so it cannot mix; try model 2.2",
+    "depth_only_k22": "Depth ControlNet exists only for Kandinsky 2.2; try model 2.2",
+    "mix_item_kind": "each mix item is either a text or an image",
+    "one_of": "{name} must be one of {choices}, got {value}",
+    "not_text": "{name} must be text",
+    "too_long": "{name} is {length} characters long; the limit is {limit}",
+    "no_nul": "{name} must not contain NUL characters",
+    "prompt_empty": "prompt must not be empty",
+    "whole_number": "{name} must be a whole number, got {value}",
+    "not_a_number": "{name} must be a number, got {value}",
+    "between": "{name} must be between {low:g} and {high:g}, got {value}",
+    "size_multiple": "{name} must be a multiple of 64, got {value}",
+    "size_pixels": "size {width}x{height} is over the limit of {limit} pixels",
+    "size_format": "{name} must look like 768x512, got {value}",
+    "size_positive": "an image must have a positive size",
+    "no_denoising_step": "strength {strength} with {steps} steps runs no denoising step; "
+    "raise the strength or the steps",
+    "needs_picture": "{task} needs a picture to start from",
+    "inpaint_needs_mask": "inpaint needs a mask (white = repaint) or a transparent PNG",
+    "depth_needs_input": "depth needs a picture or a depth map",
+    "depth_img2img_needs_picture": "depth as image to image needs a picture",
+    "mix_only": "mix items are only used by mix, not {task}",
+    "mix_too_few": "mix needs at least 2 items, got {count}",
+    "mix_too_many": "mix takes at most {limit} items, got {count}",
+    "mix_text_too_long": "a mix text is over the prompt length limit",
+    "mix_weights_zero": "mix weights must not all be zero",
+    # -- the option grammar (bot.grammar) -----------------------------------------------
+    "unknown_option": "unknown option {option}; the options are {options}",
+    "unknown_option_suggest": "unknown option {option}; did you mean --{suggestion}?",
+    "option_repeated": "--{option} is given more than once; give it once",
+    "size_with_aspect": "--size and --ar cannot be used together; give one of them",
+    "needs_value": "{name} needs a value, e.g. --{option} {example}",
+    "takes_no_value": "{name} takes no value, got {value}",
+    "not_finite": "{name} must be a finite number, got {value}",
+    "seed_range": "{name} must be between 0 and {high}, got {value}",
+    "one_of_suggest": "{name} must be one of {choices}, got {value}; did you mean {suggestion}?",
+    "aspect_format": "{name} must look like 16:9, got {value}",
+    "aspect_positive": "{name} needs two positive numbers, like 16:9, got {value}",
+    "aspect_range": "{name} must be between 1:{limit} and {limit}:1, got {value}",
+    "mix_spec_kind": "each mix item is either a text or a picture",
+    "mix_item_empty": "mix item {number} is empty; write the items like: a cat::0.3 | a dog::0.7",
+    "mix_picture_number": "pictures are numbered from #1, so mix item {number} cannot be {value}",
+    "weight_not_a_number": "the weight of mix item {number} must be a number, got {value}",
+    "weight_not_finite": "the weight of mix item {number} must be a finite number, got {value}",
+    "weight_negative": "the weight of mix item {number} must be 0 or more, got {weight:g}",
+    # -- the commands (bot.handlers, bot.admin) -----------------------------------------
+    "no_picture_number": "there is no picture #{number}",
+    "model_choice": "model must be 2.1, 2.2 or 3, got {value}",
+    # -- pictures users send (generation.images): a picture, a mask or a depth map --------
+    "picture_empty": "the picture is empty",
+    "picture_too_heavy": "the picture is {size:.1f} MB; the limit is {limit:.0f} MB",
+    "picture_not_picture": "the picture is not a PNG, JPEG or WebP picture",
+    "picture_too_many_pixels": "the picture is too large ({width}x{height} pixels); "
+    "the limit is {limit:.0f} megapixels",
+    "picture_too_large": "the picture is too large (too many pixels); "
+    "the limit is {limit:.0f} megapixels",
+    "picture_damaged": "the picture is damaged or cut short; please send it again",
+    "mask_empty": "the mask is empty",
+    "mask_too_heavy": "the mask is {size:.1f} MB; the limit is {limit:.0f} MB",
+    "mask_not_picture": "the mask is not a PNG, JPEG or WebP picture",
+    "mask_too_many_pixels": "the mask is too large ({width}x{height} pixels); "
+    "the limit is {limit:.0f} megapixels",
+    "mask_too_large": "the mask is too large (too many pixels); "
+    "the limit is {limit:.0f} megapixels",
+    "mask_damaged": "the mask is damaged or cut short; please send it again",
+    "depth_map_empty": "the depth map is empty",
+    "depth_map_too_heavy": "the depth map is {size:.1f} MB; the limit is {limit:.0f} MB",
+    "depth_map_not_picture": "the depth map is not a PNG, JPEG or WebP picture",
+    "depth_map_too_many_pixels": "the depth map is too large ({width}x{height} pixels); "
+    "the limit is {limit:.0f} megapixels",
+    "depth_map_too_large": "the depth map is too large (too many pixels); "
+    "the limit is {limit:.0f} megapixels",
+    "depth_map_damaged": "the depth map is damaged or cut short; please send it again",
+    # -- recipes read back from our PNGs (generation.images) ------------------------------
+    "file_not_png": "this file is not a PNG picture",
+    "no_recipe": "this PNG carries no Kandinsky bot recipe",
+    "recipe_damaged": "this PNG's recipe is damaged",
+    # -- the command line (bot.cli) --------------------------------------------------------
+    "cannot_read": "cannot read {what} {path}: {reason}",
+    "mix_weight_number": "mix weight must be a number, got {value}",
+    "recipe_needs_image": "this recipe needs its original picture: pass --image",
+    # -- downloads by the chat adapters ----------------------------------------------------
+    "download_failed": "I could not download {name}; please attach it again",
+    "file_wrong_type": "{name} is {kind}, not a PNG, JPEG or WebP picture",
+    "file_unknown_type": "{name} is of an unknown type, not a PNG, JPEG or WebP picture",
+    "file_too_large": "{name} is {size:.1f} MB; the limit is {limit:.1f} MB",
+    "file_too_big_for_bots": "the file {name} is too large for bots to download",
+    "file_over_download_limit": "the file {name} is {size:.1f} MB; I can download files up "
+    "to {limit:.0f} MB",
+}
+"""Every error sentence in English: id -> template with `{name}` placeholders."""
