@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.model import Action, Button, Destination, OutImage
 from bot.replies import ProgressRef, Replier
-from bot.texts import text
+from bot.texts import describe_reason, text
 from storage.records import ImageRecord, JobRecord
 from storage.store import Store
 
@@ -159,7 +159,9 @@ class Notifier:
         shown = {
             "internal": text(lang, "failed_internal"),
             "interrupted": text(lang, "failed_interrupted"),
-        }.get(reason, reason)
+        }.get(reason) or describe_reason(reason, lang)
+        if not shown.endswith((".", "!", "?", "؟", "…")):
+            shown += "."
         await self.say(job, "failed", job=job.id, reason=shown)
 
     async def job_recovered(self, job: JobRecord, outcome: str) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from bot import metrics
+from bot.texts import reason_of
 from generation.request import GenerationCancelled, GenerationRequest, RequestError
 from storage.records import ImageRecord, JobRecord, JobStatus
 from storage.store import Store
@@ -334,7 +335,7 @@ class LocalQueue:
         if cancelled or isinstance(error, GenerationCancelled):
             reason = "cancelled"
         elif isinstance(error, RequestError):
-            reason = str(error)
+            reason = reason_of(error)
         else:
             log.error("generation failed for jobs %s", [j.id for j in jobs], exc_info=error)
             reason = "internal"

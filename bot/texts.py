@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import string
 from collections.abc import Mapping
@@ -193,6 +194,36 @@ def describe_error(error: RequestError, language: str | None) -> str:
     if error.key is None or error_key(error.key) not in EN:
         return str(error)
     return text(language, error_key(error.key), **error.values)
+
+
+# A job that failed on a catalogued error stores this prefix and the error's id and values as
+# JSON, so whoever tells its owner (any frontend, later) can word it in the owner's language.
+_REASON_PREFIX = "error:"
+
+
+def reason_of(error: RequestError) -> str:
+    """What a job that failed on `error` stores as its reason (see `describe_reason`)."""
+    if error.key is None:
+        return str(error)
+    try:
+        encoded = json.dumps({"id": error.key, "values": error.values}, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(error)
+    return _REASON_PREFIX + encoded
+
+
+def describe_reason(reason: str, language: str | None) -> str:
+    """A stored failure reason as a sentence in `language` (other reasons as they are)."""
+    if not reason.startswith(_REASON_PREFIX):
+        return reason
+    try:
+        decoded = json.loads(reason.removeprefix(_REASON_PREFIX))
+        key, values = error_key(str(decoded["id"])), dict(decoded["values"])
+    except (ValueError, KeyError, TypeError):
+        return reason
+    if key not in EN:
+        return reason
+    return text(language, key, **values)
 
 
 def placeholders(template: str) -> set[str]:

@@ -30,6 +30,7 @@ from bot.distributed import (
 )
 from bot.queue import MAX_ATTEMPTS
 from bot.settings import Settings
+from bot.texts import reason_of
 from generation.request import Family, GenerationCancelled, RequestError
 from storage.records import ACTIVE, JobRecord, JobStatus
 from storage.store import Store
@@ -86,7 +87,7 @@ def run_job(runtime: Runtime, job_id: int, should_abort: Any) -> str:
     except GenerationCancelled:
         return _fail(runtime, job, "cancelled")
     except RequestError as error:
-        return _fail(runtime, job, str(error))
+        return _fail(runtime, job, reason_of(error))
     except Exception:
         log.exception("job #%s failed", job_id)
         return _fail(runtime, job, "internal")

@@ -336,3 +336,40 @@ async def test_a_job_remembers_the_language_its_results_are_worded_in(store: Sto
     assert job.destination["extra"]["language"] == "ru"
     assert kit.replier.progress[0][1].startswith("Задание #")
     await kit.queue.stop()
+
+
+async def test_a_job_failing_on_a_request_error_is_told_in_the_users_language(
+    store: Store,
+) -> None:
+    """A refusal found while running (a picture the engine cannot use) is stored with its id."""
+    generator = FakeGenerator()
+    kit = make_bot(store, generator)
+    await kit.queue.start()
+    refusal = RequestError.of("image", None, "needs_picture", task="img2img")
+    for user, locale in (("olga", "ru"), ("ed", "en")):
+        generator.fail_next = refusal
+        await kit.bot.handle(cmd(user, "imagine", f"a cat {SMALL}", locale=locale))
+        await kit.queue.wait_idle()
+    said_ru, said_en = kit.replier.said("olga")[-1], kit.replier.said("ed")[-1]
+    assert said_en == (
+        "Sorry, job #2 failed: img2img needs a picture to start from. Your quota was refunded."
+    )
+    assert CYRILLIC.search(said_ru) and "needs a picture" not in said_ru, said_ru
+    olga = await store.find_user("test", "olga")
+    assert olga is not None
+    (job,) = await store.jobs((JobStatus.FAILED,), olga.id)
+    assert job.error is not None and "needs_picture" in job.error
+    assert (await store.quota(olga.id)).used_today == 0
+    await kit.queue.stop()
+
+
+def test_stored_reasons_fall_back_to_their_own_words() -> None:
+    from bot.texts import describe_reason, reason_of
+
+    assert describe_reason("internal", "ru") == "internal"
+    assert describe_reason("error:{not json", "ru") == "error:{not json"
+    assert describe_reason('error:{"id": "no_such_id", "values": {}}', "ru").startswith("error:")
+    plain = RequestError("image", None, "a ready sentence")
+    assert reason_of(plain) == "a ready sentence"
+    catalogued = RequestError.of("image", None, "needs_picture", task="depth")
+    assert describe_reason(reason_of(catalogued), "en") == str(catalogued)
