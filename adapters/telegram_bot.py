@@ -109,6 +109,10 @@ class TelegramConfig:
     limits: FloodLimits = field(default_factory=FloodLimits)
 
 
+# The name python-telegram-bot gives its long-polling task.
+POLLING_TASK = "Updater:start_polling:polling_task"
+
+
 class FileRefused(RequestError):
     """A file the adapter will not download; `describe_error` words it for the user."""
 
@@ -419,10 +423,26 @@ class TelegramAdapter:
                 stack.push_async_callback(self._stop_updates)
                 await self._set_commands()
                 log.info("Telegram: serving as @%s", self.application.bot.username)
-                await asyncio.Future()
+                await self._serve()
         finally:
             self._stopped = True
             self.redactor.uninstall()
+
+    async def _serve(self) -> None:
+        """Wait until cancelled; raise when long polling gives up on its own.
+
+        python-telegram-bot ends its polling loop, logging the error, when the server
+        rejects the token (revoked while running). The bot must not go on silently deaf.
+        """
+        polling = next((t for t in asyncio.all_tasks() if t.get_name() == POLLING_TASK), None)
+        if polling is None:  # webhook mode: the web server keeps serving
+            await asyncio.Future()
+            return
+        await asyncio.wait([polling])
+        error = None if polling.cancelled() else polling.exception()
+        if isinstance(error, InvalidToken):
+            raise InvalidToken("the Bot API server rejected the Telegram token") from None
+        raise TelegramError(f"long polling stopped: {error or 'it ended'}")
 
     async def _start_updates(self) -> None:
         updater = self.application.updater
@@ -450,7 +470,10 @@ class TelegramAdapter:
     async def _stop_updates(self) -> None:
         updater = self.application.updater
         if updater is not None and updater.running:
-            await updater.stop()
+            try:
+                await updater.stop()
+            except TelegramError as error:  # polling had already ended on it (see _serve)
+                log.debug("Telegram: the updater stopped after %s", type(error).__name__)
 
     def _polling_failed(self, error: TelegramError) -> None:
         log.warning("Telegram: polling failed, retrying: %s", error)

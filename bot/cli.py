@@ -309,10 +309,13 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Start the adapters whose tokens are set."""
-    from bot.runner import NoAdapterError, run_adapters
+    from bot.runner import AdapterFailed, NoAdapterError, run_adapters
 
     try:
         asyncio.run(run_adapters(settings, worker=not getattr(args, "no_worker", False)))
+    except AdapterFailed as failure:
+        print(f"kandinsky-bot: stopped, a chat adapter failed: {failure}", file=sys.stderr)
+        return 1
     except NoAdapterError:
         print(
             "kandinsky-bot: no chat platform is configured. Set KBOT_TELEGRAM_TOKEN or "

@@ -17,6 +17,10 @@ class NoAdapterError(RuntimeError):
     """No chat platform has a token configured."""
 
 
+class AdapterFailed(RuntimeError):
+    """A chat adapter stopped on an error (a rejected token, say); the others were stopped."""
+
+
 def build_adapters(settings: Settings, handle: Handle) -> list[Adapter]:
     """The adapters whose tokens are set."""
     adapters: list[Adapter] = []
@@ -72,10 +76,42 @@ async def run_adapters(settings: Settings, *, worker: bool = True) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        failures: list[str] = []
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(adapter.run()) for adapter in adapters]
+            tasks = [
+                group.create_task(_serve(adapter, settings, failures, stop)) for adapter in adapters
+            ]
             await stop.wait()
             log.info("stopping: the queue first (running jobs are parked), then the adapters")
             await app.queue.stop()
             for task in tasks:
                 task.cancel()
+    if failures:
+        raise AdapterFailed("; ".join(failures))
+
+
+async def _serve(
+    adapter: Adapter, settings: Settings, failures: list[str], stop: asyncio.Event
+) -> None:
+    """Run one adapter; if it fails, note why (no secrets) and stop the whole process.
+
+    A process with a dead adapter would look healthy while one platform goes unanswered;
+    stopping lets the supervisor (systemd, Docker's restart policy) show and retry it.
+    """
+    try:
+        await adapter.run()
+    except Exception as error:
+        reason = _without_secrets(f"{type(error).__name__}: {error}", settings)
+        log.error("the %s adapter stopped: %s", adapter.platform, reason)
+        failures.append(f"{adapter.platform}: {reason}")
+        stop.set()
+
+
+def _without_secrets(message: str, settings: Settings) -> str:
+    for token in (settings.telegram_token, settings.discord_token):
+        if token:
+            message = message.replace(token, "***")
+            secret = token.partition(":")[2]
+            if secret:
+                message = message.replace(secret, "***")
+    return message

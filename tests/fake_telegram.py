@@ -141,6 +141,11 @@ class FakeTelegram:
         """What `KBOT_TELEGRAM_BASE_URL` would be."""
         return f"http://127.0.0.1:{self.port}"
 
+    def revoke(self) -> None:
+        """The token is revoked: every later call is answered 401 Unauthorized."""
+        self.token = f"{self.token}-revoked"
+        self._new_update.set()  # a pending long poll returns now
+
     def fail_next(self, method: str, status: int = 429) -> None:
         """Answer the next call of `method` with 429 (retry after 1 s) or another error."""
         self._fail_next[method] = status

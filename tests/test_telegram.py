@@ -526,6 +526,65 @@ async def test_webhook_mode_serves_updates_posted_to_it(
         assert done and task.cancelled()
 
 
+async def test_a_token_revoked_while_polling_stops_the_adapter(
+    fake: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Polling that gives up (token revoked) ends `run()` with an error: never silently deaf."""
+    adapter = TelegramAdapter(
+        lambda command: asyncio.sleep(0), TelegramConfig(token=TOKEN, base_url=fake.base_url)
+    )
+    task = asyncio.create_task(adapter.run())
+    await fake.wait(lambda: fake.find("getUpdates"), what="polling")
+    await fake.wait(lambda: fake.find("setMyCommands"), what="commands")
+    fake.revoke()
+    done, _ = await asyncio.wait([task], timeout=30)
+    assert done, "run() ends once polling has given up"
+    with pytest.raises(InvalidToken, match="rejected the Telegram token"):
+        task.result()
+    # python-telegram-bot logs the refusal at ERROR itself; the token is not in it, and that
+    # expected line is then cleared so the guard looks for unexpected errors only.
+    refusals = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert refusals and all("Invalid token" in r.getMessage() for r in refusals)
+    assert TOKEN.partition(":")[2] not in caplog.text
+    caplog.clear()
+
+
+async def test_run_stops_cleanly_with_a_reason_when_telegram_fails(
+    fake: FakeTelegram, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`kandinsky-bot run`: an adapter whose token is revoked stops the process, politely."""
+    from bot.runner import AdapterFailed, run_adapters
+
+    running = asyncio.create_task(run_adapters(settings))
+    await fake.wait(lambda: fake.find("getUpdates"), within=60, what="polling")
+    fake.revoke()
+    with pytest.raises(AdapterFailed) as failed:
+        await asyncio.wait_for(running, 60)
+    assert str(failed.value) == (
+        "telegram: InvalidToken: the Bot API server rejected the Telegram token"
+    )
+    assert TOKEN.partition(":")[2] not in caplog.text
+    stopped = [r.getMessage() for r in caplog.records if r.name == "bot.runner"]
+    assert any("the telegram adapter stopped" in line for line in stopped), stopped
+    caplog.clear()  # the expected ERROR lines (ours and python-telegram-bot's) were checked
+
+
+def test_cli_run_reports_a_failed_adapter_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import bot.runner
+    from bot.cli import main
+
+    async def failing(settings: Settings, *, worker: bool = True) -> None:
+        raise bot.runner.AdapterFailed("telegram: InvalidToken: rejected")
+
+    monkeypatch.setattr(bot.runner, "run_adapters", failing)
+    assert main(["run"]) == 1
+    assert capsys.readouterr().err == (
+        "kandinsky-bot: stopped, a chat adapter failed: telegram: InvalidToken: rejected\n"
+    )
+
+
 async def test_a_rejected_token_is_never_shown(
     fake: FakeTelegram, caplog: pytest.LogCaptureFixture
 ) -> None:
