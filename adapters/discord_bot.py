@@ -68,7 +68,6 @@ PRIVATE = frozenset(
 )
 """Commands whose answers only their user sees (ephemeral)."""
 BUTTON_TEMPLATE = r"kb:(?P<action>\w+):(?P<id>\d+)"
-INIT_PICTURE_SECONDS = TOKEN_LIFETIME
 JPEG_QUALITIES = (90, 80, 70, 60, 50)
 
 _LIMITS = Limits()
@@ -286,7 +285,6 @@ class DiscordAdapter:
         self._client: _Client | None = None
         self._live: dict[str, _Live] = {}
         self._edits: dict[str, _Edits] = {}
-        self._init_pictures: dict[int, tuple[float, discord.Attachment]] = {}
 
     @property
     def client(self) -> discord.Client | None:
@@ -322,7 +320,6 @@ class DiscordAdapter:
         command_text: str = "",
         pictures: Sequence[discord.Attachment | None] = (),
         *,
-        init_picture: bool = False,
         reply_image_id: int | None = None,
     ) -> None:
         """Acknowledge, fetch the pictures, and hand one command to the bot."""
@@ -330,13 +327,9 @@ class DiscordAdapter:
         await interaction.response.defer(thinking=True, ephemeral=private)
         self._remember(interaction)
         command = _command(interaction, name, command_text, private=private)
-        if name == "init":
-            self._init_pictures.pop(interaction.user.id, None)
         given = [picture for picture in pictures if picture is not None]
-        chosen = self._init_picture(interaction.user.id) if init_picture and not given else None
         try:
             attachments = await self._download(given)
-            reply = await self._download([chosen] if chosen else [])
         except RequestError as refusal:
             language = normalise_language(command.locale)
             answer = sentence(language, "bad_input", error=describe_error(refusal, language))
@@ -346,7 +339,6 @@ class DiscordAdapter:
             replace(
                 command,
                 attachments=attachments,
-                reply_attachments=reply,
                 reply_image_id=reply_image_id,
             )
         )
@@ -361,10 +353,11 @@ class DiscordAdapter:
             await self.submit(interaction, "init", str(image_id), reply_image_id=image_id)
             return
         picture = next((a for a in message.attachments if _content_type(a) in PICTURE_TYPES), None)
+        if picture is not None:  # the bot keeps it for the user's next picture command
+            await self.submit(interaction, "init", "", [picture])
+            return
         await interaction.response.defer(thinking=True, ephemeral=True)
         self._remember(interaction)
-        if picture is not None:
-            self._init_pictures[interaction.user.id] = (time.monotonic(), picture)
         destination = Destination(
             PLATFORM,
             str(interaction.channel_id or ""),
@@ -372,8 +365,7 @@ class DiscordAdapter:
             extra=_extra(interaction, private=True),
         )
         language = normalise_language(str(interaction.locale))
-        chosen = "init_picture_chosen" if picture else "init_picture_missing"
-        await self.send_text(destination, sentence(language, chosen))
+        await self.send_text(destination, sentence(language, "init_picture_missing"))
 
     async def report_error(self, interaction: discord.Interaction, error: Exception) -> None:
         """Log a failed interaction once and tell its user politely, only to them."""
@@ -403,13 +395,6 @@ class DiscordAdapter:
             if now - live.interaction.created_at.timestamp() > TOKEN_LIFETIME:
                 del self._live[token]
         self._live[interaction.token] = _Live(interaction)
-
-    def _init_picture(self, user_id: int) -> discord.Attachment | None:
-        """The picture chosen with the context menu, if it is recent enough."""
-        chosen = self._init_pictures.pop(user_id, None)
-        if chosen is None or time.monotonic() - chosen[0] > INIT_PICTURE_SECONDS:
-            return None
-        return chosen[1]
 
     async def _download(self, pictures: Sequence[discord.Attachment]) -> tuple[Attachment, ...]:
         """Check every picture's type and size first, then read them (RequestError if bad)."""
@@ -951,7 +936,7 @@ async def img2img(
     words = command_text(
         prompt, strength=strength, neg=negative, model=model, **_shape(size), seed=seed, steps=steps
     )
-    await _adapter(interaction).submit(interaction, "img2img", words, [image], init_picture=True)
+    await _adapter(interaction).submit(interaction, "img2img", words, [image])
 
 
 @_described(
@@ -1023,7 +1008,7 @@ async def depth(
     words = command_text(
         prompt, init=use_as_init, strength=strength, **_shape(size), seed=seed, steps=steps
     )
-    await _adapter(interaction).submit(interaction, "depth", words, [image], init_picture=True)
+    await _adapter(interaction).submit(interaction, "depth", words, [image])
 
 
 @app_commands.describe(page="which page, newest first")

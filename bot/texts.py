@@ -46,8 +46,6 @@ EN: dict[str, str] = {
     "not_found_image": "There is no image #{id}.",
     "not_found_job": "There is no job #{id}.",
     "need_id": "Please give an id, for example /{command} 12.",
-    "init_picture_chosen": "This picture will be the starting picture of your next /img2img or "
-    "/depth (unless you attach another).",
     "init_picture_missing": "This message has no PNG, JPEG or WebP picture to start from.",
     "upload_too_large": "Image #{id} is too large to upload here (the limit is {limit:.1f} MB); "
     "/show {id} has its recipe.",

@@ -38,9 +38,6 @@ AR: dict[str, str] = {
     "not_found_image": "لا توجد صورة بالرقم #{id}.",
     "not_found_job": "لا توجد مهمة بالرقم #{id}.",
     "need_id": "يُرجى تحديد الرقم، مثلًا: /{command} 12.",
-    "init_picture_chosen": (
-        "ستكون هذه الصورة صورة البداية لأمرك التالي /img2img أو /depth (ما لم ترفق صورة أخرى)."
-    ),
     "init_picture_missing": "لا تحتوي هذه الرسالة على صورة PNG أو JPEG أو WebP للبدء منها.",
     "upload_too_large": (
         "الصورة #{id} أكبر من أن تُرفع هنا (الحد الأقصى {limit:.1f} ميغابايت)؛ "

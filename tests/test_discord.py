@@ -432,10 +432,10 @@ async def _check_init_picture(world: World, ids: dict[str, int], p: dict[str, by
     said = await world.answer(
         await world.ask(make.message_command("Use as init image", theirs, BOB))
     )
-    assert said == text("en", "init_picture_chosen")
+    assert said == text("en", "init_set_picture")
     russian = make.message_command("Use as init image", theirs, BOB)
     said = await world.answer(await world.ask({**russian, "locale": "ru"}))
-    assert said == text("ru", "init_picture_chosen") and said.startswith("Эта картинка станет")
+    assert said == text("ru", "init_set_picture") and said.startswith("Эта картинка станет")
     token = await world.ask(make.slash("depth", BOB, {"prompt": f"a cat statue {FAST}", **TINY}))
     _assert_result(await world.result(token))
     assert any(path.endswith("/cat.png") for path in fake.cdn_requests)
