@@ -220,6 +220,7 @@ class ProcrastinateQueue:
         if self._adopt:
             await self._adopt_active()
         await self._refresh()
+        await self._tell_untold()
 
     async def _adopt_active(self) -> None:
         """Own the active jobs of our platforms; defer queued ones nobody deferred.
@@ -355,8 +356,22 @@ class ProcrastinateQueue:
             await asyncio.sleep(REFRESH_SECONDS)
             try:
                 await self._refresh()
+                await self._tell_untold()
             except Exception:
                 log.exception("could not read the queue")
+
+    async def _tell_untold(self) -> None:
+        """Tell the owners of jobs that ended unheard: a notification lost while the
+        listening connection was down, or a job that ended while no frontend ran. The
+        store lets one process tell each owner, once."""
+        platforms = set(self._platforms)
+        untold = [
+            job
+            for job in await self._store.untold_jobs()
+            if not platforms or job.destination.get("platform") in platforms
+        ]
+        if untold:
+            await self._events.tell_untold(untold)
 
     # -- notifications ---------------------------------------------------------------------
     async def _listen(self) -> None:

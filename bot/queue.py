@@ -68,6 +68,9 @@ class JobEvents(Protocol):
     async def job_recovered(self, job: JobRecord, outcome: str) -> None:
         """After a restart: `requeued` (still waiting) or `retry` (will run again)."""
 
+    async def tell_untold(self, jobs: list[JobRecord]) -> None:
+        """Jobs that ended with their owner never told (a crash between the two)."""
+
 
 class JobQueue(Protocol):
     """The queue interface the bot talks to."""
@@ -363,6 +366,7 @@ class LocalQueue:
             if all(job.id != waiting.id for waiting in self.waiting()):
                 self._enqueue(job)
                 await self._tell(self._events.job_recovered(job, "requeued"))
+        await self._tell(self._events.tell_untold(await self._store.untold_jobs()))
 
 
 def _round_robin(lines: list[list[_T]]) -> list[_T]:

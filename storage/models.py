@@ -143,6 +143,7 @@ class Job(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    told_at: Mapped[datetime | None]  # when the owner was told how it ended
 
 
 class JobInput(Base):

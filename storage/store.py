@@ -80,6 +80,10 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 STATS_WINDOW = 10_000
 # Ids per IN (...) list when loading job inputs and image ids.
 _CHUNK = 500
+# How they ended is told for jobs done or failed; a cancelled job's owner hears it at once.
+TOLD = (JobStatus.DONE, JobStatus.FAILED)
+# How far back `untold_jobs` looks: older results are not sent out of the blue.
+UNTOLD_WITHIN = timedelta(days=1)
 
 _SETTING_FIELDS = frozenset(field.name for field in dataclasses.fields(UserSettings))
 
@@ -596,6 +600,33 @@ class Store:
             user_id, cost = ended
             await _refund(session, user_id, cost)
             return True
+
+    async def claim_telling(self, job_id: int) -> bool:
+        """Note that a finished job's owner is being told how it ended; False if already.
+
+        Whoever gets True tells the owner: the result reaches them once, however many
+        processes or notifications race for it.
+        """
+        async with self._write() as session:
+            return bool(
+                await _execute(
+                    session,
+                    update(Job)
+                    .where(Job.id == job_id, Job.told_at.is_(None))
+                    .values(told_at=_utcnow()),
+                )
+            )
+
+    async def untold_jobs(self, within: timedelta = UNTOLD_WITHIN) -> list[JobRecord]:
+        """Jobs that ended (done or failed) in the last `within` with their owner not told."""
+        since = _utcnow() - within
+        query = (
+            select(Job)
+            .where(Job.status.in_([s.value for s in TOLD]), Job.told_at.is_(None))
+            .where(Job.finished_at >= since)
+        )
+        async with self._read() as session:
+            return await self._load_jobs(session, query.order_by(Job.id))
 
     async def jobs(
         self, statuses: tuple[JobStatus, ...], user_id: int | None = None

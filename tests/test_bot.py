@@ -373,3 +373,44 @@ def test_stored_reasons_fall_back_to_their_own_words() -> None:
     assert reason_of(plain) == "a ready sentence"
     catalogued = RequestError.of("image", None, "needs_picture", task="depth")
     assert describe_reason(reason_of(catalogued), "en") == str(catalogued)
+
+
+async def test_a_result_nobody_was_told_about_is_sent_once_after_a_restart(store: Store) -> None:
+    """The process stopped between storing a job's end and telling its owner."""
+    from generation.request import GenerationRequest
+    from tests.helpers import png
+
+    user = await store.ensure_user("test", "vic", "vic")
+
+    destination = {"platform": "test", "chat_id": "chat-vic", "user_id": "vic", "extra": {}}
+    made = await store.create_job(user.id, GenerationRequest(prompt="a kite"), destination, 1)
+    lost = await store.create_job(user.id, GenerationRequest(prompt="a boat"), destination, 1)
+    assert await store.mark_running(made.id)
+    await store.mark_done(made.id, [(png(), {"seed": 3, "model": "2.2"})])
+    assert await store.mark_failed(lost.id, "internal")
+
+    for restart in range(2):
+        kit = make_bot(store, FakeGenerator())
+        await kit.queue.start()
+        await kit.queue.wait_idle()
+        if restart == 0:
+            assert [who for who, *_ in kit.replier.images] == ["vic"]
+            assert any("failed" in said for said in kit.replier.said("vic"))
+        else:  # told already: nothing again
+            assert kit.replier.images == [] and kit.replier.said("vic") == []
+        await kit.queue.stop()
+
+
+async def test_a_job_end_told_twice_reaches_its_owner_once(store: Store) -> None:
+    kit = make_bot(store, FakeGenerator())
+    await kit.queue.start()
+    await kit.bot.handle(cmd("wes", "imagine", f"a lamp {SMALL}"))
+    await kit.queue.wait_idle()
+    user = await store.find_user("test", "wes")
+    assert user is not None
+    (job,) = await store.jobs((JobStatus.DONE,), user.id)
+    images = [image for i in job.image_ids if (image := await store.get_image(i)) is not None]
+    await kit.bot.notifier.job_done(job, images)  # a late duplicate notification
+    await kit.bot.notifier.tell_untold([job])
+    assert len(kit.replier.images) == 1
+    await kit.queue.stop()

@@ -22,7 +22,14 @@ from pathlib import Path
 import pytest
 
 from bot.app import App, running_bot
-from bot.distributed import Notice, ProcrastinateQueue, apply_schema, conninfo, queue_name
+from bot.distributed import (
+    REFRESH_SECONDS,
+    Notice,
+    ProcrastinateQueue,
+    apply_schema,
+    conninfo,
+    queue_name,
+)
 from bot.settings import Settings
 from storage.records import JobStatus
 from tests.botkit import FakeReplier, cmd
@@ -329,6 +336,27 @@ async def test_cli_frontend_serves_telegram_with_the_worker_processes(
         await store.close()
     assert job.status == JobStatus.DONE
     assert any(f"job #{job.id} started on" in line for line in started), started
+
+
+async def test_a_frontend_that_hears_no_notification_still_answers_once(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The LISTEN connection is up but delivers nothing (lost notifications): the jobs table
+    still tells the frontend that the job ended, and the user gets one result."""
+
+    async def deaf(self: ProcrastinateQueue, connection: object) -> None:
+        self._listening.set()
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(ProcrastinateQueue, "_listen_on", deaf)
+    async with frontend(cluster) as (app, replier):
+        await app.bot.handle(cmd("xan", "imagine", f"unheard {QUICK}"))
+        await asyncio.wait_for(app.idle(), timeout=60)
+        await _until(lambda: replier.images, 10, "the result")
+        await asyncio.sleep(2 * REFRESH_SECONDS)  # more refreshes: still one result
+        assert [who for who, *_ in replier.images] == ["xan"]
+        job = await app.store.get_job(await _latest_job(app, "xan"))
+        assert job is not None and job.status == JobStatus.DONE
 
 
 def test_settings_queue_default_is_local() -> None:

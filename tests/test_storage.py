@@ -78,7 +78,7 @@ async def test_migrations_create_the_schema_and_open_is_idempotent(
         async with first.engine.connect() as connection:
             tables, differences, revision = await connection.run_sync(_schema)
         assert tables == TABLES | {"alembic_version"}
-        assert revision == "0001"
+        assert revision == "0002"
         assert differences == []  # the migration and the ORM models agree
         owner = await first.ensure_user("discord", "1", "ann")
     finally:
@@ -87,7 +87,7 @@ async def test_migrations_create_the_schema_and_open_is_idempotent(
     try:
         assert (await second.get_user(owner.id)).name == "ann"
         async with second.engine.connect() as connection:
-            assert (await connection.run_sync(_schema))[2] == "0001"
+            assert (await connection.run_sync(_schema))[2] == "0002"
     finally:
         await second.close()
 
@@ -578,3 +578,59 @@ async def test_banned_user_merged_by_linking_stays_banned(store: Store) -> None:
     await store.create_link_code(ann.id, "CODE", datetime.now(UTC) + timedelta(minutes=5))
     merged = await store.redeem_link_code("CODE", "telegram", "2", "troll")
     assert merged is not None and merged.banned and merged.ban_reason == "abuse"
+
+
+# telling owners how their jobs ended
+
+
+async def test_a_finished_job_is_told_once_and_untold_ones_are_found(store: Store) -> None:
+    owner = (await store.ensure_user("test", "tia", "tia")).id
+    request = GenerationRequest(prompt="a heron")
+    done = await store.create_job(owner, request, {"platform": "test"}, 1)
+    failed = await store.create_job(owner, request, {"platform": "test"}, 1)
+    cancelled = await store.create_job(owner, request, {"platform": "test"}, 1)
+    waiting = await store.create_job(owner, request, {"platform": "test"}, 1)
+    assert await store.mark_running(done.id)
+    await store.mark_done(done.id, [(png(), {"seed": 1})])
+    assert await store.mark_failed(failed.id, "internal")
+    assert await store.cancel_job(cancelled.id)
+    assert [job.id for job in await store.untold_jobs()] == [done.id, failed.id]
+    assert (await store.untold_jobs())[0].image_ids  # with its pictures, to send them
+
+    claims = await asyncio.gather(*(store.claim_telling(done.id) for _ in range(5)))
+    assert sorted(claims) == [False] * 4 + [True]
+    assert [job.id for job in await store.untold_jobs()] == [failed.id]
+    assert await store.claim_telling(failed.id) and not await store.claim_telling(failed.id)
+    assert await store.untold_jobs() == []
+    assert waiting.id not in {job.id for job in await store.untold_jobs()}
+    long_ago = datetime.now(UTC) - timedelta(days=2)
+    await set_columns(store, Job, failed.id, told_at=None, finished_at=long_ago)
+    assert await store.untold_jobs() == []  # too old to send out of the blue
+    assert [j.id for j in await store.untold_jobs(within=timedelta(days=3))] == [failed.id]
+
+
+async def test_upgrading_counts_jobs_that_ended_before_as_told(db_url: str, tmp_path: Path) -> None:
+    """Revision 0002 must not make the bot resend every old result."""
+    from alembic import command
+
+    from storage.migrate import alembic_config
+
+    store = await Store.open(db_url, tmp_path / "data")
+    try:
+        owner = (await store.ensure_user("test", "uma", "uma")).id
+        old = await store.create_job(owner, GenerationRequest(prompt="x"), {"platform": "t"}, 1)
+        assert await store.mark_failed(old.id, "internal")
+
+        def downgrade_then_upgrade(connection: Connection) -> None:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0001")
+            assert "told_at" not in {c["name"] for c in inspect(connection).get_columns("jobs")}
+            command.upgrade(config, "head")
+
+        async with store.engine.begin() as connection:
+            await connection.run_sync(downgrade_then_upgrade)
+        assert await store.untold_jobs() == []
+        assert not await store.claim_telling(old.id)
+    finally:
+        await store.close()
