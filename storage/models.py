@@ -129,7 +129,11 @@ class Job(Base):
     """A generation job; `request` is `GenerationRequest.to_record()`'s dict."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_status_id", "status", "id"),)
+    __table_args__ = (
+        Index("ix_jobs_status_id", "status", "id"),
+        # Untold jobs are looked for every second: few rows have told_at empty.
+        Index("ix_jobs_told_at_status", "told_at", "status"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

@@ -23,11 +23,13 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("jobs") as jobs:
         jobs.add_column(sa.Column("told_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index("ix_jobs_told_at_status", "jobs", ["told_at", "status"])
     op.execute(
         "UPDATE jobs SET told_at = finished_at WHERE status IN ('done', 'failed', 'cancelled')"
     )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_jobs_told_at_status", table_name="jobs")
     with op.batch_alter_table("jobs") as jobs:
         jobs.drop_column("told_at")
