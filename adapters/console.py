@@ -16,8 +16,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
-from bot.model import Attachment, Button, Command, Destination, OutImage
-from bot.replies import ProgressRef
+from bot.chat.command import Attachment, Button, Command, Destination, OutImage
+from bot.chat.replier import ProgressRef
 
 PLATFORM = "console"
 QUIT = {"/quit", "/exit", "quit", "exit"}

@@ -21,9 +21,9 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from bot.app import build_generation
-from bot.demo import TINY_DIR, ensure_tiny_models
-from bot.settings import Settings
+from bot.app.demo import TINY_DIR, ensure_tiny_models
+from bot.app.root import build_generation
+from bot.app.settings import Settings
 from generation.request import Family, GenerationRequest, MixItem, Task
 
 SMALL: dict[str, Any] = {"width": 64, "height": 64, "steps": 2, "prior_steps": 2, "seed": 1}
@@ -150,7 +150,7 @@ def memory(settings: Settings) -> None:
 
 
 def memory_case(case: str) -> None:
-    from generation import k22
+    from generation.families import k22
 
     service = build_generation(Settings.from_env(dotenv=None))
     pic = picture()

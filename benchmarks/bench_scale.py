@@ -29,7 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.distributed import ProcrastinateQueue  # noqa: E402
+from bot.jobs.distributed import ProcrastinateQueue  # noqa: E402
 from generation.request import Family, GenerationRequest  # noqa: E402
 from storage.records import JobStatus  # noqa: E402
 from storage.store import Store  # noqa: E402
@@ -68,7 +68,7 @@ def tiny_models() -> Path:
     folder = ROOT / ".kbot" / "tiny-models"
     registry = folder / "registry.json"
     if not registry.is_file():
-        from generation.tiny import build_tiny_models
+        from generation.engine.tiny import build_tiny_models
 
         return build_tiny_models(folder)
     return registry

@@ -23,12 +23,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch
 
 from benchmarks.bench_engine import mask, picture
-from bot import metrics
-from generation import k22
-from generation.engine import EngineOptions, PipelineCache
-from generation.registry import ModelRegistry
+from bot.jobs import metrics
+from generation.engine.cache import EngineOptions, PipelineCache
+from generation.engine.checkpoints import ModelRegistry
+from generation.engine.service import GenerationService
+from generation.families import k22
 from generation.request import Family, GenerationRequest, MixItem, Task
-from generation.service import GenerationService
 
 SMALL = {"width": 64, "height": 64, "steps": 2, "prior_steps": 2, "seed": 3}
 

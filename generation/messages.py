@@ -1,7 +1,7 @@
 """The English template of every error sentence a user may see, keyed by a stable id.
 
 `RequestError.of(field, value, id, **values)` fills a template in; the chat catalogue
-(`bot.texts`) renders the same id in the user's language under `error.<id>`. Numbers are
+(`bot.i18n.catalogue`) renders the same id in the user's language under `error.<id>`. Numbers are
 passed as numbers and formatted here (`{size:.1f}`), so each language formats them alike.
 
 This module is pure: it imports nothing (enforced by import-linter).
@@ -38,7 +38,7 @@ ERRORS: dict[str, str] = {
     "mix_too_many": "mix takes at most {limit} items, got {count}",
     "mix_text_too_long": "a mix text is over the prompt length limit",
     "mix_weights_zero": "mix weights must not all be zero",
-    # -- the option grammar (bot.grammar) -----------------------------------------------
+    # -- the option grammar (bot.chat.grammar) -----------------------------------------------
     "unknown_option": "unknown option {option}; the options are {options}",
     "unknown_option_suggest": "unknown option {option}; did you mean --{suggestion}?",
     "option_repeated": "--{option} is given more than once; give it once",
@@ -57,7 +57,7 @@ ERRORS: dict[str, str] = {
     "weight_not_a_number": "the weight of mix item {number} must be a number, got {value}",
     "weight_not_finite": "the weight of mix item {number} must be a finite number, got {value}",
     "weight_negative": "the weight of mix item {number} must be 0 or more, got {weight:g}",
-    # -- the commands (bot.handlers, bot.admin) -----------------------------------------
+    # -- the commands (bot.commands) ---------------------------------------------
     "no_picture_number": "there is no picture #{number}",
     "model_choice": "model must be 2.1, 2.2 or 3, got {value}",
     # -- pictures users send (generation.images): a picture, a mask or a depth map --------
@@ -89,7 +89,7 @@ ERRORS: dict[str, str] = {
     "file_not_png": "this file is not a PNG picture",
     "no_recipe": "this PNG carries no Kandinsky bot recipe",
     "recipe_damaged": "this PNG's recipe is damaged",
-    # -- the command line (bot.cli) --------------------------------------------------------
+    # -- the command line (bot.app.cli) --------------------------------------------------------
     "cannot_read": "cannot read {what} {path}: {reason}",
     "mix_weight_number": "mix weight must be a number, got {value}",
     "recipe_needs_image": "this recipe needs its original picture: pass --image",

@@ -46,18 +46,6 @@ from sqlalchemy.sql.dml import Delete, Update
 
 from generation.request import GenerationRequest
 from storage import migrate
-from storage.models import (
-    Account,
-    AuditEntry,
-    Image,
-    Job,
-    JobInput,
-    LinkCode,
-    PromptHistory,
-    Quota,
-    Setting,
-    User,
-)
 from storage.records import (
     ACTIVE,
     AccountRecord,
@@ -69,6 +57,18 @@ from storage.records import (
     Stats,
     UserRecord,
     UserSettings,
+)
+from storage.tables import (
+    Account,
+    AuditEntry,
+    Image,
+    Job,
+    JobInput,
+    LinkCode,
+    PromptHistory,
+    Quota,
+    Setting,
+    User,
 )
 
 _T = TypeVar("_T")

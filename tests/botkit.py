@@ -10,11 +10,11 @@ from typing import Any
 
 from PIL import Image
 
-from bot.core import Bot, BotConfig
-from bot.model import Button, Command, Destination, OutImage
-from bot.notify import Notifier
-from bot.queue import LocalQueue
-from bot.replies import ProgressRef
+from bot.chat.command import Button, Command, Destination, OutImage
+from bot.chat.replier import ProgressRef
+from bot.commands.dispatch import Bot, BotConfig
+from bot.jobs.local import LocalQueue
+from bot.jobs.notify import Notifier
 from generation.images import encode_png
 from generation.request import Family, GenerationRequest, validate
 from storage.store import Store

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from bot.settings import Settings
+from bot.app.settings import Settings
 
 pytest_plugins = ["tests.postgres"]
 
@@ -50,7 +50,7 @@ def no_network() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny checkpoints and their registry file, built once per test run."""
-    from generation.tiny import build_tiny_models
+    from generation.engine.tiny import build_tiny_models
 
     return build_tiny_models(tmp_path_factory.mktemp("tiny-models"))
 
@@ -64,7 +64,7 @@ def tiny_settings(tiny_models: Path) -> Settings:
 @pytest.fixture(scope="session")
 def service(tiny_settings: Settings) -> Iterator[Any]:
     """One generation service (and pipeline cache) shared by the whole run."""
-    from bot.app import build_generation
+    from bot.app.root import build_generation
 
     service = build_generation(tiny_settings)
     yield service

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.queue import MAX_ATTEMPTS
+from bot.jobs.local import MAX_ATTEMPTS
 from generation.request import RequestError
 from storage.records import JobStatus
 from storage.store import Store
@@ -181,7 +181,7 @@ async def test_quota_resets_daily(store: Store) -> None:
 
 
 def test_request_error_is_the_one_error_type() -> None:
-    from bot.grammar import GrammarError
+    from bot.chat.grammar import GrammarError
 
     assert issubclass(GrammarError, RequestError)
 
@@ -227,7 +227,7 @@ async def test_an_expired_link_code_is_refused(store: Store) -> None:
 
 
 async def test_init_takes_a_picture_for_the_next_command(store: Store) -> None:
-    from bot.model import Attachment
+    from bot.chat.command import Attachment
     from tests.helpers import png
 
     generator = FakeGenerator()
@@ -364,7 +364,7 @@ async def test_a_job_failing_on_a_request_error_is_told_in_the_users_language(
 
 
 def test_stored_reasons_fall_back_to_their_own_words() -> None:
-    from bot.texts import describe_reason, reason_of
+    from bot.i18n.catalogue import describe_reason, reason_of
 
     assert describe_reason("internal", "ru") == "internal"
     assert describe_reason("error:{not json", "ru") == "error:{not json"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot.cli import main
+from bot.app.cli import main
 from tests.helpers import decode, mask_png, png
 
 SMALL_ARGS = ["--size", "64x64", "--steps", "2", "--prior-steps", "2"]

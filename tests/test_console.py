@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 
 from adapters.console import ConsoleAdapter
-from bot.console import run_console
-from bot.settings import Settings
+from bot.app.console import run_console
+from bot.app.settings import Settings
 from tests.helpers import mask_png, png
 
 SMALL = "--size 64x64 --steps 2 --prior-steps 2"

@@ -38,7 +38,7 @@ def test_compose_has_every_role() -> None:
 def test_env_example_names_known_settings() -> None:
     from dataclasses import fields
 
-    from bot.settings import Settings
+    from bot.app.settings import Settings
 
     known = {f"KBOT_{field.name.upper()}" for field in fields(Settings)}
     names = [

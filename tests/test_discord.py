@@ -20,17 +20,17 @@ import discord
 import pytest
 from PIL import Image
 
-from adapters.discord_bot import (
+from adapters.discord.bot import (
     DiscordAdapter,
     DiscordConfig,
     _fit,
     command_text,
     sync_commands,
 )
-from bot.app import App, running_bot
-from bot.model import Command, OutImage
-from bot.settings import Settings
-from bot.texts import text
+from bot.app.root import App, running_bot
+from bot.app.settings import Settings
+from bot.chat.command import Command, OutImage
+from bot.i18n.catalogue import text
 from tests.fake_discord import (
     APP_ID,
     CHANNEL_ID,
@@ -513,7 +513,7 @@ async def test_handler_errors_are_logged_once_and_answered_politely(
         assert answer.json["flags"] == 64  # only the user sees it
         assert fake.find(lambda r, t=token: r.method == "DELETE" and t in r.path)  # no "thinking"
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert [r.name for r in errors] == ["adapters.discord_bot"] * 2  # once per failure
+    assert [r.name for r in errors] == ["adapters.discord.bot"] * 2  # once per failure
     assert all("the core fell over" in str(r.exc_info[1]) for r in errors if r.exc_info)
 
 
@@ -529,7 +529,7 @@ async def test_sync_commands_on_demand() -> None:
 
 
 def test_command_text_uses_the_shared_grammar() -> None:
-    from bot.grammar import parse_command_text
+    from bot.chat.grammar import parse_command_text
 
     text = command_text(
         "a fox", neg='blurry, "dark"', model="2.2", ar="16:9", seed=4, init=True, n=None

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import App, running_bot
-from bot.distributed import (
+from bot.app.root import App, running_bot
+from bot.app.settings import Settings
+from bot.jobs.distributed import (
     REFRESH_SECONDS,
     Notice,
     ProcrastinateQueue,
@@ -30,7 +31,6 @@ from bot.distributed import (
     conninfo,
     queue_name,
 )
-from bot.settings import Settings
 from storage.records import JobStatus
 from tests.botkit import FakeReplier, cmd
 from tests.postgres import fresh_postgres_database
@@ -176,7 +176,7 @@ async def test_twelve_jobs_four_users_fair_and_spread(cluster: Cluster) -> None:
 
 
 async def test_same_png_as_embedded(cluster: Cluster, service: object) -> None:
-    from generation.service import GenerationService
+    from generation.engine.service import GenerationService
 
     assert isinstance(service, GenerationService)
     async with frontend(cluster) as (app, _replier):
@@ -367,7 +367,7 @@ def test_settings_queue_default_is_local() -> None:
 async def test_run_without_no_worker_runs_a_worker_in_process(
     postgres_url: str, tiny_models: Path, tmp_path: Path
 ) -> None:
-    from bot.roles import frontend_extras
+    from bot.app.roles import frontend_extras
 
     alone = Cluster(fresh_postgres_database(postgres_url), tmp_path / "data", tiny_models)
     settings = alone.settings()
@@ -393,8 +393,8 @@ async def test_queue_schema_is_created_once_when_all_start_together(postgres_url
 async def test_in_process_worker_starts_again_after_a_failure(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import bot.worker
-    from bot.roles import supervised_worker
+    import bot.jobs.worker
+    from bot.app.roles import supervised_worker
 
     calls: list[str] = []
     again = asyncio.Event()
@@ -406,7 +406,7 @@ async def test_in_process_worker_starts_again_after_a_failure(
         again.set()
         await asyncio.Event().wait()  # serves until cancelled
 
-    monkeypatch.setattr(bot.worker, "run_worker", flaky)
+    monkeypatch.setattr(bot.jobs.worker, "run_worker", flaky)
     task = asyncio.create_task(supervised_worker(Settings(), pause=0.01))
     try:
         await asyncio.wait_for(again.wait(), timeout=10)
@@ -422,8 +422,8 @@ async def test_in_process_worker_starts_again_after_a_failure(
 
 async def test_attempts_are_capped(postgres_url: str, tmp_path: Path) -> None:
     """A job whose worker died on its last attempt fails with a refund, and says so."""
-    from bot.queue import MAX_ATTEMPTS
-    from bot.worker import Runtime, run_job
+    from bot.jobs.local import MAX_ATTEMPTS
+    from bot.jobs.worker import Runtime, run_job
     from generation.request import GenerationRequest
     from storage.store import Store
 

@@ -8,19 +8,19 @@ from typing import Any
 
 import pytest
 
-from bot.settings import Settings
-from generation.calls import GenerationCancelled
-from generation.engine import PipelineCache
-from generation.registry import ModelRegistry
+from bot.app.settings import Settings
+from generation.engine.cache import PipelineCache
+from generation.engine.calls import GenerationCancelled
+from generation.engine.checkpoints import ModelRegistry
+from generation.engine.service import GenerationService, batch_key
 from generation.request import Family, MixItem, RequestError, Task
-from generation.service import GenerationService, batch_key
 from tests.helpers import decode, mask_png, png, small
 
 
 @pytest.fixture
 def fresh(tiny_settings: Settings) -> Any:
     """A service with an empty cache, to count loads from zero."""
-    from bot.app import build_generation
+    from bot.app.root import build_generation
 
     service = build_generation(tiny_settings)
     yield service
@@ -28,7 +28,7 @@ def fresh(tiny_settings: Settings) -> Any:
 
 
 async def test_img2img_shares_the_text2img_weights(fresh: GenerationService) -> None:
-    from generation import k3, k21, k22
+    from generation.families import k3, k21, k22
 
     cache = fresh.caches[0]
     for family, module in ((Family.K21, k21), (Family.K22, k22), (Family.K3, k3)):

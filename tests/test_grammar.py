@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bot.grammar import (
+from bot.chat.grammar import (
     OPTION_NAMES,
     GrammarError,
     MixSpec,

@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from bot.texts import describe_error
+from bot.i18n.catalogue import describe_error
 from generation.images import (
     PICTURE_KINDS,
     decode_image,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.grammar import GrammarError, parse_command_text
-from bot.texts import placeholders
+from bot.chat.grammar import GrammarError, parse_command_text
+from bot.i18n.catalogue import placeholders
 from generation import messages
 from generation.images import PICTURE_KINDS
 from generation.messages import ERRORS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from bot import metrics
+from bot.jobs import metrics
 
 
 async def test_metrics_and_health_endpoints() -> None:

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.settings import Settings
+from bot.app.settings import Settings
 from storage.records import JobStatus
 from storage.store import Store
 

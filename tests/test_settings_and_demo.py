@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.demo import run_demo
-from bot.settings import Settings, SettingsError
+from bot.app.cli import main
+from bot.app.demo import run_demo
+from bot.app.settings import Settings, SettingsError
 from generation.request import Family
 from tests.helpers import decode
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import discord
 
-from adapters.discord_bot import DiscordAdapter, DiscordConfig, make_client
-from bot.model import Command
-from bot.settings import Settings
+from adapters.discord.bot import DiscordAdapter, DiscordConfig, make_client
+from bot.app.settings import Settings
+from bot.chat.command import Command
 
 
 async def _ignore(command: Command) -> None:

@@ -18,9 +18,9 @@ from sqlalchemy import Connection, inspect, select, text, update
 
 from generation.request import GenerationRequest, MixItem, Task
 from storage.migrate import async_url
-from storage.models import Base, Image, Job, PromptHistory
 from storage.records import ACTIVE, JobStatus, UserSettings
 from storage.store import Store, StoreError, next_midnight, percentile
+from storage.tables import Base, Image, Job, PromptHistory
 from tests.helpers import png
 
 TABLES = {

@@ -24,7 +24,7 @@ from PIL import Image
 from telegram.error import InvalidToken
 from telegram.ext import ContextTypes
 
-from adapters.telegram_bot import (
+from adapters.telegram.bot import (
     FloodLimits,
     TelegramAdapter,
     TelegramConfig,
@@ -39,11 +39,11 @@ from adapters.telegram_bot import (
     trim,
     utf16_len,
 )
-from bot.app import App, running_bot
-from bot.model import Action, Button
-from bot.runner import build_adapters
-from bot.settings import Settings
-from bot.texts import text
+from bot.app.root import App, running_bot
+from bot.app.runner import build_adapters
+from bot.app.settings import Settings
+from bot.chat.command import Action, Button
+from bot.i18n.catalogue import text
 from tests.fake_telegram import BOT_USERNAME, Call, FakeTelegram, User
 from tests.helpers import mask_png, png
 
@@ -553,7 +553,7 @@ async def test_run_stops_cleanly_with_a_reason_when_telegram_fails(
     fake: FakeTelegram, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     """`kandinsky-bot run`: an adapter whose token is revoked stops the process, politely."""
-    from bot.runner import AdapterFailed, run_adapters
+    from bot.app.runner import AdapterFailed, run_adapters
 
     running = asyncio.create_task(run_adapters(settings))
     await fake.wait(lambda: fake.find("getUpdates"), within=60, what="polling")
@@ -564,7 +564,7 @@ async def test_run_stops_cleanly_with_a_reason_when_telegram_fails(
         "telegram: InvalidToken: the Bot API server rejected the Telegram token"
     )
     assert TOKEN.partition(":")[2] not in caplog.text
-    stopped = [r.getMessage() for r in caplog.records if r.name == "bot.runner"]
+    stopped = [r.getMessage() for r in caplog.records if r.name == "bot.app.runner"]
     assert any("the telegram adapter stopped" in line for line in stopped), stopped
     caplog.clear()  # the expected ERROR lines (ours and python-telegram-bot's) were checked
 
@@ -572,13 +572,13 @@ async def test_run_stops_cleanly_with_a_reason_when_telegram_fails(
 def test_cli_run_reports_a_failed_adapter_in_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import bot.runner
-    from bot.cli import main
+    import bot.app.runner
+    from bot.app.cli import main
 
     async def failing(settings: Settings, *, worker: bool = True) -> None:
-        raise bot.runner.AdapterFailed("telegram: InvalidToken: rejected")
+        raise bot.app.runner.AdapterFailed("telegram: InvalidToken: rejected")
 
-    monkeypatch.setattr(bot.runner, "run_adapters", failing)
+    monkeypatch.setattr(bot.app.runner, "run_adapters", failing)
     assert main(["run"]) == 1
     assert capsys.readouterr().err == (
         "kandinsky-bot: stopped, a chat adapter failed: telegram: InvalidToken: rejected\n"

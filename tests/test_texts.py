@@ -7,8 +7,7 @@ import string
 
 import pytest
 
-from bot.notify import human_seconds
-from bot.texts import (
+from bot.i18n.catalogue import (
     AR,
     CATALOGUE,
     EN,
@@ -21,6 +20,7 @@ from bot.texts import (
     placeholders,
     text,
 )
+from bot.jobs.notify import human_seconds
 from generation.messages import ERRORS
 from generation.request import Family, GenerationRequest, RequestError, Task, validate
 

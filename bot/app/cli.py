@@ -1,0 +1,371 @@
+"""The command line: generate, show and replay recipes, build tiny models, run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.app.roles import add_worker_commands, worker_commands
+from bot.app.settings import Settings, SettingsError
+from generation.request import (
+    SCHEDULERS,
+    Family,
+    GenerationRequest,
+    MixItem,
+    RequestError,
+    Task,
+    parse_size,
+)
+
+if TYPE_CHECKING:
+    from generation.engine.service import GenerationResult, GenerationService
+
+EXIT_BAD_INPUT = 2
+DEFAULT_TINY_DIR = Path(".kbot") / "tiny-models"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the parser for every sub-command."""
+    parser = argparse.ArgumentParser(prog="kandinsky-bot", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log engine details")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    generate = commands.add_parser("generate", help="make images from a prompt")
+    generate.add_argument("prompt", nargs="?", default="", help="what to draw")
+    _add_request_options(generate)
+
+    recipe = commands.add_parser("recipe", help="print the recipe stored in a PNG we made")
+    recipe.add_argument("file", type=Path)
+    recipe.add_argument("--regenerate", action="store_true", help="make the image again")
+    recipe.add_argument("--image", type=Path, help="the original picture, for image tasks")
+    recipe.add_argument("--mask", type=Path, help="the original mask, for inpainting")
+    recipe.add_argument("-o", "--output", type=Path, default=Path("outputs"))
+
+    tiny = commands.add_parser("make-tiny-models", help="build tiny random checkpoints offline")
+    tiny.add_argument("directory", type=Path)
+
+    demo = commands.add_parser("demo", help="a scripted chat session on tiny offline models")
+    demo.add_argument("-o", "--output", type=Path, default=Path("demo-output"))
+
+    chat = commands.add_parser("chat", help="talk to the bot in this terminal")
+    chat.add_argument("-o", "--output", type=Path, default=Path("outputs"))
+    chat.add_argument("--user", help="the console user's id (default: your login name)")
+    chat.add_argument("--lang", help="your language: en, ru or ar")
+    chat.add_argument("--echo", action="store_true", help="print each command before its answer")
+    chat.add_argument("--wait", action="store_true", help="finish each job before the next line")
+
+    run = commands.add_parser("run", help="run every chat adapter that has its token configured")
+    run.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="KBOT_QUEUE=procrastinate: frontends only, jobs run on `kandinsky-bot worker`",
+    )
+    add_worker_commands(commands)
+    commands.add_parser("discord-sync", help="register the Discord slash commands now")
+    return parser
+
+
+def _add_request_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", choices=[f.value for f in Family])
+    parser.add_argument("--task", choices=[t.value for t in Task])
+    parser.add_argument(
+        "--image", type=Path, help="picture to start from (img2img, inpaint, depth)"
+    )
+    parser.add_argument("--mask", type=Path, help="inpainting mask, white = repaint")
+    parser.add_argument("--depth-map", type=Path, help="a ready depth map for depth")
+    parser.add_argument("--depth-img2img", action="store_true", help="depth: start from --image")
+    parser.add_argument(
+        "--mix",
+        action="append",
+        default=[],
+        metavar="ITEM::WEIGHT",
+        help="a text or picture path with a weight, e.g. 'a cat::0.3' (repeat)",
+    )
+    parser.add_argument("--negative", default="", help="what to avoid")
+    parser.add_argument("--size", help="WIDTHxHEIGHT, multiples of 64")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--steps", type=int)
+    parser.add_argument("--guidance", type=float)
+    parser.add_argument("--prior-guidance", type=float, default=4.0)
+    parser.add_argument("--prior-steps", type=int, default=25)
+    parser.add_argument("--strength", type=float, default=0.6)
+    parser.add_argument("--scheduler", choices=SCHEDULERS, default="default")
+    parser.add_argument("-n", "--num-images", type=int, default=1)
+    parser.add_argument("-o", "--output", type=Path, default=Path("outputs"))
+
+
+def _read(path: Path | None, what: str) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise RequestError.of(
+            what, str(path), "cannot_read", what=what, path=path, reason=error.strerror
+        ) from None
+
+
+def _mix_items(specs: Sequence[str]) -> tuple[MixItem, ...]:
+    items = []
+    for spec in specs:
+        text, sep, weight = spec.rpartition("::")
+        if not sep:
+            text, weight = spec, "1"
+        try:
+            value = float(weight)
+        except ValueError:
+            raise RequestError.of(
+                "weight", weight, "mix_weight_number", value=repr(weight)
+            ) from None
+        path = Path(text)
+        if path.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp") and path.is_file():
+            items.append(MixItem(weight=value, image=path.read_bytes()))
+        else:
+            items.append(MixItem(weight=value, text=text))
+    return tuple(items)
+
+
+def request_from_args(args: argparse.Namespace, settings: Settings) -> GenerationRequest:
+    """Build the request the `generate` options describe (RequestError when they cannot)."""
+    init = _read(args.image, "image")
+    mask = _read(args.mask, "mask")
+    task = Task(args.task) if args.task else _guess_task(args, init, mask)
+    if task is Task.INPAINT and mask is None and init is not None:
+        mask = _alpha_mask(init)
+    width, height = _size(args.size, init, settings)
+    return GenerationRequest(
+        task=task,
+        model=Family(args.model) if args.model else settings.default_model,
+        prompt=args.prompt,
+        negative_prompt=args.negative,
+        init_image=init,
+        mask=mask,
+        depth_hint=_read(args.depth_map, "depth map"),
+        depth_img2img=args.depth_img2img,
+        mix=_mix_items(args.mix),
+        width=width,
+        height=height,
+        steps=args.steps,
+        guidance_scale=args.guidance,
+        prior_guidance_scale=args.prior_guidance,
+        prior_steps=args.prior_steps,
+        strength=args.strength,
+        seed=args.seed,
+        scheduler=args.scheduler,
+        num_images=args.num_images,
+    )
+
+
+def _guess_task(args: argparse.Namespace, init: bytes | None, mask: bytes | None) -> Task:
+    if args.mix:
+        return Task.MIX
+    if args.depth_map or args.depth_img2img:
+        return Task.DEPTH
+    if mask is not None:
+        return Task.INPAINT
+    return Task.IMG2IMG if init is not None else Task.TEXT2IMG
+
+
+def _alpha_mask(init: bytes) -> bytes | None:
+    """A transparent PNG is its own mask: transparent pixels are repainted."""
+    from generation.images import has_transparency
+
+    return init if has_transparency(init) else None
+
+
+def _size(text: str | None, init: bytes | None, settings: Settings) -> tuple[int, int]:
+    if text:
+        return parse_size(text)
+    side = settings.default_size
+    if init is None:
+        return side, side
+    from generation.images import decode_image
+    from generation.request import size_for_aspect
+
+    picture = decode_image(
+        init, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_upload_pixels
+    )
+    return size_for_aspect(*picture.size, side * side, settings.limits)
+
+
+class ProgressBar:
+    """A one-line step bar on stderr."""
+
+    def __init__(self, width: int = 20) -> None:
+        self.width = width
+
+    def __call__(self, done: int, total: int) -> None:
+        filled = self.width * done // max(total, 1)
+        bar = "▰" * filled + "▱" * (self.width - filled)
+        end = "\n" if done >= total else ""
+        print(f"\r{bar} {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+
+def save_results(
+    results: Sequence[GenerationResult], output: Path, stem: str = "kandinsky"
+) -> list[Path]:
+    """Write every PNG of `results` under `output` (a folder, or a file name for one image)."""
+    pngs = [
+        (result.request, seed, png)
+        for result in results
+        for seed, png in zip(result.seeds, result.images, strict=True)
+    ]
+    if output.suffix.lower() == ".png" and len(pngs) == 1:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_bytes(pngs[0][2])
+        return [output]
+    output.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for request, seed, png in pngs:
+        number = len(list(output.glob(f"{stem}-*.png"))) + 1
+        path = output / f"{stem}-{number:03d}-{request.task}-{request.model}-{seed}.png"
+        path.write_bytes(png)
+        paths.append(path)
+    return paths
+
+
+async def _generate(service: GenerationService, request: GenerationRequest) -> GenerationResult:
+    try:
+        return await service.generate(service.prepare(request), ProgressBar())
+    finally:
+        service.close()
+
+
+def _make_and_save(settings: Settings, request: GenerationRequest, output: Path) -> int:
+    """Generate on a fresh service with a step bar; print where the PNGs went."""
+    from bot.app.root import build_generation
+
+    result = asyncio.run(_generate(build_generation(settings), request))
+    for path in save_results([result], output):
+        print(path)
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
+    """Make images from the command line options."""
+    return _make_and_save(settings, request_from_args(args, settings), args.output)
+
+
+def cmd_recipe(args: argparse.Namespace, settings: Settings) -> int:
+    """Print a PNG's recipe; with --regenerate, make it again."""
+    from generation.images import read_recipe
+
+    data = _read(args.file, "file")
+    assert data is not None
+    recipe = read_recipe(data)
+    print(json.dumps(recipe, indent=2, ensure_ascii=False))
+    if not args.regenerate:
+        return 0
+    request = GenerationRequest.from_recipe(recipe).replace(
+        init_image=_read(args.image, "image"), mask=_read(args.mask, "mask")
+    )
+    if request.task is Task.DEPTH and request.init_image is None:
+        raise RequestError.of("image", None, "recipe_needs_image")
+    return _make_and_save(settings, request, args.output)
+
+
+def cmd_make_tiny_models(args: argparse.Namespace, settings: Settings) -> int:
+    """Build the tiny offline checkpoints and print the registry file."""
+    from bot.app.root import quiet_libraries
+
+    quiet_libraries()
+    from generation.engine.tiny import build_tiny_models
+
+    print(build_tiny_models(args.directory))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """Generate one image per task on the tiny models, through the service users get."""
+    from bot.app.demo import run_demo
+
+    run_demo(settings, args.output)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    """A conversation with the bot on standard input and output."""
+    from bot.app.console import run_console
+
+    asyncio.run(
+        run_console(
+            settings,
+            args.output,
+            user=args.user,
+            lang=args.lang,
+            echo=args.echo,
+            wait_each=args.wait,
+        )
+    )
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """Start the adapters whose tokens are set."""
+    from bot.app.runner import AdapterFailed, NoAdapterError, run_adapters
+
+    try:
+        asyncio.run(run_adapters(settings, worker=not getattr(args, "no_worker", False)))
+    except AdapterFailed as failure:
+        print(f"kandinsky-bot: stopped, a chat adapter failed: {failure}", file=sys.stderr)
+        return 1
+    except NoAdapterError:
+        print(
+            "kandinsky-bot: no chat platform is configured. Set KBOT_TELEGRAM_TOKEN or "
+            "KBOT_DISCORD_TOKEN, or talk to the bot here with `kandinsky-bot chat`.",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    return 0
+
+
+def cmd_discord_sync(args: argparse.Namespace, settings: Settings) -> int:
+    """Register the slash commands with Discord now (guilds in KBOT_DISCORD_GUILDS, or global)."""
+    from adapters.discord.bot import sync_commands
+
+    if not settings.discord_token:
+        raise SettingsError("KBOT_DISCORD_TOKEN is not set")
+    for line in asyncio.run(sync_commands(settings.discord_token, settings.discord_guilds)):
+        print(line)
+    return 0
+
+
+COMMANDS = {
+    "chat": cmd_chat,
+    "run": cmd_run,
+    "discord-sync": cmd_discord_sync,
+    "generate": cmd_generate,
+    "recipe": cmd_recipe,
+    "make-tiny-models": cmd_make_tiny_models,
+    "demo": cmd_demo,
+}
+COMMANDS.update(worker_commands())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (2 for bad input)."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one INFO line per plugin and step
+    try:
+        settings = Settings.from_env()
+        return COMMANDS[args.command](args, settings)
+    except (RequestError, SettingsError) as error:
+        print(f"kandinsky-bot: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def offline_environment() -> None:
+    """Keep the hub libraries from reaching the network (tiny local models only)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -1,0 +1,117 @@
+"""`kandinsky-bot run`: every configured chat adapter in one task group, one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from bot.app.root import running_bot
+from bot.app.settings import Settings
+from bot.chat.adapter import Adapter, Handle
+
+log = logging.getLogger(__name__)
+
+
+class NoAdapterError(RuntimeError):
+    """No chat platform has a token configured."""
+
+
+class AdapterFailed(RuntimeError):
+    """A chat adapter stopped on an error (a rejected token, say); the others were stopped."""
+
+
+def build_adapters(settings: Settings, handle: Handle) -> list[Adapter]:
+    """The adapters whose tokens are set."""
+    adapters: list[Adapter] = []
+    if settings.telegram_token:
+        from adapters.telegram.bot import TelegramAdapter, TelegramConfig
+
+        adapters.append(
+            TelegramAdapter(
+                handle,
+                TelegramConfig(
+                    token=settings.telegram_token,
+                    base_url=settings.telegram_base_url,
+                    webhook_url=settings.telegram_webhook_url,
+                    listen=settings.telegram_listen,
+                    private_prompts=settings.telegram_private_prompts,
+                    max_download=settings.max_upload_bytes,
+                ),
+            )
+        )
+    if settings.discord_token:
+        from adapters.discord.bot import DiscordAdapter, DiscordConfig
+
+        adapters.append(
+            DiscordAdapter(
+                handle,
+                DiscordConfig(
+                    token=settings.discord_token,
+                    guilds=settings.discord_guilds,
+                    shard_count=settings.discord_shard_count,
+                    shard_ids=settings.discord_shard_ids,
+                    max_download=settings.max_upload_bytes,
+                ),
+            )
+        )
+    return adapters
+
+
+async def run_adapters(settings: Settings, *, worker: bool = True) -> None:
+    """Start the bot and its adapters; stop in order on SIGINT or SIGTERM.
+
+    With `KBOT_QUEUE=procrastinate`, `worker` also runs a GPU worker in this process.
+    """
+    from bot.app.roles import frontend_extras
+
+    async with running_bot(settings) as app, frontend_extras(settings, worker=worker):
+        adapters = build_adapters(settings, app.bot.handle)
+        if not adapters:
+            raise NoAdapterError
+        for adapter in adapters:
+            app.repliers[adapter.platform] = adapter
+        await app.queue.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        failures: list[str] = []
+        async with asyncio.TaskGroup() as group:
+            tasks = [
+                group.create_task(_serve(adapter, settings, failures, stop)) for adapter in adapters
+            ]
+            await stop.wait()
+            log.info("stopping: the queue first (running jobs are parked), then the adapters")
+            await app.queue.stop()
+            for task in tasks:
+                task.cancel()
+    if failures:
+        raise AdapterFailed("; ".join(failures))
+
+
+async def _serve(
+    adapter: Adapter, settings: Settings, failures: list[str], stop: asyncio.Event
+) -> None:
+    """Run one adapter; if it fails, note why (no secrets) and stop the whole process.
+
+    A process with a dead adapter would look healthy while one platform goes unanswered;
+    stopping lets the supervisor (systemd, Docker's restart policy) show and retry it.
+    """
+    try:
+        await adapter.run()
+    except Exception as error:
+        reason = _without_secrets(f"{type(error).__name__}: {error}", settings)
+        log.error("the %s adapter stopped: %s", adapter.platform, reason)
+        failures.append(f"{adapter.platform}: {reason}")
+        stop.set()
+
+
+def _without_secrets(message: str, settings: Settings) -> str:
+    for token in (settings.telegram_token, settings.discord_token):
+        if token:
+            message = message.replace(token, "***")
+            secret = token.partition(":")[2]
+            if secret:
+                message = message.replace(secret, "***")
+    return message

@@ -1,0 +1,231 @@
+"""Admin commands (`/admin SUB ...`), for the accounts listed in KBOT_ADMINS; all audited."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from bot.commands.dispatch import Context, command
+from generation.request import Family, RequestError
+from storage.records import ACTIVE, UserRecord
+
+AdminHandler = Callable[[Context, list[str]], Awaitable[str]]
+SUBCOMMANDS: dict[str, AdminHandler] = {}
+
+
+def sub(name: str) -> Callable[[AdminHandler], AdminHandler]:
+    """Register `/admin name`."""
+
+    def register(handler: AdminHandler) -> AdminHandler:
+        SUBCOMMANDS[name] = handler
+        return handler
+
+    return register
+
+
+@command("admin")
+async def admin(ctx: Context) -> None:
+    """Run an admin command; refused (and audited) for everyone else."""
+    words = ctx.command.text.split()
+    action = words[0].lower() if words else ""
+    if not ctx.bot.is_admin(ctx.command):
+        await ctx.store.audit(ctx.command.actor, action or "admin", " ".join(words[1:]), "", False)
+        await ctx.reply("not_admin")
+        return
+    handler = SUBCOMMANDS.get(action)
+    if handler is None:
+        await ctx.reply("admin_usage")
+        return
+    answer = await handler(ctx, words[1:])
+    await ctx.store.audit(ctx.command.actor, action, " ".join(words[1:]), "", True)
+    await ctx.reply_text(answer)
+
+
+async def find_user(ctx: Context, ref: str) -> UserRecord:
+    """A user named as `platform:id` or `#number`."""
+    user: UserRecord | None = None
+    if ref.startswith("#") and ref[1:].isdigit():
+        from storage.store import StoreError
+
+        try:
+            user = await ctx.store.get_user(int(ref[1:]))
+        except StoreError:
+            user = None
+    elif ":" in ref:
+        platform, _, platform_id = ref.partition(":")
+        user = await ctx.store.find_user(platform, platform_id)
+    if user is None:
+        raise RequestError("user", ref, ctx.t("admin_no_user", user=ref))
+    return user
+
+
+def _need(args: list[str], count: int, ctx: Context) -> None:
+    if len(args) < count:
+        raise RequestError("admin", " ".join(args), ctx.t("admin_usage"))
+
+
+def _number(word: str, ctx: Context) -> int:
+    if not word.lstrip("-").isdigit():
+        raise RequestError("admin", word, ctx.t("admin_usage"))
+    return int(word)
+
+
+@sub("ban")
+async def ban(ctx: Context, args: list[str]) -> str:
+    """Ban a user, with a reason."""
+    _need(args, 1, ctx)
+    user = await find_user(ctx, args[0])
+    reason = " ".join(args[1:]) or "-"
+    await ctx.store.set_ban(user.id, True, reason)
+    return ctx.t("admin_banned", user=user.id, reason=reason)
+
+
+@sub("unban")
+async def unban(ctx: Context, args: list[str]) -> str:
+    """Lift a ban."""
+    _need(args, 1, ctx)
+    user = await find_user(ctx, args[0])
+    await ctx.store.set_ban(user.id, False, None)
+    return ctx.t("admin_unbanned", user=user.id)
+
+
+@sub("quota")
+async def quota(ctx: Context, args: list[str]) -> str:
+    """`quota set|grant USER N` or `quota reset USER`."""
+    _need(args, 2, ctx)
+    how, user = args[0].lower(), await find_user(ctx, args[1])
+    if how == "reset":
+        record = await ctx.store.reset_quota(user.id)
+    elif how in ("set", "grant"):
+        _need(args, 3, ctx)
+        amount = _number(args[2], ctx)
+        if how == "set":
+            record = await ctx.store.set_daily_limit(user.id, max(amount, 0))
+        else:
+            record = await ctx.store.grant_credits(user.id, amount)
+    else:
+        raise RequestError("admin", how, ctx.t("admin_usage"))
+    return ctx.t(
+        "admin_quota",
+        user=user.id,
+        used=record.used_today,
+        limit=record.daily_limit,
+        extra=record.extra_credits,
+    )
+
+
+def _pair(low: float | None, high: float | None) -> str:
+    if low is None or high is None:
+        return "-"
+    return f"{low:.1f} s / {high:.1f} s"
+
+
+@sub("stats")
+async def stats(ctx: Context, args: list[str]) -> str:
+    """Users, jobs by status, images today, wait and run percentiles."""
+    figures = await ctx.store.stats()
+    jobs = ", ".join(
+        f"{status} {count}" for status, count in sorted(figures.jobs_by_status.items())
+    )
+    return ctx.t(
+        "admin_stats",
+        users=figures.users,
+        jobs=jobs or "0",
+        images=figures.images_today,
+        wait=_pair(figures.wait_p50, figures.wait_p95),
+        run=_pair(figures.run_p50, figures.run_p95),
+    )
+
+
+@sub("queue")
+async def queue(ctx: Context, args: list[str]) -> str:
+    """Every waiting and running job."""
+    jobs = await ctx.store.jobs(ACTIVE)
+    if not jobs:
+        return ctx.t("admin_queue_empty")
+    return "\n".join(
+        ctx.t(
+            "admin_queue_line",
+            job=job.id,
+            status=job.status,
+            user=job.user_id,
+            prompt=(job.request.prompt or "mix")[:40],
+        )
+        for job in jobs
+    )
+
+
+@sub("cancel")
+async def cancel(ctx: Context, args: list[str]) -> str:
+    """Cancel any job, waiting or running."""
+    _need(args, 1, ctx)
+    job_id = _number(args[0].lstrip("#"), ctx)
+    job = await ctx.store.get_job(job_id)
+    if job is None or job.status not in ACTIVE:
+        raise RequestError("job", job_id, ctx.t("not_found_job", id=job_id))
+    await ctx.bot.queue.cancel(job_id)
+    return ctx.t("admin_cancelled", job=job_id)
+
+
+@sub("pause")
+async def pause(ctx: Context, args: list[str]) -> str:
+    """Stop taking new jobs, with a message for users."""
+    ctx.bot.paused = " ".join(args) or ctx.t("pause_default")
+    return ctx.t("admin_paused", message=ctx.bot.paused)
+
+
+@sub("resume")
+async def resume(ctx: Context, args: list[str]) -> str:
+    """Take new jobs again."""
+    ctx.bot.paused = None
+    return ctx.t("admin_resumed")
+
+
+def _family(word: str) -> Family:
+    try:
+        return Family(word.lower().removeprefix("k"))
+    except ValueError:
+        raise RequestError.of("model", word, "model_choice", value=repr(word)) from None
+
+
+@sub("models")
+async def models(ctx: Context, args: list[str]) -> str:
+    """Loaded pipelines and available families."""
+    loaded = ", ".join(ctx.bot.engine.loaded()) or "-"
+    available = ", ".join(str(family) for family in ctx.bot.config.families)
+    return ctx.t("admin_models", loaded=loaded, available=available)
+
+
+@sub("preload")
+async def preload(ctx: Context, args: list[str]) -> str:
+    """Load a family before anyone asks for it."""
+    _need(args, 1, ctx)
+    family = _family(args[0])
+    await ctx.bot.engine.preload(family)
+    return ctx.t("admin_preloaded", model=family)
+
+
+@sub("unload")
+async def unload(ctx: Context, args: list[str]) -> str:
+    """Free a family's pipelines (all when none is named)."""
+    family = _family(args[0]) if args else None
+    count = await ctx.bot.engine.unload(family)
+    return ctx.t("admin_unloaded", count=count)
+
+
+@sub("audit")
+async def audit(ctx: Context, args: list[str]) -> str:
+    """The latest audit entries."""
+    limit = _number(args[0], ctx) if args else 20
+    entries = await ctx.store.audit_log(max(1, min(limit, 100)))
+    if not entries:
+        return ctx.t("admin_audit_empty")
+    return "\n".join(
+        ctx.t(
+            "admin_audit_line",
+            at=entry.at.strftime("%Y-%m-%d %H:%M"),
+            actor=entry.actor,
+            what=" ".join(part for part in (entry.action, entry.target, entry.detail) if part),
+            allowed=ctx.t("admin_allowed" if entry.allowed else "admin_refused"),
+        )
+        for entry in entries
+    )

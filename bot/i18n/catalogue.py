@@ -1,0 +1,229 @@
+"""Every user-facing sentence, in one catalogue: English, Russian and Arabic."""
+
+from __future__ import annotations
+
+import json
+import logging
+import string
+from collections.abc import Mapping
+
+from generation.messages import ERRORS
+from generation.request import RequestError
+
+log = logging.getLogger(__name__)
+
+LANGUAGES = ("en", "ru", "ar")
+DEFAULT_LANGUAGE = "en"
+
+EN: dict[str, str] = {
+    # generation flow
+    "queued": "Queued as job #{job}: position {position}, about {eta}.",
+    "waiting": "Job #{job} is waiting: position {position}, about {eta}.",
+    "started": "Job #{job} is drawing…",
+    "progress": "Job #{job}: {bar} {done}/{total}",
+    "done": "Job #{job} is done.",
+    "caption": "{prompt}\nseed {seed} · Kandinsky {model} · #{image}",
+    "failed": "Sorry, job #{job} failed: {reason} Your quota was refunded.",
+    "failed_internal": "something went wrong on our side.",
+    "failed_interrupted": "the bot restarted twice while it was running.",
+    "cancelled": "Job #{job} was cancelled and your quota refunded.",
+    "recovered_requeued": "The bot restarted; job #{job} is still in the queue.",
+    "recovered_retry": "The bot restarted while job #{job} was running; it will run once more.",
+    # refusals
+    "quota_exhausted": "You have no images left today ({limit} a day); it resets in {reset}.",
+    "queue_full": "The queue is full right now ({size} jobs). Please try again in a few minutes.",
+    "user_queue_full": "You already have {count} jobs waiting (the limit is {limit}). "
+    "Please wait for one to finish.",
+    "banned": "You cannot use this bot. Reason: {reason}",
+    "paused": "The bot is not taking new jobs right now: {message}",
+    "bad_input": "{error}",
+    "need_picture": "Please attach a picture or reply to one to use /{command}.",
+    "need_mask": "Please attach a mask (white = repaint) as a second picture, or send a "
+    "transparent PNG as a file.",
+    "unknown_command": "I don't know /{command}. Try /help.",
+    "unknown_command_suggest": "I don't know /{command}. Did you mean /{suggestion}?",
+    "error": "Something went wrong on our side; please try again in a moment.",
+    "not_found_image": "There is no image #{id}.",
+    "not_found_job": "There is no job #{id}.",
+    "need_id": "Please give an id, for example /{command} 12.",
+    "init_picture_missing": "This message has no PNG, JPEG or WebP picture to start from.",
+    "upload_too_large": "Image #{id} is too large to upload here (the limit is {limit:.1f} MB); "
+    "/show {id} has its recipe.",
+    # durations (queue estimates, quota resets)
+    "duration_seconds": "{n} s",
+    "duration_minutes": "{n} min",
+    "duration_hours": "{n} h",
+    # user commands
+    "history_header": "Your images, page {page} of {pages}:",
+    "history_line": "#{id} · {prompt} · seed {seed} · Kandinsky {model}",
+    "history_empty": "You have no images yet. Try /imagine a lighthouse at dusk",
+    "recipe": "Image #{id}: {task}, Kandinsky {model}, {width}x{height}, seed {seed}, "
+    "{steps} steps, guidance {guidance}, scheduler {scheduler}.\nPrompt: {prompt}\n"
+    "Negative: {negative}\nAgain: /imagine {again}",
+    "quota_status": "Today you have used {used} of {limit} images and have {extra} extra "
+    "credits: {remaining} left. It resets in {reset}.",
+    "queue_status_line": "Job #{job}: position {position}, about {eta}.",
+    "queue_status_running": "Job #{job} is drawing now.",
+    "queue_empty": "You have no jobs in the queue.",
+    "cancel_none": "You have no waiting job to cancel.",
+    "cancel_not_yours": "Job #{job} is not yours to cancel.",
+    "cancel_too_late": "Job #{job} has already finished.",
+    "settings_show": "Your defaults: model {model}, size {size}, steps {steps}, "
+    "negative prompt: {negative}, language {language}.\nChange them with "
+    '/settings --model 3 --size 768x512 --steps 30 --neg "blurry", or /settings reset.',
+    "settings_saved": "Saved.",
+    "language_set": "I will speak English with you.",
+    "language_unknown": "I speak en (English), ru (Russian) and ar (Arabic).",
+    "init_set": "Image #{id} will be the starting picture of your next /img2img, /inpaint or "
+    "/depth.",
+    "link_code": "Your link code is {code}. Within {minutes} minutes, send /link {code} from "
+    "your account on the other platform to join both into one: one quota, one history, one "
+    "set of settings.",
+    "link_done": "Linked. Both accounts are now one (user #{user}): one quota, one history.",
+    "link_bad": "That link code is wrong or has expired. Send /link on your other account for a "
+    "new one.",
+    "init_set_picture": "That picture will be the starting picture of your next /img2img, "
+    "/inpaint or /depth.",
+    "none": "none",
+    "default": "default",
+    # admin
+    "not_admin": "Only admins can do that.",
+    "admin_usage": "Admin commands: ban USER [reason], unban USER, quota set|grant|reset USER "
+    "[N], stats, queue, cancel JOB, pause [message], resume, models, preload MODEL, unload "
+    "[MODEL], audit [N]. USER is platform:id or #number.",
+    "admin_no_user": "I don't know the user {user}.",
+    "admin_banned": "User #{user} is banned: {reason}",
+    "admin_unbanned": "User #{user} is no longer banned.",
+    "admin_quota": "User #{user}: {used} of {limit} used today, {extra} extra credits.",
+    "admin_stats": "Users: {users}. Jobs: {jobs}. Images today: {images}. Wait p50/p95: "
+    "{wait}. Run p50/p95: {run}.",
+    "admin_queue_line": "#{job} · {status} · user #{user} · {prompt}",
+    "admin_queue_empty": "The queue is empty.",
+    "admin_cancelled": "Job #{job} cancelled.",
+    "admin_paused": "Intake paused: {message}",
+    "admin_resumed": "Intake resumed.",
+    "admin_models": "Loaded: {loaded}. Available: {available}.",
+    "admin_preloaded": "Kandinsky {model} is loaded.",
+    "admin_unloaded": "Unloaded {count} pipelines.",
+    "admin_audit_line": "{at} · {actor} · {what} · {allowed}",
+    "admin_audit_empty": "The audit log is empty.",
+    "admin_allowed": "done",
+    "admin_refused": "refused",
+    "pause_default": "maintenance",
+    # help
+    "help": "I draw pictures with Kandinsky. Commands:\n"
+    "/imagine PROMPT: draw a picture\n/img2img (with a picture) PROMPT: redraw it\n"
+    "/inpaint (picture + mask) PROMPT: repaint the white part\n"
+    "/mix a cat::0.3 | #1::0.7: blend texts and pictures\n"
+    "/depth (with a picture) PROMPT: keep its shape\n"
+    "/history, /show ID, /reroll ID, /variations ID, /init ID, /settings, /quota, /queue, "
+    "/cancel, /language, /link, /help COMMAND\n"
+    "Options: --model 2.1|2.2|3 --size 768x512 --ar 16:9 --seed 42 --steps 30 --cfg 4 "
+    '--prior-cfg 4 --strength 0.6 --neg "..." --scheduler ddim --n 2',
+    "help_imagine": "/imagine PROMPT [options]: draw a picture. Example: "
+    "/imagine a lighthouse at dusk --ar 16:9 --seed 42",
+    "help_img2img": "/img2img PROMPT [--strength 0.6]: send it with a picture (or reply to one). "
+    "Example: /img2img a watercolor painting --strength 0.5",
+    "help_inpaint": "/inpaint PROMPT: send a picture and a mask (white = repaint), or a "
+    "transparent PNG as a file. Example: /inpaint a red door",
+    "help_mix": "/mix ITEM | ITEM: blend texts and attached pictures (#1, #2) with weights. "
+    "Example: /mix a cat::0.3 | #1::0.7",
+    "help_depth": "/depth PROMPT [--init]: keep the shape of the attached picture (ControlNet "
+    "depth, Kandinsky 2.2); --init also starts from it. Example: /depth a stone tower",
+    "help_reroll": "/reroll ID: the same recipe with a new seed. Example: /reroll 12",
+    "help_variations": "/variations ID: variations of one of your images. Example: /variations 12",
+    "help_init": "/init ID: use an image as the starting picture of your next command.",
+    "help_history": "/history [PAGE]: your images with their ids.",
+    "help_show": "/show ID: an image's recipe.",
+    "help_settings": '/settings [--model 3] [--size 768x512] [--steps 30] [--neg "..."] or '
+    "/settings reset: your defaults.",
+    "help_quota": "/quota: how many images you have left today.",
+    "help_queue": "/queue: where your jobs are in the queue.",
+    "help_cancel": "/cancel [JOB]: cancel your waiting job.",
+    "help_language": "/language en|ru|ar: the language I speak with you.",
+    "help_admin": "/admin ...: commands for admins.",
+    "help_help": "/help [COMMAND]: what I can do.",
+    "help_link": "/link, then /link CODE on your other platform: one quota and history for both.",
+}
+
+from bot.i18n.ar import AR, AR_ERRORS  # noqa: E402 - the catalogues follow the English one
+from bot.i18n.ru import RU, RU_ERRORS  # noqa: E402
+
+ERROR_TRANSLATIONS: dict[str, dict[str, str]] = {"en": ERRORS, "ru": RU_ERRORS, "ar": AR_ERRORS}
+"""Each language's error sentences by id (`generation.messages.ERRORS` ids)."""
+
+
+def error_key(error_id: str) -> str:
+    """The catalogue key of the error sentence `error_id`."""
+    return f"error.{error_id}"
+
+
+for _table, _errors in ((EN, ERRORS), (RU, RU_ERRORS), (AR, AR_ERRORS)):
+    _table.update({error_key(error_id): template for error_id, template in _errors.items()})
+
+CATALOGUE: dict[str, dict[str, str]] = {"en": EN, "ru": RU, "ar": AR}
+
+
+def normalise_language(code: str | None) -> str:
+    """Map a locale such as `ru-RU` or `ar_EG` onto a language we speak."""
+    if not code:
+        return DEFAULT_LANGUAGE
+    base = code.replace("_", "-").split("-")[0].lower()
+    return base if base in CATALOGUE else DEFAULT_LANGUAGE
+
+
+def text(language: str | None, key: str, /, **values: object) -> str:
+    """Return the sentence `key` in `language` (English when missing), filled in."""
+    table: Mapping[str, str] = CATALOGUE.get(normalise_language(language), EN)
+    template = table.get(key) or EN[key]
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        log.error("message %s in %s has placeholders that do not match", key, language)
+        return EN[key].format(**values)
+
+
+def describe_error(error: RequestError, language: str | None) -> str:
+    """`error` as a sentence in `language`.
+
+    A catalogued error (made with `RequestError.of`) is rendered from the catalogue, in
+    English where the language lacks it; any other error gives its own message.
+    """
+    if error.key is None or error_key(error.key) not in EN:
+        return str(error)
+    return text(language, error_key(error.key), **error.values)
+
+
+# A job that failed on a catalogued error stores this prefix and the error's id and values as
+# JSON, so whoever tells its owner (any frontend, later) can word it in the owner's language.
+_REASON_PREFIX = "error:"
+
+
+def reason_of(error: RequestError) -> str:
+    """What a job that failed on `error` stores as its reason (see `describe_reason`)."""
+    if error.key is None:
+        return str(error)
+    try:
+        encoded = json.dumps({"id": error.key, "values": error.values}, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(error)
+    return _REASON_PREFIX + encoded
+
+
+def describe_reason(reason: str, language: str | None) -> str:
+    """A stored failure reason as a sentence in `language` (other reasons as they are)."""
+    if not reason.startswith(_REASON_PREFIX):
+        return reason
+    try:
+        decoded = json.loads(reason.removeprefix(_REASON_PREFIX))
+        key, values = error_key(str(decoded["id"])), dict(decoded["values"])
+    except (ValueError, KeyError, TypeError):
+        return reason
+    if key not in EN:
+        return reason
+    return text(language, key, **values)
+
+
+def placeholders(template: str) -> set[str]:
+    """The `{names}` a template uses."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}

@@ -1,0 +1,303 @@
+"""Russian messages (keys and placeholders as in `bot.i18n.catalogue.EN` and
+`generation.messages`)."""
+
+RU: dict[str, str] = {
+    # generation flow
+    "queued": "Задание #{job} в очереди: место {position}, примерно {eta}.",
+    "waiting": "Задание #{job} ждёт: место в очереди {position}, примерно {eta}.",
+    "started": "Задание #{job}: рисую…",
+    "progress": "Задание #{job}: {bar} {done}/{total}",
+    "done": "Задание #{job} готово.",
+    "caption": "{prompt}\nсид {seed} · Kandinsky {model} · #{image}",
+    "failed": "К сожалению, задание #{job} не выполнено: {reason} Квота возвращена.",
+    "failed_internal": "что-то пошло не так на нашей стороне.",
+    "failed_interrupted": "бот дважды перезапускался во время его выполнения.",
+    "cancelled": "Задание #{job} отменено, квота возвращена.",
+    "recovered_requeued": "Бот перезапустился; задание #{job} по-прежнему в очереди.",
+    "recovered_retry": (
+        "Бот перезапустился во время выполнения задания #{job}; оно будет запущено ещё раз."
+    ),
+    # refusals
+    "quota_exhausted": "Лимит на сегодня исчерпан ({limit} в день); он обновится через {reset}.",
+    "queue_full": (
+        "Очередь сейчас заполнена (заданий: {size}). Попробуйте ещё раз через несколько минут."
+    ),
+    "user_queue_full": (
+        "У вас уже ждут выполнения заданий: {count} (максимум — {limit}). "
+        "Дождитесь, пожалуйста, пока одно из них завершится."
+    ),
+    "banned": "Вы не можете пользоваться этим ботом. Причина: {reason}",
+    "paused": "Бот сейчас не принимает новые задания: {message}",
+    "bad_input": "{error}",
+    "need_picture": (
+        "Чтобы использовать /{command}, прикрепите картинку или ответьте на сообщение с ней."
+    ),
+    "need_mask": (
+        "Прикрепите маску (белое — перерисовать) второй картинкой "
+        "или отправьте прозрачный PNG файлом."
+    ),
+    "unknown_command": "Я не знаю команды /{command}. Попробуйте /help.",
+    "unknown_command_suggest": (
+        "Я не знаю команды /{command}. Возможно, вы имели в виду /{suggestion}?"
+    ),
+    "error": "Что-то пошло не так на нашей стороне; попробуйте ещё раз чуть позже.",
+    "not_found_image": "Изображение #{id} не найдено.",
+    "not_found_job": "Задание #{id} не найдено.",
+    "need_id": "Укажите номер, например: /{command} 12.",
+    "init_picture_missing": "В этом сообщении нет картинки PNG, JPEG или WebP, с которой начать.",
+    "upload_too_large": (
+        "Изображение #{id} слишком большое, чтобы загрузить его сюда (максимум — "
+        "{limit:.1f} МБ); его параметры — в /show {id}."
+    ),
+    # durations (queue estimates, quota resets)
+    "duration_seconds": "{n} с",
+    "duration_minutes": "{n} мин",
+    "duration_hours": "{n} ч",
+    # user commands
+    "history_header": "Ваши изображения, страница {page} из {pages}:",
+    "history_line": "#{id} · {prompt} · сид {seed} · Kandinsky {model}",
+    "history_empty": "У вас пока нет изображений. Попробуйте /imagine маяк в сумерках",
+    "recipe": (
+        "Изображение #{id}: {task}, Kandinsky {model}, {width}x{height}, сид {seed}, "
+        "шаги: {steps}, guidance {guidance}, планировщик {scheduler}.\n"
+        "Запрос: {prompt}\nНегативный запрос: {negative}\nПовторить: /imagine {again}"
+    ),
+    "quota_status": (
+        "Сегодня использовано изображений: {used} из {limit}, дополнительных кредитов: "
+        "{extra}; осталось: {remaining}. Лимит обновится через {reset}."
+    ),
+    "queue_status_line": "Задание #{job}: место {position}, примерно {eta}.",
+    "queue_status_running": "Задание #{job}: рисую прямо сейчас.",
+    "queue_empty": "В очереди нет ваших заданий.",
+    "cancel_none": "У вас нет ожидающих заданий, которые можно отменить.",
+    "cancel_not_yours": "Задание #{job} не ваше, отменить его нельзя.",
+    "cancel_too_late": "Задание #{job} уже завершено.",
+    "settings_show": (
+        "Ваши настройки по умолчанию: модель {model}, размер {size}, шаги: {steps}, "
+        "негативный запрос: {negative}, язык: {language}.\nИзменить их: "
+        '/settings --model 3 --size 768x512 --steps 30 --neg "blurry" или /settings reset.'
+    ),
+    "settings_saved": "Сохранено.",
+    "language_set": "Теперь я буду говорить с вами по-русски.",
+    "language_unknown": "Я говорю на en (английском), ru (русском) и ar (арабском).",
+    "init_set": (
+        "Изображение #{id} станет исходной картинкой для вашей следующей команды "
+        "/img2img, /inpaint или /depth."
+    ),
+    "link_code": "Ваш код связки: {code}. В течение {minutes} мин. отправьте /link {code} со "
+    "своего аккаунта на другой платформе, чтобы объединить их: одна квота, одна история, одни "
+    "настройки.",
+    "link_done": "Готово. Оба аккаунта теперь один (пользователь #{user}): общая квота и история.",
+    "link_bad": "Этот код связки неверен или истёк. Отправьте /link со второго аккаунта, чтобы "
+    "получить новый.",
+    "init_set_picture": "Эта картинка станет исходной для вашей следующей команды /img2img, "
+    "/inpaint или /depth.",
+    "none": "нет",
+    "default": "по умолчанию",
+    # admin
+    "not_admin": "Это доступно только администраторам.",
+    "admin_usage": (
+        "Команды администратора: ban ПОЛЬЗОВАТЕЛЬ [причина], unban ПОЛЬЗОВАТЕЛЬ, "
+        "quota set|grant|reset ПОЛЬЗОВАТЕЛЬ [N], stats, queue, cancel ЗАДАНИЕ, "
+        "pause [сообщение], resume, models, preload МОДЕЛЬ, unload [МОДЕЛЬ], audit [N]. "
+        "ПОЛЬЗОВАТЕЛЬ — это платформа:id или #номер."
+    ),
+    "admin_no_user": "Пользователь {user} не найден.",
+    "admin_banned": "Пользователь #{user} заблокирован: {reason}",
+    "admin_unbanned": "Пользователь #{user} разблокирован.",
+    "admin_quota": (
+        "Пользователь #{user}: сегодня использовано {used} из {limit}, "
+        "дополнительных кредитов: {extra}."
+    ),
+    "admin_stats": (
+        "Пользователей: {users}. Заданий: {jobs}. Изображений сегодня: {images}. "
+        "Ожидание p50/p95: {wait}. Выполнение p50/p95: {run}."
+    ),
+    "admin_queue_line": "#{job} · {status} · пользователь #{user} · {prompt}",
+    "admin_queue_empty": "Очередь пуста.",
+    "admin_cancelled": "Задание #{job} отменено.",
+    "admin_paused": "Приём заданий приостановлен: {message}",
+    "admin_resumed": "Приём заданий возобновлён.",
+    "admin_models": "Загружены: {loaded}. Доступны: {available}.",
+    "admin_preloaded": "Модель Kandinsky {model} загружена.",
+    "admin_unloaded": "Выгружено пайплайнов: {count}.",
+    "admin_audit_line": "{at} · {actor} · {what} · {allowed}",
+    "admin_audit_empty": "Журнал аудита пуст.",
+    "admin_allowed": "выполнено",
+    "admin_refused": "отклонено",
+    "pause_default": "технические работы",
+    # help
+    "help": (
+        "Я рисую картинки с помощью Kandinsky. Команды:\n"
+        "/imagine ЗАПРОС: нарисовать картинку\n"
+        "/img2img (с картинкой) ЗАПРОС: перерисовать её\n"
+        "/inpaint (картинка + маска) ЗАПРОС: перерисовать белую область\n"
+        "/mix кот::0.3 | #1::0.7: смешать тексты и картинки\n"
+        "/depth (с картинкой) ЗАПРОС: сохранить её форму\n"
+        "/history, /show ID, /reroll ID, /variations ID, /init ID, /settings, /quota, "
+        "/queue, /cancel, /language, /link, /help КОМАНДА\n"
+        "Параметры: --model 2.1|2.2|3 --size 768x512 --ar 16:9 --seed 42 --steps 30 --cfg 4 "
+        '--prior-cfg 4 --strength 0.6 --neg "..." --scheduler ddim --n 2'
+    ),
+    "help_imagine": (
+        "/imagine ЗАПРОС [параметры]: нарисовать картинку. "
+        "Пример: /imagine маяк в сумерках --ar 16:9 --seed 42"
+    ),
+    "help_img2img": (
+        "/img2img ЗАПРОС [--strength 0.6]: отправьте вместе с картинкой (или ответом на неё). "
+        "Пример: /img2img акварельная картина --strength 0.5"
+    ),
+    "help_inpaint": (
+        "/inpaint ЗАПРОС: отправьте картинку и маску (белое — перерисовать) "
+        "или прозрачный PNG файлом. Пример: /inpaint красная дверь"
+    ),
+    "help_mix": (
+        "/mix ЭЛЕМЕНТ | ЭЛЕМЕНТ: смешать тексты и прикреплённые картинки (#1, #2) "
+        "с весами. Пример: /mix кот::0.3 | #1::0.7"
+    ),
+    "help_depth": (
+        "/depth ЗАПРОС [--init]: сохранить форму прикреплённой картинки (ControlNet depth, "
+        "Kandinsky 2.2); с --init она же станет исходной картинкой. "
+        "Пример: /depth каменная башня"
+    ),
+    "help_reroll": "/reroll ID: те же параметры с новым сидом. Пример: /reroll 12",
+    "help_variations": "/variations ID: вариации одного из ваших изображений. "
+    "Пример: /variations 12",
+    "help_init": (
+        "/init ID: использовать изображение как исходную картинку для следующей команды."
+    ),
+    "help_history": "/history [СТРАНИЦА]: ваши изображения и их номера.",
+    "help_show": "/show ID: параметры, с которыми создано изображение.",
+    "help_settings": (
+        '/settings [--model 3] [--size 768x512] [--steps 30] [--neg "..."] '
+        "или /settings reset: ваши настройки по умолчанию."
+    ),
+    "help_quota": "/quota: сколько изображений у вас осталось на сегодня.",
+    "help_queue": "/queue: где ваши задания в очереди.",
+    "help_cancel": "/cancel [ЗАДАНИЕ]: отменить ваше ожидающее задание.",
+    "help_language": "/language en|ru|ar: язык, на котором я с вами говорю.",
+    "help_admin": "/admin ...: команды для администраторов.",
+    "help_help": "/help [КОМАНДА]: что я умею.",
+    "help_link": "/link, затем /link КОД на другой платформе: общая квота и история.",
+}
+
+RU_ERRORS: dict[str, str] = {
+    # the request model
+    "k3_no_inpainting": (
+        "Kandinsky 3 не умеет перерисовывать часть картинки (inpainting); попробуйте модель 2.2"
+    ),
+    "k3_no_mix": "У Kandinsky 3 нет prior, поэтому он не умеет смешивать; попробуйте модель 2.2",
+    "depth_only_k22": "Depth ControlNet есть только для Kandinsky 2.2; попробуйте модель 2.2",
+    "mix_item_kind": "Каждый элемент смешивания — либо текст, либо изображение",
+    "one_of": "Параметр {name} должен быть одним из: {choices}; получено: {value}",
+    "not_text": "Параметр {name} должен быть текстом",
+    "too_long": "Параметр {name} слишком длинный: символов — {length}, максимум — {limit}",
+    "no_nul": "Параметр {name} не должен содержать символы NUL",
+    "prompt_empty": "Запрос не может быть пустым",
+    "whole_number": "Параметр {name} должен быть целым числом; получено: {value}",
+    "not_a_number": "Параметр {name} должен быть числом; получено: {value}",
+    "between": "Параметр {name} должен быть от {low:g} до {high:g}; получено: {value}",
+    "size_multiple": "Параметр {name} должен быть кратен 64; получено: {value}",
+    "size_pixels": "Размер {width}x{height} превышает предел (максимум пикселей: {limit})",
+    "size_format": "Параметр {name} должен выглядеть как 768x512; получено: {value}",
+    "size_positive": "У изображения должен быть положительный размер",
+    "no_denoising_step": (
+        "При strength {strength} и числе шагов {steps} не выполняется ни одного шага "
+        "расшумления; увеличьте strength или число шагов"
+    ),
+    "needs_picture": "Для {task} нужна исходная картинка",
+    "inpaint_needs_mask": "Для inpaint нужна маска (белое — перерисовать) или прозрачный PNG",
+    "depth_needs_input": "Для depth нужна картинка или карта глубины",
+    "depth_img2img_needs_picture": "Для depth в режиме «картинка в картинку» нужна картинка",
+    "mix_only": "Элементы смешивания используются только в mix, а не в {task}",
+    "mix_too_few": "Для смешивания нужно хотя бы 2 элемента; получено: {count}",
+    "mix_too_many": "Слишком много элементов для смешивания: {count}; максимум — {limit}",
+    "mix_text_too_long": "Текст в смешивании длиннее допустимой длины запроса",
+    "mix_weights_zero": "Веса смешивания не могут все быть нулевыми",
+    # the option grammar
+    "unknown_option": "Неизвестный параметр {option}; доступные параметры: {options}",
+    "unknown_option_suggest": (
+        "Неизвестный параметр {option}; возможно, вы имели в виду --{suggestion}?"
+    ),
+    "option_repeated": "Параметр --{option} указан больше одного раза; укажите его один раз",
+    "size_with_aspect": "--size и --ar нельзя использовать вместе; укажите что-то одно",
+    "needs_value": "Для {name} нужно значение, например: --{option} {example}",
+    "takes_no_value": "Параметр {name} не принимает значения; получено: {value}",
+    "not_finite": "Параметр {name} должен быть конечным числом; получено: {value}",
+    "seed_range": "Параметр {name} должен быть от 0 до {high}; получено: {value}",
+    "one_of_suggest": (
+        "Параметр {name} должен быть одним из: {choices}; получено: {value}. "
+        "Возможно, вы имели в виду {suggestion}?"
+    ),
+    "aspect_format": "Параметр {name} должен выглядеть как 16:9; получено: {value}",
+    "aspect_positive": (
+        "Для {name} нужны два положительных числа, например 16:9; получено: {value}"
+    ),
+    "aspect_range": "Параметр {name} должен быть от 1:{limit} до {limit}:1; получено: {value}",
+    "mix_spec_kind": "Каждый элемент смешивания — либо текст, либо картинка",
+    "mix_item_empty": (
+        "Элемент смешивания {number} пуст; записывайте элементы так: кот::0.3 | собака::0.7"
+    ),
+    "mix_picture_number": (
+        "Картинки нумеруются с #1, поэтому элемент смешивания {number} не может быть {value}"
+    ),
+    "weight_not_a_number": (
+        "Вес элемента смешивания {number} должен быть числом; получено: {value}"
+    ),
+    "weight_not_finite": (
+        "Вес элемента смешивания {number} должен быть конечным числом; получено: {value}"
+    ),
+    "weight_negative": (
+        "Вес элемента смешивания {number} должен быть не меньше 0; получено: {weight:g}"
+    ),
+    # the commands
+    "no_picture_number": "Картинки #{number} нет",
+    "model_choice": "Модель должна быть 2.1, 2.2 или 3; получено: {value}",
+    # pictures users send
+    "picture_empty": "Файл картинки пуст",
+    "picture_too_heavy": "Картинка весит {size:.1f} МБ; максимум — {limit:.0f} МБ",
+    "picture_not_picture": "Картинка не в формате PNG, JPEG или WebP",
+    "picture_too_many_pixels": (
+        "Картинка слишком большая ({width}x{height} пикс.); максимум — {limit:.0f} Мп"
+    ),
+    "picture_too_large": (
+        "Картинка слишком большая (слишком много пикселей); максимум — {limit:.0f} Мп"
+    ),
+    "picture_damaged": "Картинка повреждена или обрезана; отправьте её ещё раз",
+    "mask_empty": "Файл маски пуст",
+    "mask_too_heavy": "Маска весит {size:.1f} МБ; максимум — {limit:.0f} МБ",
+    "mask_not_picture": "Маска не в формате PNG, JPEG или WebP",
+    "mask_too_many_pixels": (
+        "Маска слишком большая ({width}x{height} пикс.); максимум — {limit:.0f} Мп"
+    ),
+    "mask_too_large": "Маска слишком большая (слишком много пикселей); максимум — {limit:.0f} Мп",
+    "mask_damaged": "Маска повреждена или обрезана; отправьте её ещё раз",
+    "depth_map_empty": "Файл карты глубины пуст",
+    "depth_map_too_heavy": "Карта глубины весит {size:.1f} МБ; максимум — {limit:.0f} МБ",
+    "depth_map_not_picture": "Карта глубины не в формате PNG, JPEG или WebP",
+    "depth_map_too_many_pixels": (
+        "Карта глубины слишком большая ({width}x{height} пикс.); максимум — {limit:.0f} Мп"
+    ),
+    "depth_map_too_large": (
+        "Карта глубины слишком большая (слишком много пикселей); максимум — {limit:.0f} Мп"
+    ),
+    "depth_map_damaged": "Карта глубины повреждена или обрезана; отправьте её ещё раз",
+    # recipes read back from our PNGs
+    "file_not_png": "Этот файл — не картинка PNG",
+    "no_recipe": "В этом PNG нет параметров генерации от Kandinsky-бота",
+    "recipe_damaged": "Параметры генерации в этом PNG повреждены",
+    # the command line
+    "cannot_read": "Не удалось прочитать {what} {path}: {reason}",
+    "mix_weight_number": "Вес смешивания должен быть числом; получено: {value}",
+    "recipe_needs_image": "Для этих параметров нужна исходная картинка: укажите --image",
+    # downloads by the chat adapters
+    "download_failed": "Не удалось скачать {name}; прикрепите файл ещё раз",
+    "file_wrong_type": "Файл {name} имеет тип {kind}, а не PNG, JPEG или WebP",
+    "file_unknown_type": "Тип файла {name} неизвестен; нужна картинка PNG, JPEG или WebP",
+    "file_too_large": "Файл {name} весит {size:.1f} МБ; максимум — {limit:.1f} МБ",
+    "file_too_big_for_bots": "Файл {name} слишком большой: боты не могут его скачать",
+    "file_over_download_limit": (
+        "Файл {name} весит {size:.1f} МБ; я могу скачивать файлы до {limit:.0f} МБ"
+    ),
+}
+"""Russian error sentences, by `generation.messages.ERRORS` id."""

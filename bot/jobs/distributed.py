@@ -1,0 +1,433 @@
+"""Scale-out: the procrastinate job queue between bot frontends and GPU workers.
+
+Frontends defer one procrastinate job per stored job, to the queue of the request's model
+family (`kbot-2.2`, ...), with `lock=user-<id>` (one running job per user across all
+workers) and `priority=-depth`, where depth is how many of the user's jobs were already
+active: procrastinate picks the highest priority, then the oldest job, so the waiting jobs
+run round robin across users, as in the embedded queue.
+
+procrastinate stores no results: workers change our jobs table (the truth, as on one
+machine) and send `pg_notify(kbot_jobs, '<kind>:<job id>:...')`; every frontend listens and
+turns notifications for the jobs it owns (those it submitted, and at start the active jobs
+of the platforms it serves) into `JobEvents`. Images are files under the shared data folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from bot.jobs.local import JobEvents
+from generation.request import Family
+from storage.records import ImageRecord, JobRecord, JobStatus
+from storage.store import Store
+
+if TYPE_CHECKING:
+    import procrastinate
+    import psycopg
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "kbot_jobs"
+TASK_NAME = "kbot.generate"
+QUEUE_PREFIX = "kbot-"
+REFRESH_SECONDS = 1.0
+HEARTBEAT_SECONDS = 2.0
+STALLED_SECONDS = 6.0
+# Advisory lock key serialising the creation of procrastinate's schema ("kbqs").
+SCHEMA_LOCK_KEY = 0x6B627173
+
+
+def queue_name(family: Family | str) -> str:
+    """The procrastinate queue of a model family."""
+    return f"{QUEUE_PREFIX}{Family(family).value}"
+
+
+def conninfo(database_url: str) -> str:
+    """A libpq connection string for a SQLAlchemy PostgreSQL URL (any driver)."""
+    from psycopg.conninfo import make_conninfo
+
+    url = make_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        raise ValueError(f"the procrastinate queue needs PostgreSQL, not {url.drivername}")
+    params: dict[str, Any] = {"dbname": url.database}
+    host = url.query.get("host") or url.host
+    params["host"] = host if isinstance(host, str) else (host[0] if host else None)
+    params.update(user=url.username, password=url.password, port=url.port)
+    return make_conninfo(**{key: value for key, value in params.items() if value is not None})
+
+
+def build_app(database_url: str) -> procrastinate.App:
+    """A procrastinate app on the database, with the `generate` task registered (no body)."""
+    import procrastinate
+
+    connector = procrastinate.PsycopgConnector(
+        conninfo=conninfo(database_url), min_size=1, max_size=4
+    )
+    app = procrastinate.App(connector=connector)
+
+    @app.task(name=TASK_NAME, pass_context=True)
+    def generate(context: procrastinate.JobContext, job_id: int) -> None:
+        """Replaced on workers (bot.jobs.worker); frontends only defer it."""
+        raise RuntimeError("frontends do not run jobs")
+
+    del generate
+    return app
+
+
+async def apply_schema(database_url: str) -> bool:
+    """Create procrastinate's schema unless it is there; True when it was created.
+
+    Frontends, workers and `kandinsky-bot migrate` may all start at once on a new database:
+    a transaction-level advisory lock lets one of them create the schema and the others
+    then find it.
+    """
+    import psycopg
+    from procrastinate.schema import SchemaManager
+
+    connect = psycopg.AsyncConnection.connect(conninfo(database_url))
+    async with await connect as connection, connection.transaction():
+        await connection.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
+        cursor = await connection.execute("SELECT to_regclass('procrastinate_jobs')")
+        row = await cursor.fetchone()
+        if row is not None and row[0] is not None:
+            return False
+        await connection.execute(SchemaManager.get_schema())
+    return True
+
+
+async def migrate(database_url: str, store: Store) -> bool:
+    """Our migrations ran in `Store.open`; add procrastinate's schema (idempotent)."""
+    del store
+    return await apply_schema(database_url)
+
+
+async def notify(store: Store, kind: str, job_id: int, *extra: object) -> None:
+    """Tell every frontend about a job: `kind:job_id[:extra...]` on the CHANNEL."""
+    payload = ":".join(str(part) for part in (kind, job_id, *extra))
+    async with store.engine.begin() as connection:
+        await connection.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {"channel": CHANNEL, "payload": payload},
+        )
+
+
+async def retry_stalled(app: procrastinate.App) -> list[int]:
+    """Put jobs of workers that stopped beating back to `todo`; return their ids.
+
+    The task caps attempts itself (our jobs table counts them), since this retry ignores
+    the task's retry policy.
+    """
+    stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_SECONDS)
+    retried = []
+    for job in stalled:
+        await app.job_manager.retry_job(job)
+        if job.id is not None:
+            retried.append(job.id)
+    if retried:
+        log.warning("retrying stalled jobs %s", retried)
+    return retried
+
+
+async def stalled_loop(app: procrastinate.App, every: float = HEARTBEAT_SECONDS) -> None:
+    """Retry stalled jobs every `every` seconds, forever (cancel to stop)."""
+    while True:
+        try:
+            await retry_stalled(app)
+        except Exception:
+            log.exception("could not check for stalled jobs")
+        await asyncio.sleep(every)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One parsed notification."""
+
+    kind: str
+    job_id: int
+    extra: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, payload: str) -> Notice | None:
+        """`kind:job_id[:extra...]`, or None for anything else."""
+        kind, _, rest = payload.partition(":")
+        parts = rest.split(":")
+        if not parts[0].isdigit():
+            return None
+        return cls(kind, int(parts[0]), tuple(parts[1:]))
+
+
+@dataclass(slots=True)
+class _Snapshot:
+    waiting: list[JobRecord]
+    running: list[JobRecord]
+    depth: dict[int, int]
+
+
+class ProcrastinateQueue:
+    """`JobQueue` for frontends: jobs run on `kandinsky-bot worker` processes anywhere."""
+
+    def __init__(
+        self,
+        store: Store,
+        events: JobEvents,
+        database_url: str,
+        *,
+        platforms: Iterable[str] = (),
+        adopt: bool = True,
+        listen: bool = True,
+    ) -> None:
+        self._store = store
+        self._events = events
+        self._app = build_app(database_url)
+        self._database_url = database_url
+        self._conninfo = conninfo(database_url)
+        self._platforms = platforms
+        self._adopt = adopt
+        self._listen_enabled = listen
+        self._owned: set[int] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._snapshot = _Snapshot([], [], {})
+        self._run_seconds: deque[float] = deque([10.0], maxlen=20)
+        self._started: dict[int, float] = {}
+        self._listening = asyncio.Event()
+        self._pending: set[asyncio.Task[None]] = set()
+        self.workers: dict[int, str] = {}
+
+    @property
+    def app(self) -> procrastinate.App:
+        """The procrastinate app (open between start and stop)."""
+        return self._app
+
+    # -- interface ---------------------------------------------------------------------
+    async def start(self) -> None:
+        """Open the app, listen to job notifications, adopt active jobs, refresh the view."""
+        await self._app.open_async()
+        await apply_schema(self._database_url)  # `kandinsky-bot migrate` did it, normally
+        self._tasks = [asyncio.create_task(self._refresh_loop(), name="kbot-refresh")]
+        if self._listen_enabled:
+            self._tasks.append(asyncio.create_task(self._listen(), name="kbot-listen"))
+            await asyncio.wait_for(self._listening.wait(), timeout=30)
+        if self._adopt:
+            await self._adopt_active()
+        await self._refresh()
+        await self._tell_untold()
+
+    async def _adopt_active(self) -> None:
+        """Own the active jobs of our platforms; defer queued ones nobody deferred.
+
+        A frontend that died between storing a job and deferring it leaves such a job. A
+        second defer of a job is harmless: the worker only runs a job that is still queued.
+        """
+        platforms = set(self._platforms)
+        for job in await self._store.jobs((JobStatus.QUEUED, JobStatus.RUNNING)):
+            if platforms and job.destination.get("platform") not in platforms:
+                continue
+            self._owned.add(job.id)
+            if job.status == JobStatus.QUEUED and await self._procrastinate_job(job.id) is None:
+                log.warning("job #%s was never handed to the queue; deferring it now", job.id)
+                await self.submit(job)
+
+    async def stop(self) -> None:
+        """Stop listening; jobs keep running on the workers."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self._app.close_async()
+
+    async def submit(self, job: JobRecord) -> None:
+        """Defer the (committed) job to its family's queue, under its user's lock."""
+        depth = max(0, await self._store.count_active(job.user_id) - 1)
+        self._owned.add(job.id)
+        await (
+            self._app.tasks[TASK_NAME]
+            .configure(
+                queue=queue_name(job.request.model),
+                lock=f"user-{job.user_id}",
+                priority=-depth,
+            )
+            .defer_async(job_id=job.id)
+        )
+        await self._refresh()
+
+    async def cancel(self, job_id: int) -> bool:
+        """Cancel a queued job (refunded) or ask its worker to stop at the next step."""
+        found = await self._procrastinate_job(job_id)
+        manager = self._app.job_manager
+        if found is not None:
+            procrastinate_id, status = found
+            if status == "todo" and await manager.cancel_job_by_id_async(procrastinate_id):
+                cancelled = await self._store.cancel_job(job_id)
+                await self._refresh()
+                return cancelled
+            if await manager.cancel_job_by_id_async(procrastinate_id, abort=True):
+                return True
+        return await self._store.cancel_job(job_id)
+
+    def waiting(self) -> list[JobRecord]:
+        """Waiting jobs in the order workers will take them (round robin by user)."""
+        return list(self._snapshot.waiting)
+
+    def running(self) -> list[JobRecord]:
+        """Jobs running on any worker."""
+        return list(self._snapshot.running)
+
+    def position(self, job_id: int) -> int | None:
+        """1-based place among waiting jobs."""
+        for index, job in enumerate(self._snapshot.waiting, start=1):
+            if job.id == job_id:
+                return index
+        return None
+
+    def eta(self, job_id: int) -> float | None:
+        """Seconds until done, from the recent average run time."""
+        if any(job.id == job_id for job in self._snapshot.running):
+            return self._average()
+        position = self.position(job_id)
+        return None if position is None else self._seconds_for(position)
+
+    def estimate(self, user_id: int) -> tuple[int, float | None]:
+        """Position and seconds to done that a new job of `user_id` would get."""
+        mine = sum(job.user_id == user_id for job in self._active())
+        depth = self._snapshot.depth
+        ahead = sum(1 for job in self._snapshot.waiting if depth.get(job.id, 0) <= mine)
+        return ahead + 1, self._seconds_for(ahead + 1)
+
+    async def wait_idle(self) -> None:
+        """Wait until no job is queued or running anywhere (and events are delivered)."""
+        while await self._store.count_active():  # noqa: ASYNC110 - other processes
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.2)
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+
+    # -- view ----------------------------------------------------------------------------
+    def _active(self) -> list[JobRecord]:
+        return [*self._snapshot.waiting, *self._snapshot.running]
+
+    def _average(self) -> float:
+        return sum(self._run_seconds) / len(self._run_seconds)
+
+    def _seconds_for(self, position: int) -> float:
+        slots = max(1, len(self._snapshot.running), len(set(self.workers.values())))
+        return self._average() * ((position - 1 + len(self._snapshot.running)) // slots + 1)
+
+    async def _procrastinate_job(self, job_id: int) -> tuple[int, str] | None:
+        row = await self._app.connector.execute_query_one_async(
+            "SELECT coalesce(max(id), 0) AS id, coalesce(max(status::text), '') AS status "
+            "FROM procrastinate_jobs WHERE task_name = %(task)s "
+            "AND args->>'job_id' = %(job)s AND status IN ('todo', 'doing')",
+            task=TASK_NAME,
+            job=str(job_id),
+        )
+        return (int(row["id"]), str(row["status"])) if row["id"] else None
+
+    async def _refresh(self) -> None:
+        rows = await self._app.connector.execute_query_all_async(
+            "SELECT (args->>'job_id')::bigint AS job_id, priority, id "
+            "FROM procrastinate_jobs WHERE task_name = %(task)s AND status = 'todo'",
+            task=TASK_NAME,
+        )
+        order = {int(row["job_id"]): (-int(row["priority"]), int(row["id"])) for row in rows}
+        waiting = await self._store.jobs((JobStatus.QUEUED,))
+        waiting.sort(key=lambda job: order.get(job.id, (0, 1 << 62)))
+        running = await self._store.jobs((JobStatus.RUNNING,))
+        depth = {job_id: rank for job_id, (rank, _) in order.items()}
+        self._snapshot = _Snapshot(waiting, running, depth)
+        from bot.jobs import metrics
+
+        metrics.QUEUE_DEPTH.set(len(waiting))
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(REFRESH_SECONDS)
+            try:
+                await self._refresh()
+                await self._tell_untold()
+            except Exception:
+                log.exception("could not read the queue")
+
+    async def _tell_untold(self) -> None:
+        """Tell the owners of jobs that ended unheard: a notification lost while the
+        listening connection was down, or a job that ended while no frontend ran. The
+        store lets one process tell each owner, once."""
+        platforms = set(self._platforms)
+        untold = [
+            job
+            for job in await self._store.untold_jobs()
+            if not platforms or job.destination.get("platform") in platforms
+        ]
+        if untold:
+            await self._events.tell_untold(untold)
+
+    # -- notifications ---------------------------------------------------------------------
+    async def _listen(self) -> None:
+        """LISTEN on the channel (reconnecting on errors) and dispatch each notification."""
+        import psycopg
+
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self._conninfo, autocommit=True
+                ) as connection:
+                    await self._listen_on(connection)
+            except (psycopg.Error, OSError):
+                log.exception("lost the notification connection; reconnecting")
+                self._listening.clear()
+                await asyncio.sleep(1)
+
+    async def _listen_on(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        await connection.execute(f"LISTEN {CHANNEL}")
+        self._listening.set()
+        async for message in connection.notifies():
+            notice = Notice.parse(message.payload)
+            if notice is None or notice.job_id not in self._owned:
+                continue
+            task = asyncio.create_task(self._dispatch(notice))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+
+    async def _dispatch(self, notice: Notice) -> None:
+        """Turn one notification into a job event; a failing adapter never stops us."""
+        try:
+            job = await self._store.get_job(notice.job_id)
+            if job is not None:
+                await self._event(notice, job)
+        except Exception:
+            log.exception("could not tell a user about job #%s", notice.job_id)
+
+    async def _event(self, notice: Notice, job: JobRecord) -> None:
+        if notice.kind == "started":
+            self._started[job.id] = time.monotonic()
+            self.workers[job.id] = ":".join(notice.extra) or "?"
+            await self._events.job_started(job)
+        elif notice.kind == "progress" and len(notice.extra) >= 2:
+            await self._events.job_progress(job, int(notice.extra[0]), int(notice.extra[1]))
+        elif notice.kind == "done":
+            began = self._started.pop(job.id, None)
+            if began is not None:
+                self._run_seconds.append(time.monotonic() - began)
+            self._owned.discard(job.id)
+            await self._events.job_done(job, await self._images(job))
+        elif notice.kind == "failed":
+            self._owned.discard(job.id)
+            await self._events.job_failed(job, job.error or "internal")
+        elif notice.kind == "retry":
+            await self._events.job_recovered(job, "retry")
+
+    async def _images(self, job: JobRecord) -> list[ImageRecord]:
+        images = [await self._store.get_image(image_id) for image_id in job.image_ids]
+        return [image for image in images if image is not None]

@@ -1,0 +1,166 @@
+"""The pipeline cache: each checkpoint loaded once, siblings derived, speed options applied.
+
+Nothing here runs at import time; `import diffusers` happens on the first load.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import importlib.util
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from generation.engine.checkpoints import ModelRegistry
+from generation.request import Family
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOptions:
+    """Device and speed switches (DESIGN.md section 1, the guide's speed options)."""
+
+    device: str = "auto"
+    fp16: bool | None = None  # None: fp16 exactly when the device is CUDA
+    cpu_offload: bool = False
+    compile: bool = False
+    xformers: bool | None = None  # None: use it when installed and on CUDA
+
+    def resolved_device(self) -> torch.device:
+        """Return the torch device: CUDA when available for "auto", else CPU."""
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(self.device)
+
+    def dtype(self) -> torch.dtype:
+        """Return fp16 on CUDA (unless switched off), fp32 elsewhere."""
+        on_cuda = self.resolved_device().type == "cuda"
+        use_fp16 = on_cuda if self.fp16 is None else self.fp16 and on_cuda
+        return torch.float16 if use_fp16 else torch.float32
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    """A pipeline loaded from the family's checkpoint for `checkpoint` role."""
+
+    cls: str
+    checkpoint: str
+
+
+@dataclass(frozen=True, slots=True)
+class Derive:
+    """A pipeline derived with `from_pipe` from the already cached `base` role (shared weights)."""
+
+    cls: str
+    base: str
+
+
+PipelineSpec = Load | Derive
+
+
+def diffusers_class(name: str) -> Any:
+    """Return a diffusers pipeline class by name (imports diffusers lazily)."""
+    return getattr(importlib.import_module("diffusers"), name)
+
+
+class PipelineCache:
+    """Loads each checkpoint once per process and keeps it until `unload`.
+
+    `loads` counts real `from_pretrained` calls, so callers (and tests) can see that a
+    second request for a loaded checkpoint loads nothing.
+    """
+
+    def __init__(self, registry: ModelRegistry, options: EngineOptions | None = None) -> None:
+        self.registry = registry
+        self.options = options or EngineOptions()
+        self.device = self.options.resolved_device()
+        self.dtype = self.options.dtype()
+        self.loads = 0
+        self._pipes: dict[tuple[Family, str], Any] = {}
+        self._depth: Any = None
+        self._lock = threading.RLock()
+
+    def get(self, family: Family, role: str, specs: dict[str, PipelineSpec]) -> Any:
+        """Return the cached pipeline for `role` of `family`, loading or deriving it once."""
+        key = (family, role)
+        with self._lock:
+            pipe = self._pipes.get(key)
+            if pipe is None:
+                spec = specs[role]
+                if isinstance(spec, Derive):
+                    base = self.get(family, spec.base, specs)
+                    pipe = diffusers_class(spec.cls).from_pipe(base, dtype=self.dtype)
+                else:
+                    pipe = self._load(family, spec)
+                self._pipes[key] = pipe
+            return pipe
+
+    def _load(self, family: Family, spec: Load) -> Any:
+        checkpoint = self.registry.get(family, spec.checkpoint)
+        log.info("loading Kandinsky %s %s from %s", family, spec.checkpoint, checkpoint.id)
+        kwargs: dict[str, Any] = {"dtype": self.dtype}
+        if checkpoint.variant:
+            kwargs["variant"] = checkpoint.variant
+        pipe = diffusers_class(spec.cls).from_pretrained(checkpoint.id, **kwargs)
+        self.loads += 1
+        self._apply_options(pipe)
+        return pipe
+
+    def _apply_options(self, pipe: Any) -> None:
+        options = self.options
+        if options.cpu_offload and self.device.type == "cuda":
+            pipe.enable_model_cpu_offload(device=self.device)
+        else:
+            pipe.to(self.device)
+        unet = getattr(pipe, "unet", None)
+        if unet is not None and options.compile:
+            unet.to(memory_format=torch.channels_last)
+            pipe.unet = torch.compile(unet, mode="reduce-overhead", fullgraph=True)
+        if self._use_xformers() and hasattr(pipe, "enable_xformers_memory_efficient_attention"):
+            pipe.enable_xformers_memory_efficient_attention()
+
+    def _use_xformers(self) -> bool:
+        if self.options.xformers is False or self.device.type != "cuda":
+            return False
+        installed = importlib.util.find_spec("xformers") is not None
+        if self.options.xformers and not installed:
+            log.warning("xformers was asked for but is not installed; using PyTorch SDPA")
+        return installed
+
+    def depth_estimator(self) -> Callable[[Any], Any]:
+        """Return the transformers depth-estimation pipeline, loaded once."""
+        with self._lock:
+            if self._depth is None:
+                transformers = importlib.import_module("transformers")
+                checkpoint = self.registry.depth_estimator
+                self._depth = transformers.pipeline(
+                    "depth-estimation", model=checkpoint.id, device=self.device
+                )
+                self.loads += 1
+            return self._depth  # type: ignore[no-any-return]
+
+    def loaded(self) -> list[str]:
+        """Return "family/role" for every cached pipeline."""
+        with self._lock:
+            names = [f"{family}/{role}" for family, role in self._pipes]
+            return names + (["depth-estimator"] if self._depth is not None else [])
+
+    def unload(self, family: Family | None = None) -> int:
+        """Drop cached pipelines (all, or one family's); return how many were dropped."""
+        with self._lock:
+            keys = [key for key in self._pipes if family is None or key[0] == family]
+            for key in keys:
+                del self._pipes[key]
+            if family is None and self._depth is not None:
+                self._depth = None
+                keys.append((Family.K22, "depth"))
+        if keys and self.device.type == "cuda":
+            gc.collect()  # pipelines with offload hooks hold reference cycles
+            torch.cuda.empty_cache()
+        return len(keys)

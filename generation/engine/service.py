@@ -1,0 +1,283 @@
+"""The generation service: validated requests in, PNG bytes with their recipe out.
+
+Pipelines run on one worker thread per device, never in the event loop. Compatible
+requests can run as one batch (one pipeline call) and have their results split again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from PIL import Image
+
+from generation import images
+from generation.engine.cache import PipelineCache
+from generation.engine.calls import Call, GenerationCancelled, Inputs, StepCallback
+from generation.families import k3, k21, k22
+from generation.request import Family, GenerationRequest, Limits, RequestError, Task, validate
+
+log = logging.getLogger(__name__)
+
+FAMILIES: dict[Family, ModuleType] = {Family.K21: k21, Family.K22: k22, Family.K3: k3}
+_BATCHABLE = (Task.TEXT2IMG, Task.IMG2IMG)
+
+
+def bot_version() -> str:
+    """Return the installed version of this project."""
+    try:
+        return importlib.metadata.version("kandinsky-bot")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class ImageCaps:
+    """Limits on pictures users send."""
+
+    max_bytes: int = images.DEFAULT_MAX_BYTES
+    max_pixels: int = images.DEFAULT_MAX_PIXELS
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationResult:
+    """The images made for one request: PNG bytes, each with its own seed."""
+
+    request: GenerationRequest
+    images: list[bytes]
+    seeds: list[int]
+    seconds: float
+
+
+def batch_key(request: GenerationRequest) -> object:
+    """Requests with equal keys can run in one pipeline call."""
+    if request.task not in _BATCHABLE:
+        return id(request)
+    return request.replace(prompt="", negative_prompt="", seed=None, init_image=None)
+
+
+class _Worker:
+    """One device: its pipeline cache and the single thread that runs on it."""
+
+    def __init__(self, cache: PipelineCache) -> None:
+        self.cache = cache
+        self.pending = 0
+        self.executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix=f"kbot-generate-{cache.device}"
+        )
+
+
+class GenerationService:
+    """Runs requests on one thread per device, with an async and a synchronous API."""
+
+    def __init__(
+        self,
+        caches: Sequence[PipelineCache],
+        *,
+        limits: Limits | None = None,
+        caps: ImageCaps | None = None,
+    ) -> None:
+        if not caches:
+            raise ValueError("a generation service needs at least one device")
+        self.limits = limits or Limits()
+        self.caps = caps or ImageCaps()
+        self.version = bot_version()
+        self._workers = [_Worker(cache) for cache in caches]
+        self._lock = threading.Lock()
+
+    @property
+    def caches(self) -> list[PipelineCache]:
+        """The pipeline cache of each device."""
+        return [worker.cache for worker in self._workers]
+
+    def prepare(self, request: GenerationRequest) -> GenerationRequest:
+        """Validate `request` and its pictures; return it resolved (defaults, seed).
+
+        Raises RequestError naming the bad field; cheap enough for the event loop.
+        """
+        request = validate(request, self.limits).resolved()
+        validate(request, self.limits)
+        self._decode(request)
+        return request
+
+    async def generate(
+        self,
+        request: GenerationRequest,
+        progress: StepCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> GenerationResult:
+        """Make the images for one request on a device thread."""
+        results = await self.generate_batch([request], progress, cancel)
+        return results[0]
+
+    async def generate_batch(
+        self,
+        requests: Sequence[GenerationRequest],
+        progress: StepCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[GenerationResult]:
+        """Make images for several requests; compatible ones share one pipeline call.
+
+        `progress(done, total)` is called on the event loop after each decoder step.
+        """
+        loop = asyncio.get_running_loop()
+
+        def on_step(done: int, total: int) -> None:
+            if progress is not None:
+                loop.call_soon_threadsafe(progress, done, total)
+
+        worker = self._pick(requests)
+        try:
+            future: Future[list[GenerationResult]] = worker.executor.submit(
+                self.run, requests, on_step, cancel, worker.cache
+            )
+            return await asyncio.wrap_future(future)
+        finally:
+            with self._lock:
+                worker.pending -= 1
+
+    def _pick(self, requests: Sequence[GenerationRequest]) -> _Worker:
+        """Choose the least busy device, preferring one with the family loaded."""
+        family = str(requests[0].model) if requests else ""
+        with self._lock:
+            worker = min(
+                self._workers,
+                key=lambda w: (w.pending, not any(n.startswith(family) for n in w.cache.loaded())),
+            )
+            worker.pending += 1
+        return worker
+
+    def run(
+        self,
+        requests: Sequence[GenerationRequest],
+        progress: StepCallback | None = None,
+        cancel: threading.Event | None = None,
+        cache: PipelineCache | None = None,
+    ) -> list[GenerationResult]:
+        """Synchronously make images for `requests` (call from a device thread)."""
+        cache = cache or self._workers[0].cache
+        prepared = [validate(request, self.limits).resolved() for request in requests]
+        groups: dict[object, list[int]] = {}
+        for index, request in enumerate(prepared):
+            groups.setdefault(batch_key(request), []).append(index)
+        results: list[GenerationResult | None] = [None] * len(prepared)
+        for indexes in groups.values():
+            members = [prepared[i] for i in indexes]
+            for i, result in zip(
+                indexes, self._run_call(cache, members, progress, cancel), strict=True
+            ):
+                results[i] = result
+        return [result for result in results if result is not None]
+
+    def _run_call(
+        self,
+        cache: PipelineCache,
+        requests: list[GenerationRequest],
+        progress: StepCallback | None,
+        cancel: threading.Event | None,
+    ) -> list[GenerationResult]:
+        def on_step(done: int, total: int) -> None:
+            if cancel is not None and cancel.is_set():
+                raise GenerationCancelled("cancelled")
+            if progress is not None:
+                progress(done, total)
+
+        inputs = [self._inputs(cache, request) for request in requests]
+        call = Call(requests=requests, inputs=inputs, progress=on_step)
+        family = FAMILIES[requests[0].model]
+        started = time.perf_counter()
+        outputs: list[Image.Image] = family.run(cache, call)
+        seconds = time.perf_counter() - started
+        per_request = requests[0].num_images
+        if len(outputs) != per_request * len(requests):
+            raise RuntimeError(
+                f"pipeline returned {len(outputs)} images for {len(requests)} requests"
+            )
+        results = []
+        for index, request in enumerate(requests):
+            mine = outputs[index * per_request : (index + 1) * per_request]
+            assert request.seed is not None
+            seeds = [request.seed + offset for offset in range(per_request)]
+            pngs = [
+                self._encode(image, request, seed) for image, seed in zip(mine, seeds, strict=True)
+            ]
+            results.append(GenerationResult(request, pngs, seeds, seconds))
+        return results
+
+    def _encode(self, image: Image.Image, request: GenerationRequest, seed: int) -> bytes:
+        recipe: dict[str, Any] = {**request.recipe(), "seed": seed, "version": self.version}
+        return images.encode_png(image, recipe)
+
+    def _picture(self, data: bytes, field: str = "init_image") -> Image.Image:
+        return images.decode_image(
+            data, field=field, max_bytes=self.caps.max_bytes, max_pixels=self.caps.max_pixels
+        )
+
+    def _decode(self, request: GenerationRequest) -> Inputs:
+        """Decode and fit a request's pictures (RequestError on bad ones)."""
+        size = (request.width, request.height)
+        inputs = Inputs()
+        if request.init_image:
+            inputs.init = images.fit(self._picture(request.init_image), *size)
+        if request.mask is not None and request.task is Task.INPAINT:
+            mask = images.decode_mask(
+                request.mask, max_bytes=self.caps.max_bytes, max_pixels=self.caps.max_pixels
+            )
+            inputs.mask = images.fit(mask, *size, nearest=True)
+        if request.depth_hint:
+            hint = self._picture(request.depth_hint, "depth_hint")
+            inputs.depth = images.fit(hint, *size).convert("L")
+        for item in request.mix:
+            if item.image is not None:
+                inputs.mix.append(self._picture(item.image, "mix"))
+            else:
+                assert item.text is not None
+                inputs.mix.append(item.text)
+        return inputs
+
+    def _inputs(self, cache: PipelineCache, request: GenerationRequest) -> Inputs:
+        inputs = self._decode(request)
+        if request.task is Task.DEPTH and inputs.depth is None:
+            assert inputs.init is not None
+            inputs.depth = estimate_depth(cache, inputs.init)
+        return inputs
+
+    def preload(self, family: Family, tasks: Sequence[Task] = (Task.TEXT2IMG,)) -> None:
+        """Load the pipelines `family` needs for `tasks` on every device (blocking)."""
+        module = FAMILIES[family]
+        roles = {"text2img", "prior"} | {str(task) for task in tasks}
+        for worker in self._workers:
+            for role in module.PIPELINES:
+                if role in roles:
+                    worker.cache.get(family, role, module.PIPELINES)
+
+    def close(self) -> None:
+        """Finish running jobs and stop the device threads."""
+        for worker in self._workers:
+            worker.executor.shutdown(wait=True, cancel_futures=True)
+
+
+def estimate_depth(cache: PipelineCache, picture: Image.Image) -> Image.Image:
+    """Estimate a depth map (near = bright) the size of `picture`."""
+    estimator: Callable[[Image.Image], dict[str, Any]] = cache.depth_estimator()
+    depth: Image.Image = estimator(picture)["depth"]
+    return depth.convert("L").resize(picture.size, Image.Resampling.BICUBIC)
+
+
+__all__ = [
+    "GenerationCancelled",
+    "GenerationResult",
+    "GenerationService",
+    "ImageCaps",
+    "RequestError",
+    "batch_key",
+    "estimate_depth",
+]

@@ -1,0 +1,1 @@
+"""The Kandinsky model families, one module each."""
