@@ -215,3 +215,62 @@ class LinkCode(Base):
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     expires_at: Mapped[datetime]
+
+
+class BotState(Base):
+    """A fact every frontend shares (e.g. `pause`: intake paused, with its message)."""
+
+    __tablename__ = "bot_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+class PendingInit(Base):
+    """The picture a user chose with /init for their next command: a result or an upload."""
+
+    __tablename__ = "pending_inits"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"))
+    picture: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class Worker(Base):
+    """A process that holds pipelines: what it serves and has loaded, and when it was seen."""
+
+    __tablename__ = "workers"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    device: Mapped[str] = mapped_column(String(64))
+    families: Mapped[list[str]] = mapped_column(JSON)
+    loaded: Mapped[list[str]] = mapped_column(JSON)
+    seen_at: Mapped[datetime]
+
+
+class WorkerRequest(Base):
+    """An admin request every worker carries out once (`preload` or `unload` a family)."""
+
+    __tablename__ = "worker_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    action: Mapped[str] = mapped_column(String(16))
+    family: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+
+class WorkerReply(Base):
+    """One worker's answer to a `WorkerRequest`."""
+
+    __tablename__ = "worker_replies"
+
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("worker_requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    worker: Mapped[str] = mapped_column(String(200), primary_key=True)
+    result: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
