@@ -17,7 +17,7 @@ from generation.request import RequestError
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted(
-    path for package in ("adapters", "bot", "generation") for path in (ROOT / package).glob("*.py")
+    path for package in ("adapters", "bot", "generation") for path in (ROOT / package).rglob("*.py")
 )
 
 
