@@ -49,7 +49,8 @@ def quiet_libraries() -> None:
 def build_generation(settings: Settings) -> GenerationService:
     """Return a generation service with one pipeline cache (and thread) per device."""
     from generation.engine.cache import EngineOptions, PipelineCache
-    from generation.engine.service import GenerationService, ImageCaps
+    from generation.engine.service import GenerationService
+    from generation.intake import ImageCaps
 
     quiet_libraries()
     registry = build_registry(settings)
