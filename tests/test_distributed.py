@@ -7,7 +7,6 @@ results come back through our jobs table and `pg_notify`.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import os
 import re
 import signal
@@ -357,11 +356,6 @@ async def test_a_frontend_that_hears_no_notification_still_answers_once(
         assert [who for who, *_ in replier.images] == ["xan"]
         job = await app.store.get_job(await _latest_job(app, "xan"))
         assert job is not None and job.status == JobStatus.DONE
-
-
-def test_settings_queue_default_is_local() -> None:
-    assert Settings.from_env({}, dotenv=None).queue == "local"
-    assert dataclasses.replace(Settings(), queue="procrastinate").queue == "procrastinate"
 
 
 async def test_run_without_no_worker_runs_a_worker_in_process(

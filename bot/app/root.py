@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.app.settings import Settings, SettingsError
+from bot.app.settings import Settings
 
 if TYPE_CHECKING:
     from bot.chat.replier import Replier
@@ -114,8 +114,6 @@ async def running_bot(settings: Settings) -> AsyncIterator[App]:
     from generation.engine.service import batch_key
     from storage.store import Store
 
-    if settings.queue == "procrastinate" and not settings.database.startswith("postgresql"):
-        raise SettingsError("KBOT_QUEUE=procrastinate needs a PostgreSQL KBOT_DATABASE_URL")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = await Store.open(
         settings.database, settings.data_dir, default_daily_limit=settings.daily_limit

@@ -10,6 +10,7 @@ running job finishes, then the process exits 0 (no graceful-shutdown timeout).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import socket
@@ -125,7 +126,7 @@ def _progress(runtime: Runtime, job_id: int, should_abort: Any) -> Any:
 
 def build_worker_app(settings: Settings, runtime_holder: list[Runtime]) -> procrastinate.App:
     """The procrastinate app whose `generate` task runs jobs on this process's service."""
-    app = build_app(_database_url(settings))
+    app = build_app(settings.database)
     del app.tasks[TASK_NAME]
 
     @app.task(name=TASK_NAME, pass_context=True)
@@ -145,14 +146,6 @@ def build_worker_app(settings: Settings, runtime_holder: list[Runtime]) -> procr
 
     del generate
     return app
-
-
-def _database_url(settings: Settings) -> str:
-    if not settings.database_url:
-        from bot.app.settings import SettingsError
-
-        raise SettingsError("KBOT_QUEUE=procrastinate needs a PostgreSQL KBOT_DATABASE_URL")
-    return settings.database_url
 
 
 def families(models: Sequence[str]) -> list[Family]:
@@ -181,9 +174,12 @@ async def run_worker(
     """
     from bot.app.root import build_generation
 
-    settings = _with_device(settings, device)
+    # A worker serves the procrastinate queue whatever KBOT_QUEUE says (settings check the URL).
+    settings = dataclasses.replace(
+        settings, queue="procrastinate", device=(device,) if device else settings.device
+    )
     store = await Store.open(
-        _database_url(settings), settings.data_dir, default_daily_limit=settings.daily_limit
+        settings.database, settings.data_dir, default_daily_limit=settings.daily_limit
     )
     service = build_generation(settings)
     name = worker_name(",".join(settings.device))
@@ -194,7 +190,7 @@ async def run_worker(
     server = await metrics.start_metrics(addr, role="worker")
     try:
         async with app.open_async():
-            await apply_schema(_database_url(settings))
+            await apply_schema(settings.database)
             await asyncio.to_thread(_preload, service, served)
             stalled = asyncio.create_task(stalled_loop(app))
             metrics.ready()
@@ -225,9 +221,3 @@ def _preload(service: GenerationService, served: list[Family]) -> None:
             service.preload(family)
         except Exception:
             log.exception("could not preload %s", family)
-
-
-def _with_device(settings: Settings, device: str) -> Settings:
-    import dataclasses
-
-    return dataclasses.replace(settings, device=(device,)) if device else settings
