@@ -1,9 +1,17 @@
-"""The worker directory on SQLite and PostgreSQL."""
+"""The worker directory on SQLite and PostgreSQL, and a frontend's control through it.
+
+The workers here are rows written through the directory itself, as a worker process writes
+them; tests/test_control.py runs real worker processes.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
+from bot.control.database import DatabaseControl
+from bot.control.port import Holding, Outcome
+from generation.request import Family
 from storage.store import Store
 from storage.workers import WorkerDirectory
 
@@ -69,3 +77,45 @@ async def test_requests_replies_and_pruning(store: Store) -> None:
     assert [r.id for r in await directory.requests_after(0)] == [third.id]
     assert await directory.replies(first.id, ["a", "b"]) == []
     assert [w.name for w in await directory.live(timedelta(days=1))] == ["here"]
+
+
+async def test_a_frontend_hears_each_live_worker_and_names_the_silent(store: Store) -> None:
+    clock = Clock()
+    directory = WorkerDirectory(store.engine, clock)
+    control = DatabaseControl(directory, preload_wait=30.0, unload_wait=0.5, poll=0.01)
+    await directory.register("old", "cpu", ["2.2", "3"], ["3/text2img"])
+    clock.advance(60)  # `old` stopped without a word: it is neither listed nor asked
+    await directory.register("a", "cpu", ["2.2"], ["2.2/prior", "2.2/text2img"])
+    await directory.register("b", "cpu", ["2.1", "3"], [])
+    assert await control.holdings() == [
+        Holding("a", "cpu", ("2.2",), ("2.2/prior", "2.2/text2img")),
+        Holding("b", "cpu", ("2.1", "3"), ()),
+    ]
+
+    async def b_answers() -> None:
+        requests = await directory.requests_after(0)
+        while not requests:
+            await asyncio.sleep(0.01)
+            requests = await directory.requests_after(0)
+        done = Outcome("b", True, ("3/text2img",))
+        await directory.reply(requests[-1].id, "b", done.to_json())
+
+    # Only b serves 3, and it answers (the frontend waits no longer than that).
+    answering = asyncio.create_task(b_answers())
+    report = await control.preload(Family.K3)
+    await answering
+    assert report.outcomes == (Outcome("b", True, ("3/text2img",)),)
+    assert report.silent == ()
+    # Unloading everything asks a and b; nobody answers within the wait.
+    report = await control.unload(None)
+    assert report.outcomes == ()
+    assert report.silent == ("a", "b")
+
+
+async def test_no_worker_serving_the_family_means_nobody_is_asked(store: Store) -> None:
+    directory = WorkerDirectory(store.engine)
+    control = DatabaseControl(directory, preload_wait=30.0)
+    await directory.register("a", "cpu", ["2.2"], [])
+    report = await control.preload(Family.K3)
+    assert report.outcomes == () and report.silent == ()
+    assert await directory.last_request_id() == 0

@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import os
-import socket
 import time
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
@@ -59,11 +57,6 @@ class Runtime:
     def call(self, coroutine: Coroutine[Any, Any, _T]) -> _T:
         """Run a store coroutine on the worker loop from the task's thread."""
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
-
-
-def worker_name(device: str) -> str:
-    """`host:pid:device`, shown in logs and sent with `started`."""
-    return f"{socket.gethostname()}:{os.getpid()}:{device}"
 
 
 def run_job(runtime: Runtime, job_id: int, should_abort: Any) -> str:
@@ -170,28 +163,35 @@ async def run_worker(
 ) -> None:
     """Serve jobs of `models` on `device` until SIGTERM/SIGINT (the running job finishes).
 
-    With `signals=False` (inside `kandinsky-bot run`) it stops when cancelled instead.
+    With `signals=False` (inside `kandinsky-bot run`) it stops when cancelled instead. The
+    worker is in the `workers` table while it runs, and carries out admin preloads and unloads.
     """
     from bot.app.root import build_generation
+    from bot.control.database import WorkerPresence
+    from bot.control.inprocess import InProcessControl
+    from storage.workers import WorkerDirectory
 
     # A worker serves the procrastinate queue whatever KBOT_QUEUE says (settings check the URL).
     settings = dataclasses.replace(
         settings, queue="procrastinate", device=(device,) if device else settings.device
     )
+    served = families(models)
     store = await Store.open(
         settings.database, settings.data_dir, default_daily_limit=settings.daily_limit
     )
     service = build_generation(settings)
-    name = worker_name(",".join(settings.device))
+    control = InProcessControl(service, served)
+    presence = WorkerPresence(WorkerDirectory(store.engine), control)
+    name = control.name
     holder = [Runtime(asyncio.get_running_loop(), store, service, name)]
     app = build_worker_app(settings, holder)
-    served = families(models)
     addr = settings.metrics_addr if metrics_server else None
     server = await metrics.start_metrics(addr, role="worker")
     try:
-        async with app.open_async():
+        async with app.open_async(), presence.running():
             await apply_schema(settings.database)
             await asyncio.to_thread(_preload, service, served)
+            await presence.register()
             stalled = asyncio.create_task(stalled_loop(app))
             metrics.ready()
             log.warning("worker %s serving %s", name, ", ".join(f.value for f in served))
