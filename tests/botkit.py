@@ -13,6 +13,7 @@ from PIL import Image
 from bot.chat.command import Button, Command, Destination, OutImage
 from bot.chat.replier import ProgressRef
 from bot.commands.dispatch import Bot, BotConfig
+from bot.control.port import Holding, Outcome, Report
 from bot.jobs.local import LocalQueue
 from bot.jobs.notify import Notifier
 from generation.images import encode_png
@@ -92,21 +93,22 @@ class FakeGenerator:
 
 
 class FakeEngine:
-    """Admin engine control without an engine."""
+    """Admin engine control without an engine: one process, `fake`, serving every family."""
 
     def __init__(self) -> None:
         self.names: list[str] = []
 
-    def loaded(self) -> list[str]:
-        return list(self.names)
+    async def holdings(self) -> list[Holding]:
+        return [Holding("fake", "cpu", tuple(f.value for f in Family), tuple(self.names))]
 
-    async def preload(self, family: Family) -> None:
+    async def preload(self, family: Family) -> Report:
         self.names.append(f"{family}/text2img")
+        return Report.of([Outcome("fake", True, tuple(self.names))])
 
-    async def unload(self, family: Family | None) -> int:
+    async def unload(self, family: Family | None) -> Report:
         count = len(self.names)
         self.names.clear()
-        return count
+        return Report.of([Outcome("fake", True, (), dropped=count)])
 
 
 def prepare(request: GenerationRequest) -> GenerationRequest:

@@ -7,16 +7,13 @@ results come back through our jobs table and `pg_notify`.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import os
 import re
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -33,6 +30,7 @@ from bot.jobs.distributed import (
 )
 from storage.records import JobStatus
 from tests.botkit import FakeReplier, cmd
+from tests.cluster import Cluster, migrate, stop_all
 from tests.postgres import fresh_postgres_database
 
 pytestmark = pytest.mark.slow
@@ -42,58 +40,7 @@ QUICK = "--size 64x64 --steps 30 --prior-steps 2 --model 2.2"
 FAIR = "--size 64x64 --steps 60 --prior-steps 2 --model 2.2"
 LONG = "--size 128x128 --steps 150 --prior-steps 2 --model 2.2"
 SLOW = LONG
-
-
-@dataclass
-class Cluster:
-    """A database, a shared data folder and the worker processes on them."""
-
-    url: str
-    data: Path
-    models: Path
-    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    logs: list[Path] = field(default_factory=list)
-
-    def env(self) -> dict[str, str]:
-        return {
-            **os.environ,
-            "KBOT_QUEUE": "procrastinate",
-            "KBOT_DATABASE_URL": self.url,
-            "KBOT_DATA_DIR": str(self.data),
-            "KBOT_MODELS": str(self.models),
-            "KBOT_DEVICE": "cpu",
-            "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
-        }
-
-    def start_worker(self) -> subprocess.Popen[bytes]:
-        log = self.data.parent / f"worker-{len(self.workers)}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "-v", "worker", "--device", "cpu", "--models", "2.2"],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=self.env(),
-            )
-        self.workers.append(process)
-        self.logs.append(log)
-        deadline = time.monotonic() + 120
-        while b"serving" not in log.read_bytes():
-            assert process.poll() is None, log.read_text(errors="replace")
-            assert time.monotonic() < deadline, log.read_text(errors="replace")
-            time.sleep(0.1)
-        return process
-
-    def settings(self) -> Settings:
-        return Settings(
-            models=self.models,
-            device=("cpu",),
-            data_dir=self.data,
-            database_url=self.url,
-            queue="procrastinate",
-            progress_interval=0.0,
-            daily_limit=1000,
-        )
+HEAVY = {"torch", "diffusers", "transformers"}
 
 
 @pytest.fixture(scope="module")
@@ -103,20 +50,13 @@ def cluster(
     """Migrated database, two workers (the tests may kill and restart them)."""
     root = tmp_path_factory.mktemp("cluster")
     found = Cluster(fresh_postgres_database(postgres_url), root / "data", tiny_models)
-    for _ in range(2):  # idempotent
-        done = subprocess.run(
-            [sys.executable, "-m", "bot", "migrate"], env=found.env(), capture_output=True
-        )
-        assert done.returncode == 0, done.stderr.decode()
+    migrate(found)
     found.start_worker()
     found.start_worker()
     try:
         yield found
     finally:
-        for process in found.workers:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=30)
+        stop_all(found)
 
 
 @asynccontextmanager
@@ -282,7 +222,11 @@ async def test_a_job_never_deferred_is_deferred_by_the_next_frontend(cluster: Cl
 async def test_cli_frontend_serves_telegram_with_the_worker_processes(
     cluster: Cluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`kandinsky-bot run --no-worker` as operators start it: Telegram in, a worker's PNG out."""
+    """`kandinsky-bot run --no-worker` as operators start it: Telegram in, a worker's PNG out.
+
+    Run with `-X importtime`, which logs every module the process imports from start to
+    exit: none of torch, diffusers or transformers is among them.
+    """
     from storage.store import Store
     from tests.fake_telegram import FakeTelegram, User
 
@@ -299,7 +243,7 @@ async def test_cli_frontend_serves_telegram_with_the_worker_processes(
         log = cluster.data.parent / "frontend.log"
         with log.open("wb") as out:
             process = await asyncio.create_subprocess_exec(
-                *(sys.executable, "-m", "bot", "-v", "run", "--no-worker"),
+                *(sys.executable, "-X", "importtime", "-m", "bot", "-v", "run", "--no-worker"),
                 stdout=out,
                 stderr=asyncio.subprocess.STDOUT,
                 env=env,
@@ -316,7 +260,14 @@ async def test_cli_frontend_serves_telegram_with_the_worker_processes(
             if process.returncode is None:
                 process.kill()
                 await process.wait()
-    shown = log.read_text(errors="replace")
+    lines = log.read_text(errors="replace").splitlines()
+    imported = [
+        line.rpartition("|")[2].strip() for line in lines if line.startswith("import time:")
+    ]
+    assert "bot.jobs.distributed" in imported and "PIL.Image" in imported
+    heavy = [name for name in imported if name.split(".")[0] in HEAVY]
+    assert heavy == []
+    shown = "\n".join(line for line in lines if not line.startswith("import time:"))
     assert "Telegram: serving as @TestBot" in shown, shown
     assert not re.search(r"worker \S+ serving", shown), shown  # no worker inside the frontend
     assert "alembic" not in shown, shown
@@ -357,11 +308,6 @@ async def test_a_frontend_that_hears_no_notification_still_answers_once(
         assert [who for who, *_ in replier.images] == ["xan"]
         job = await app.store.get_job(await _latest_job(app, "xan"))
         assert job is not None and job.status == JobStatus.DONE
-
-
-def test_settings_queue_default_is_local() -> None:
-    assert Settings.from_env({}, dotenv=None).queue == "local"
-    assert dataclasses.replace(Settings(), queue="procrastinate").queue == "procrastinate"
 
 
 async def test_run_without_no_worker_runs_a_worker_in_process(

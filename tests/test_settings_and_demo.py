@@ -42,6 +42,42 @@ def test_bad_settings_are_named(name: str, value: str, words: str) -> None:
     assert name in str(caught.value)
 
 
+@pytest.mark.parametrize("url", [None, "sqlite+aiosqlite:///kbot.db"])
+def test_procrastinate_needs_postgresql(url: str | None) -> None:
+    environ = {"KBOT_QUEUE": "procrastinate"} | ({"KBOT_DATABASE_URL": url} if url else {})
+    with pytest.raises(SettingsError, match=r"procrastinate .* needs a PostgreSQL"):
+        Settings.from_env(environ, None)
+    good = {**environ, "KBOT_DATABASE_URL": "postgresql+asyncpg://kbot@db/kbot"}
+    assert Settings.from_env(good, None).queue == "procrastinate"
+    assert Settings.from_env({}, None).queue == "local"
+
+
+@pytest.mark.parametrize(
+    ("environ", "argv"),
+    [
+        ({}, ["worker", "--device", "cpu"]),  # a worker is a procrastinate process
+        ({"KBOT_DATABASE_URL": "sqlite+aiosqlite:///kbot.db"}, ["worker"]),
+        ({"KBOT_QUEUE": "procrastinate"}, ["migrate"]),
+        ({"KBOT_QUEUE": "procrastinate"}, ["run", "--no-worker"]),
+    ],
+)
+def test_roles_refuse_a_queue_without_postgresql(
+    environ: dict[str, str],
+    argv: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("KBOT_QUEUE", "KBOT_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    assert main(argv) == 2
+    assert "needs a PostgreSQL KBOT_DATABASE_URL" in capsys.readouterr().err
+    assert not (tmp_path / "kbot.db").exists() and not (tmp_path / "data").exists()
+
+
 def test_make_tiny_models_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["make-tiny-models", str(tmp_path / "models")]) == 0
     registry = Path(capsys.readouterr().out.strip())

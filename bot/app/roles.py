@@ -9,7 +9,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Callable
 
-from bot.app.settings import Settings, SettingsError
+from bot.app.settings import Settings
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -34,34 +34,26 @@ def add_worker_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     )
 
 
-def _need_postgres(settings: Settings) -> str:
-    url = settings.database_url or ""
-    if not url.startswith("postgresql"):
-        raise SettingsError("this needs a PostgreSQL KBOT_DATABASE_URL (postgresql+asyncpg://...)")
-    return url
-
-
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     """Serve jobs until SIGTERM; the running job finishes first."""
     from bot.jobs.worker import run_worker
 
-    _need_postgres(settings)
     asyncio.run(run_worker(settings, args.device, args.models))
     return 0
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     """Apply our Alembic migrations and procrastinate's schema (idempotent)."""
-    url = _need_postgres(settings) if settings.queue == "procrastinate" else settings.database
-    created = asyncio.run(_migrate(settings, url))
+    created = asyncio.run(_migrate(settings))
     note = " (queue schema created)" if created else ""
     sys.stdout.write(f"database schema is up to date{note}\n")
     return 0
 
 
-async def _migrate(settings: Settings, url: str) -> bool:
+async def _migrate(settings: Settings) -> bool:
     from storage.store import Store
 
+    url = settings.database
     store = await Store.open(url, settings.data_dir, default_daily_limit=settings.daily_limit)
     try:
         if not url.startswith("postgresql"):

@@ -13,16 +13,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.app.settings import Settings, SettingsError
+from bot.app.settings import Settings
 
 if TYPE_CHECKING:
     from bot.chat.replier import Replier
     from bot.commands.dispatch import Bot
+    from bot.control.port import EngineControl
     from bot.jobs.distributed import ProcrastinateQueue
     from bot.jobs.local import LocalQueue
     from generation.engine.checkpoints import ModelRegistry
     from generation.engine.service import GenerationService
-    from generation.request import Family
+    from generation.intake import Intake
     from storage.store import Store
 
 
@@ -46,10 +47,18 @@ def quiet_libraries() -> None:
         library.disable_progress_bar()
 
 
+def build_intake(settings: Settings) -> Intake:
+    """Return the request check every process runs before a job is stored (no torch)."""
+    from generation.intake import ImageCaps, Intake
+
+    caps = ImageCaps(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_upload_pixels)
+    return Intake(settings.limits, caps)
+
+
 def build_generation(settings: Settings) -> GenerationService:
     """Return a generation service with one pipeline cache (and thread) per device."""
     from generation.engine.cache import EngineOptions, PipelineCache
-    from generation.engine.service import GenerationService, ImageCaps
+    from generation.engine.service import GenerationService
 
     quiet_libraries()
     registry = build_registry(settings)
@@ -66,27 +75,8 @@ def build_generation(settings: Settings) -> GenerationService:
         )
         for device in settings.device
     ]
-    caps = ImageCaps(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_upload_pixels)
-    return GenerationService(caches, limits=settings.limits, caps=caps)
-
-
-class ServiceEngine:
-    """Admin control over the generation service (models list, preload, unload)."""
-
-    def __init__(self, service: GenerationService) -> None:
-        self.service = service
-
-    def loaded(self) -> list[str]:
-        """Loaded pipelines on every device."""
-        return sorted({name for cache in self.service.caches for name in cache.loaded()})
-
-    async def preload(self, family: Family) -> None:
-        """Load a family's text-to-image pipelines (off the event loop)."""
-        await asyncio.to_thread(self.service.preload, family)
-
-    async def unload(self, family: Family | None) -> int:
-        """Drop pipelines on every device."""
-        return sum(cache.unload(family) for cache in self.service.caches)
+    intake = build_intake(settings)
+    return GenerationService(caches, limits=intake.limits, caps=intake.caps)
 
 
 @dataclass(slots=True)
@@ -96,7 +86,7 @@ class App:
     bot: Bot
     store: Store
     queue: LocalQueue | ProcrastinateQueue
-    service: GenerationService
+    service: GenerationService | None  # None where workers generate (procrastinate)
     repliers: dict[str, Replier]
 
     async def idle(self) -> None:
@@ -106,60 +96,75 @@ class App:
 
 @asynccontextmanager
 async def running_bot(settings: Settings) -> AsyncIterator[App]:
-    """Build the whole bot; adapters register their repliers, then call `app.queue.start()`."""
+    """Build the whole bot; adapters register their repliers, then call `app.queue.start()`.
+
+    With the embedded queue this process generates: it builds the generation service and
+    admin commands act on it. With procrastinate the workers generate: no service, no torch
+    here, and admin commands reach the workers through the database.
+    """
     from bot.commands.dispatch import Bot, BotConfig
-    from bot.jobs.local import LocalQueue
     from bot.jobs.notify import Notifier
-    from generation.engine.service import batch_key
     from storage.store import Store
 
-    if settings.queue == "procrastinate" and not settings.database.startswith("postgresql"):
-        raise SettingsError("KBOT_QUEUE=procrastinate needs a PostgreSQL KBOT_DATABASE_URL")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = await Store.open(
         settings.database, settings.data_dir, default_daily_limit=settings.daily_limit
     )
-    service = build_generation(settings)
+    families = tuple(build_registry(settings).families())
     repliers: dict[str, Replier] = {}
     notifier = Notifier(store, repliers, progress_interval=settings.progress_interval)
+    service: GenerationService | None = None
     queue: LocalQueue | ProcrastinateQueue
-    if settings.queue == "procrastinate":
-        from bot.jobs.distributed import ProcrastinateQueue
-
-        queue = ProcrastinateQueue(store, notifier, settings.database, platforms=repliers)
-    else:
-        queue = LocalQueue(
-            store,
-            service,
-            notifier,
-            concurrency=len(service.caches),
-            max_batch=settings.max_batch,
-            batch_key=batch_key,
-        )
-    config = BotConfig(
-        admins=settings.admins,
-        default_model=settings.default_model,
-        default_size=settings.default_size,
-        limits=settings.limits,
-        queue_size=settings.queue_size,
-        user_queue=settings.user_queue,
-        families=tuple(build_registry(settings).families()),
-        link_minutes=settings.link_minutes,
-        max_upload_bytes=settings.max_upload_bytes,
-        max_upload_pixels=settings.max_upload_pixels,
-    )
-    bot = Bot(
-        store=store,
-        queue=queue,
-        notifier=notifier,
-        prepare=service.prepare,
-        engine=ServiceEngine(service),
-        config=config,
-        repliers=repliers,
-    )
+    engine: EngineControl
     try:
-        yield App(bot, store, queue, service, repliers)
+        if settings.queue == "procrastinate":
+            from bot.control.database import DatabaseControl
+            from bot.jobs.distributed import ProcrastinateQueue
+            from storage.workers import WorkerDirectory
+
+            queue = ProcrastinateQueue(store, notifier, settings.database, platforms=repliers)
+            engine = DatabaseControl(WorkerDirectory(store.engine))
+        else:
+            from bot.control.inprocess import InProcessControl
+            from bot.jobs.local import LocalQueue
+            from generation.engine.service import batch_key
+
+            service = build_generation(settings)
+            queue = LocalQueue(
+                store,
+                service,
+                notifier,
+                concurrency=len(service.caches),
+                max_batch=settings.max_batch,
+                batch_key=batch_key,
+            )
+            engine = InProcessControl(service, families)
+        config = BotConfig(
+            admins=settings.admins,
+            default_model=settings.default_model,
+            default_size=settings.default_size,
+            limits=settings.limits,
+            queue_size=settings.queue_size,
+            user_queue=settings.user_queue,
+            families=families,
+            link_minutes=settings.link_minutes,
+            max_upload_bytes=settings.max_upload_bytes,
+            max_upload_pixels=settings.max_upload_pixels,
+        )
+        bot = Bot(
+            store=store,
+            queue=queue,
+            notifier=notifier,
+            prepare=build_intake(settings).prepare,
+            engine=engine,
+            config=config,
+            repliers=repliers,
+        )
+        try:
+            yield App(bot, store, queue, service, repliers)
+        finally:
+            await queue.stop()
     finally:
-        await queue.stop()
-        await asyncio.to_thread(service.close)
+        if service is not None:
+            await asyncio.to_thread(service.close)
         await store.close()

@@ -77,6 +77,14 @@ class Settings:
     queue: str = "local"
     metrics_addr: str | None = None
 
+    def __post_init__(self) -> None:
+        """Refuse settings that cannot work together."""
+        if self.queue == "procrastinate" and not (self.database_url or "").startswith("postgresql"):
+            raise SettingsError(
+                f"{PREFIX}QUEUE=procrastinate (and every worker) needs a PostgreSQL "
+                f"{PREFIX}DATABASE_URL (postgresql+asyncpg://...)"
+            )
+
     @property
     def database(self) -> str:
         """The database URL: `KBOT_DATABASE_URL`, or SQLite under the data directory."""

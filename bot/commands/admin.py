@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.commands.dispatch import Context, command
+from bot.control.port import Report
 from generation.request import Family, RequestError
 from storage.records import ACTIVE, UserRecord
 
@@ -187,29 +188,75 @@ def _family(word: str) -> Family:
         raise RequestError.of("model", word, "model_choice", value=repr(word)) from None
 
 
+def _names(names: tuple[str, ...], ctx: Context) -> str:
+    return ", ".join(names) or ctx.t("admin_nothing")
+
+
+def _silent(report: Report, ctx: Context) -> list[str]:
+    return [ctx.t("admin_silent", workers=", ".join(report.silent))] if report.silent else []
+
+
 @sub("models")
 async def models(ctx: Context, args: list[str]) -> str:
-    """Loaded pipelines and available families."""
-    loaded = ", ".join(ctx.bot.engine.loaded()) or "-"
+    """What each process that generates serves and holds, and the families available."""
+    holdings = await ctx.bot.engine.holdings()
+    lines = [
+        ctx.t(
+            "admin_models_worker",
+            worker=holding.worker,
+            device=holding.device,
+            families=", ".join(holding.families),
+            loaded=_names(holding.loaded, ctx),
+        )
+        for holding in holdings
+    ] or [ctx.t("admin_models_none")]
     available = ", ".join(str(family) for family in ctx.bot.config.families)
-    return ctx.t("admin_models", loaded=loaded, available=available)
+    return "\n".join([*lines, ctx.t("admin_models", available=available)])
 
 
 @sub("preload")
 async def preload(ctx: Context, args: list[str]) -> str:
-    """Load a family before anyone asks for it."""
+    """Load a family before anyone asks for it, on every process that serves it."""
     _need(args, 1, ctx)
     family = _family(args[0])
-    await ctx.bot.engine.preload(family)
-    return ctx.t("admin_preloaded", model=family)
+    report = await ctx.bot.engine.preload(family)
+    if not report.outcomes and not report.silent:
+        return ctx.t("admin_no_worker_for", model=family)
+    lines = [
+        ctx.t(
+            "admin_preloaded",
+            worker=outcome.worker,
+            model=family,
+            loaded=_names(outcome.loaded, ctx),
+        )
+        if outcome.ok
+        else ctx.t("admin_preload_failed", worker=outcome.worker, model=family, error=outcome.error)
+        for outcome in report.outcomes
+    ]
+    return "\n".join(lines + _silent(report, ctx))
 
 
 @sub("unload")
 async def unload(ctx: Context, args: list[str]) -> str:
-    """Free a family's pipelines (all when none is named)."""
+    """Free a family's pipelines (all when none is named) on every process."""
     family = _family(args[0]) if args else None
-    count = await ctx.bot.engine.unload(family)
-    return ctx.t("admin_unloaded", count=count)
+    report = await ctx.bot.engine.unload(family)
+    if not report.outcomes and not report.silent:
+        if family is None:
+            return ctx.t("admin_models_none")
+        return ctx.t("admin_no_worker_for", model=family)
+    lines = [
+        ctx.t(
+            "admin_unloaded",
+            worker=outcome.worker,
+            count=outcome.dropped,
+            loaded=_names(outcome.loaded, ctx),
+        )
+        if outcome.ok
+        else ctx.t("admin_unload_failed", worker=outcome.worker, error=outcome.error)
+        for outcome in report.outcomes
+    ]
+    return "\n".join(lines + _silent(report, ctx))
 
 
 @sub("audit")

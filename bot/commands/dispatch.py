@@ -8,10 +8,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from bot.chat.command import Command
 from bot.chat.replier import Replier
+from bot.control.port import EngineControl
 from bot.i18n.catalogue import describe_error, normalise_language, text
 from bot.jobs.local import JobQueue
 from bot.jobs.notify import Notifier, human_seconds
@@ -20,21 +21,6 @@ from storage.records import UserRecord
 from storage.store import Store, StoreError
 
 log = logging.getLogger(__name__)
-
-
-class EngineControl(Protocol):
-    """What admin commands may do to the generation engine."""
-
-    def loaded(self) -> list[str]:
-        """Names of loaded pipelines."""
-        ...
-
-    async def preload(self, family: Family) -> None:
-        """Load a family's text-to-image pipelines."""
-
-    async def unload(self, family: Family | None) -> int:
-        """Drop pipelines; return how many."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)

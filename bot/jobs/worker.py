@@ -10,9 +10,8 @@ running job finishes, then the process exits 0 (no graceful-shutdown timeout).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-import os
-import socket
 import time
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
@@ -58,11 +57,6 @@ class Runtime:
     def call(self, coroutine: Coroutine[Any, Any, _T]) -> _T:
         """Run a store coroutine on the worker loop from the task's thread."""
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
-
-
-def worker_name(device: str) -> str:
-    """`host:pid:device`, shown in logs and sent with `started`."""
-    return f"{socket.gethostname()}:{os.getpid()}:{device}"
 
 
 def run_job(runtime: Runtime, job_id: int, should_abort: Any) -> str:
@@ -125,7 +119,7 @@ def _progress(runtime: Runtime, job_id: int, should_abort: Any) -> Any:
 
 def build_worker_app(settings: Settings, runtime_holder: list[Runtime]) -> procrastinate.App:
     """The procrastinate app whose `generate` task runs jobs on this process's service."""
-    app = build_app(_database_url(settings))
+    app = build_app(settings.database)
     del app.tasks[TASK_NAME]
 
     @app.task(name=TASK_NAME, pass_context=True)
@@ -145,14 +139,6 @@ def build_worker_app(settings: Settings, runtime_holder: list[Runtime]) -> procr
 
     del generate
     return app
-
-
-def _database_url(settings: Settings) -> str:
-    if not settings.database_url:
-        from bot.app.settings import SettingsError
-
-        raise SettingsError("KBOT_QUEUE=procrastinate needs a PostgreSQL KBOT_DATABASE_URL")
-    return settings.database_url
 
 
 def families(models: Sequence[str]) -> list[Family]:
@@ -177,25 +163,35 @@ async def run_worker(
 ) -> None:
     """Serve jobs of `models` on `device` until SIGTERM/SIGINT (the running job finishes).
 
-    With `signals=False` (inside `kandinsky-bot run`) it stops when cancelled instead.
+    With `signals=False` (inside `kandinsky-bot run`) it stops when cancelled instead. The
+    worker is in the `workers` table while it runs, and carries out admin preloads and unloads.
     """
     from bot.app.root import build_generation
+    from bot.control.database import WorkerPresence
+    from bot.control.inprocess import InProcessControl
+    from storage.workers import WorkerDirectory
 
-    settings = _with_device(settings, device)
+    # A worker serves the procrastinate queue whatever KBOT_QUEUE says (settings check the URL).
+    settings = dataclasses.replace(
+        settings, queue="procrastinate", device=(device,) if device else settings.device
+    )
+    served = families(models)
     store = await Store.open(
-        _database_url(settings), settings.data_dir, default_daily_limit=settings.daily_limit
+        settings.database, settings.data_dir, default_daily_limit=settings.daily_limit
     )
     service = build_generation(settings)
-    name = worker_name(",".join(settings.device))
+    control = InProcessControl(service, served)
+    presence = WorkerPresence(WorkerDirectory(store.engine), control)
+    name = control.name
     holder = [Runtime(asyncio.get_running_loop(), store, service, name)]
     app = build_worker_app(settings, holder)
-    served = families(models)
     addr = settings.metrics_addr if metrics_server else None
     server = await metrics.start_metrics(addr, role="worker")
     try:
-        async with app.open_async():
-            await apply_schema(_database_url(settings))
+        async with app.open_async(), presence.running():
+            await apply_schema(settings.database)
             await asyncio.to_thread(_preload, service, served)
+            await presence.register()
             stalled = asyncio.create_task(stalled_loop(app))
             metrics.ready()
             log.warning("worker %s serving %s", name, ", ".join(f.value for f in served))
@@ -225,9 +221,3 @@ def _preload(service: GenerationService, served: list[Family]) -> None:
             service.preload(family)
         except Exception:
             log.exception("could not preload %s", family)
-
-
-def _with_device(settings: Settings, device: str) -> Settings:
-    import dataclasses
-
-    return dataclasses.replace(settings, device=(device,)) if device else settings

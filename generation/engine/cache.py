@@ -146,10 +146,14 @@ class PipelineCache:
             return self._depth  # type: ignore[no-any-return]
 
     def loaded(self) -> list[str]:
-        """Return "family/role" for every cached pipeline."""
-        with self._lock:
-            names = [f"{family}/{role}" for family, role in self._pipes]
-            return names + (["depth-estimator"] if self._depth is not None else [])
+        """Return "family/role" for every cached pipeline.
+
+        Without the lock, so it answers at once while a checkpoint is loading (copying the
+        keys is one step for the interpreter).
+        """
+        keys = list(self._pipes)
+        names = [f"{family}/{role}" for family, role in keys]
+        return names + (["depth-estimator"] if self._depth is not None else [])
 
     def unload(self, family: Family | None = None) -> int:
         """Drop cached pipelines (all, or one family's); return how many were dropped."""

@@ -3,30 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 
+from generation.intake import Inputs
 from generation.request import GenerationCancelled, GenerationRequest
 
-__all__ = ["Call", "GenerationCancelled", "Inputs", "StepCallback"]
+__all__ = ["Call", "GenerationCancelled", "StepCallback"]
 
 NEGATIVE_SEED_OFFSET = 1_000_003
 StepCallback = Callable[[int, int], None]
 """Called with (steps done, steps in all) after each decoder step; may raise to cancel."""
-
-
-@dataclass(slots=True)
-class Inputs:
-    """A request's pictures, decoded and fitted to its size."""
-
-    init: Image.Image | None = None
-    mask: Image.Image | None = None
-    depth: Image.Image | None = None  # grey depth map, near = bright
-    mix: list[str | Image.Image] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -21,8 +21,9 @@ from PIL import Image
 
 from generation import images
 from generation.engine.cache import PipelineCache
-from generation.engine.calls import Call, GenerationCancelled, Inputs, StepCallback
+from generation.engine.calls import Call, GenerationCancelled, StepCallback
 from generation.families import k3, k21, k22
+from generation.intake import ImageCaps, Inputs, Intake
 from generation.request import Family, GenerationRequest, Limits, RequestError, Task, validate
 
 log = logging.getLogger(__name__)
@@ -37,14 +38,6 @@ def bot_version() -> str:
         return importlib.metadata.version("kandinsky-bot")
     except importlib.metadata.PackageNotFoundError:
         return "0+unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class ImageCaps:
-    """Limits on pictures users send."""
-
-    max_bytes: int = images.DEFAULT_MAX_BYTES
-    max_pixels: int = images.DEFAULT_MAX_PIXELS
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +82,7 @@ class GenerationService:
             raise ValueError("a generation service needs at least one device")
         self.limits = limits or Limits()
         self.caps = caps or ImageCaps()
+        self.intake = Intake(self.limits, self.caps)
         self.version = bot_version()
         self._workers = [_Worker(cache) for cache in caches]
         self._lock = threading.Lock()
@@ -103,10 +97,7 @@ class GenerationService:
 
         Raises RequestError naming the bad field; cheap enough for the event loop.
         """
-        request = validate(request, self.limits).resolved()
-        validate(request, self.limits)
-        self._decode(request)
-        return request
+        return self.intake.prepare(request)
 
     async def generate(
         self,
@@ -216,35 +207,8 @@ class GenerationService:
         recipe: dict[str, Any] = {**request.recipe(), "seed": seed, "version": self.version}
         return images.encode_png(image, recipe)
 
-    def _picture(self, data: bytes, field: str = "init_image") -> Image.Image:
-        return images.decode_image(
-            data, field=field, max_bytes=self.caps.max_bytes, max_pixels=self.caps.max_pixels
-        )
-
-    def _decode(self, request: GenerationRequest) -> Inputs:
-        """Decode and fit a request's pictures (RequestError on bad ones)."""
-        size = (request.width, request.height)
-        inputs = Inputs()
-        if request.init_image:
-            inputs.init = images.fit(self._picture(request.init_image), *size)
-        if request.mask is not None and request.task is Task.INPAINT:
-            mask = images.decode_mask(
-                request.mask, max_bytes=self.caps.max_bytes, max_pixels=self.caps.max_pixels
-            )
-            inputs.mask = images.fit(mask, *size, nearest=True)
-        if request.depth_hint:
-            hint = self._picture(request.depth_hint, "depth_hint")
-            inputs.depth = images.fit(hint, *size).convert("L")
-        for item in request.mix:
-            if item.image is not None:
-                inputs.mix.append(self._picture(item.image, "mix"))
-            else:
-                assert item.text is not None
-                inputs.mix.append(item.text)
-        return inputs
-
     def _inputs(self, cache: PipelineCache, request: GenerationRequest) -> Inputs:
-        inputs = self._decode(request)
+        inputs = self.intake.decode(request)
         if request.task is Task.DEPTH and inputs.depth is None:
             assert inputs.init is not None
             inputs.depth = estimate_depth(cache, inputs.init)
@@ -276,7 +240,6 @@ __all__ = [
     "GenerationCancelled",
     "GenerationResult",
     "GenerationService",
-    "ImageCaps",
     "RequestError",
     "batch_key",
     "estimate_depth",
