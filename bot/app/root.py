@@ -18,6 +18,7 @@ from bot.app.settings import Settings, SettingsError
 if TYPE_CHECKING:
     from bot.chat.replier import Replier
     from bot.commands.dispatch import Bot
+    from bot.commands.router import Router
     from bot.jobs.distributed import ProcrastinateQueue
     from bot.jobs.local import LocalQueue
     from generation.engine.checkpoints import ModelRegistry
@@ -104,10 +105,26 @@ class App:
         await self.queue.wait_idle()
 
 
+def build_router() -> Router:
+    """The bot's commands: every feature area's routes, in the order help lists them."""
+    from bot.commands import account, admin, generate, help, queue, results
+    from bot.commands.router import Router
+
+    return Router().include(
+        generate.router(),
+        results.router(),
+        queue.router(),
+        account.router(),
+        help.router(),
+        admin.router(),
+    )
+
+
 @asynccontextmanager
 async def running_bot(settings: Settings) -> AsyncIterator[App]:
     """Build the whole bot; adapters register their repliers, then call `app.queue.start()`."""
-    from bot.commands.dispatch import Bot, BotConfig
+    from bot.commands.context import BotConfig, Services
+    from bot.commands.dispatch import Bot
     from bot.jobs.local import LocalQueue
     from bot.jobs.notify import Notifier
     from generation.engine.service import batch_key
@@ -148,15 +165,18 @@ async def running_bot(settings: Settings) -> AsyncIterator[App]:
         max_upload_bytes=settings.max_upload_bytes,
         max_upload_pixels=settings.max_upload_pixels,
     )
-    bot = Bot(
+    router = build_router()
+    services = Services(
         store=store,
         queue=queue,
         notifier=notifier,
-        prepare=service.prepare,
         engine=ServiceEngine(service),
         config=config,
         repliers=repliers,
+        prepare=service.prepare,
+        menu=tuple(router.menu()),
     )
+    bot = Bot(services, router)
     try:
         yield App(bot, store, queue, service, repliers)
     finally:
