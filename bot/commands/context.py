@@ -32,6 +32,18 @@ class EngineControl(Protocol):
         ...
 
 
+MAX_ID = 2**31 - 1  # the largest id a stored row can have, on SQLite and PostgreSQL alike
+
+
+def stored_id(word: str) -> int | None:
+    """The id `word` names (`12` or `#12`); None when no stored row can have it."""
+    digits = word.strip().removeprefix("#")
+    if not digits.isascii() or not digits.isdigit():
+        return None
+    value = int(digits)
+    return value if 1 <= value <= MAX_ID else None
+
+
 @dataclass(frozen=True, slots=True)
 class BotConfig:
     """The bot's own settings (from `bot.app.settings.Settings`)."""
@@ -85,6 +97,10 @@ class Context:
     def is_admin(self) -> bool:
         """Whether the sender is listed in KBOT_ADMINS."""
         return self.command.actor in self.services.config.admins
+
+    def owns(self, user_id: int) -> bool:
+        """Whether the sender may act on what `user_id` owns (their own, or any as admin)."""
+        return user_id == self.user.id or self.is_admin
 
     def replier(self) -> Replier:
         """The replier of the command's platform."""

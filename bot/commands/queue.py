@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.commands.context import Context
+from bot.commands.context import Context, stored_id
 from bot.commands.router import Route, Router
 from bot.jobs.notify import human_seconds
 from storage.records import ACTIVE, JobStatus
@@ -27,26 +27,31 @@ async def queue(ctx: Context) -> None:
 
 
 async def cancel(ctx: Context) -> None:
-    """Cancel one of the user's waiting jobs (the newest when no id is given)."""
-    word = ctx.command.text.strip().lstrip("#")
-    if word.isdigit():
-        job = await ctx.store.get_job(int(word))
-        if job is None or job.user_id != ctx.user.id:
-            await ctx.reply("cancel_not_yours" if job else "not_found_job", job=word, id=word)
+    """Cancel one of the user's jobs: a waiting one at once, a running one at its next step.
+
+    With no id, the newest waiting job (else the running one). Someone else's job gets the
+    same answer as one that does not exist.
+    """
+    words = ctx.command.text.split()
+    if words:
+        job_id = stored_id(words[0])
+        job = await ctx.store.get_job(job_id) if job_id is not None else None
+        if job is None or not ctx.owns(job.user_id):
+            await ctx.reply("not_found_job", id=words[0].removeprefix("#")[:24])
             return
     else:
-        waiting = await ctx.store.jobs((JobStatus.QUEUED,), ctx.user.id)
-        if not waiting:
+        mine = await ctx.store.jobs(ACTIVE, ctx.user.id)
+        waiting = [job for job in mine if job.status is JobStatus.QUEUED]
+        if not mine:
             await ctx.reply("cancel_none")
             return
-        job = waiting[-1]
-    if job.status is not JobStatus.QUEUED:
+        job = (waiting or mine)[-1]
+    if job.status not in ACTIVE or not await ctx.services.queue.cancel(job.id):
         await ctx.reply("cancel_too_late", job=job.id)
-        return
-    if await ctx.services.queue.cancel(job.id):
-        await ctx.reply("cancelled", job=job.id)
+    elif job.status is JobStatus.RUNNING:
+        await ctx.reply("cancel_running", job=job.id)
     else:
-        await ctx.reply("cancel_too_late", job=job.id)
+        await ctx.reply("cancelled", job=job.id)
 
 
 def router() -> Router:

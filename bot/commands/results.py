@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.chat.grammar import format_options, parse_command_text
-from bot.commands.context import Context
+from bot.commands.context import Context, stored_id
 from bot.commands.generate import DEFAULT_STRENGTH
 from bot.commands.intake import submit
 from bot.commands.router import Route, Router
@@ -11,21 +11,25 @@ from generation.request import GenerationRequest, Task
 from storage.records import ImageRecord
 
 
-def _image_id(ctx: Context) -> int | None:
-    word = ctx.command.text.strip().lstrip("#").split(" ")[0]
-    if word.isdigit():
-        return int(word)
-    return ctx.command.reply_image_id
+def _id_word(ctx: Context) -> str:
+    words = ctx.command.text.split()
+    return words[0] if words else ""
 
 
 async def _image(ctx: Context, name: str) -> ImageRecord | None:
-    image_id = _image_id(ctx)
-    if image_id is None:
+    """The caller's image the command names (or replies to); else an answer and None.
+
+    Someone else's image gets the same answer as one that does not exist.
+    """
+    word = _id_word(ctx)
+    image_id = stored_id(word) if word else ctx.command.reply_image_id
+    if not word and image_id is None:
         await ctx.reply("need_id", command=name)
         return None
-    image = await ctx.store.get_image(image_id)
-    if image is None:
-        await ctx.reply("not_found_image", id=image_id)
+    image = await ctx.store.get_image(image_id) if image_id is not None else None
+    if image is None or not ctx.owns(image.user_id):
+        await ctx.reply("not_found_image", id=word.removeprefix("#")[:24] or image_id)
+        return None
     return image
 
 
@@ -74,7 +78,7 @@ async def variations(ctx: Context) -> None:
 async def use_as_init(ctx: Context) -> None:
     """Use a result, or any picture sent with the command, as the next command's picture."""
     pictures = ctx.command.pictures()
-    if _image_id(ctx) is None and pictures:
+    if not _id_word(ctx) and ctx.command.reply_image_id is None and pictures:
         await ctx.store.set_pending_init(ctx.user.id, picture=pictures[0].data)
         await ctx.reply("init_set_picture")
         return

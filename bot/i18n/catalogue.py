@@ -66,7 +66,8 @@ _EN: dict[str, str] = {
     "queue_status_running": "Job #{job} is drawing now.",
     "queue_empty": "You have no jobs in the queue.",
     "cancel_none": "You have no waiting job to cancel.",
-    "cancel_not_yours": "Job #{job} is not yours to cancel.",
+    "cancel_running": "Job #{job} is running: it stops at its next step, and your quota "
+    "comes back.",
     "cancel_too_late": "Job #{job} has already finished.",
     "settings_show": "Your defaults: model {model}, size {size}, steps {steps}, "
     "negative prompt: {negative}, language {language}.\nChange them with "
