@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo test lint unit bench bench-scale install postgres compose clean
+.PHONY: demo test lint unit bench bench-scale install postgres clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,11 +35,7 @@ lint: $(STAMP)
 postgres:
 	sh scripts/ensure-postgres.sh
 
-# `docker compose config` checks compose.yaml; Compose comes from Debian when docker lacks it.
-compose:
-	sh scripts/ensure-compose.sh
-
-unit: $(STAMP) postgres compose
+unit: $(STAMP) postgres
 	$(BIN)/python -m pytest
 
 test: lint unit
@@ -52,4 +48,4 @@ bench-scale: $(STAMP) postgres
 	$(BIN)/python benchmarks/bench_scale.py
 
 clean:
-	rm -rf $(VENV) .tools .kbot demo-output outputs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .kbot demo-output outputs .pytest_cache .mypy_cache .ruff_cache

@@ -10,9 +10,11 @@ from typing import Any
 
 from PIL import Image
 
+from bot.app.root import build_router
 from bot.chat.command import Button, Command, Destination, OutImage
 from bot.chat.replier import ProgressRef
-from bot.commands.dispatch import Bot, BotConfig
+from bot.commands.context import BotConfig, Services
+from bot.commands.dispatch import Bot
 from bot.control.port import Holding, Outcome, Report
 from bot.jobs.local import LocalQueue
 from bot.jobs.notify import Notifier
@@ -136,15 +138,18 @@ def make_bot(
     repliers: dict[str, Any] = {"test": replier}
     notifier = Notifier(store, repliers, progress_interval=0.0)
     queue = LocalQueue(store, generator, notifier)
-    bot = Bot(
+    router = build_router()
+    services = Services(
         store=store,
         queue=queue,
         notifier=notifier,
-        prepare=prepare_fn,
         engine=FakeEngine(),
         config=BotConfig(**config),
         repliers=repliers,
+        prepare=prepare_fn,
+        menu=tuple(router.menu()),
     )
+    bot = Bot(services, router)
     return Kit(bot, queue, replier, store)
 
 

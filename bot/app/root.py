@@ -18,6 +18,7 @@ from bot.app.settings import Settings
 if TYPE_CHECKING:
     from bot.chat.replier import Replier
     from bot.commands.dispatch import Bot
+    from bot.commands.router import Router
     from bot.control.port import EngineControl
     from bot.jobs.distributed import ProcrastinateQueue
     from bot.jobs.local import LocalQueue
@@ -94,6 +95,21 @@ class App:
         await self.queue.wait_idle()
 
 
+def build_router() -> Router:
+    """The bot's commands: every feature area's routes, in the order help lists them."""
+    from bot.commands import account, admin, generate, help, queue, results
+    from bot.commands.router import Router
+
+    return Router().include(
+        generate.router(),
+        results.router(),
+        queue.router(),
+        account.router(),
+        help.router(),
+        admin.router(),
+    )
+
+
 @asynccontextmanager
 async def running_bot(settings: Settings) -> AsyncIterator[App]:
     """Build the whole bot; adapters register their repliers, then call `app.queue.start()`.
@@ -102,7 +118,8 @@ async def running_bot(settings: Settings) -> AsyncIterator[App]:
     admin commands act on it. With procrastinate the workers generate: no service, no torch
     here, and admin commands reach the workers through the database.
     """
-    from bot.commands.dispatch import Bot, BotConfig
+    from bot.commands.context import BotConfig, Services
+    from bot.commands.dispatch import Bot
     from bot.jobs.notify import Notifier
     from storage.store import Store
 
@@ -151,15 +168,18 @@ async def running_bot(settings: Settings) -> AsyncIterator[App]:
             max_upload_bytes=settings.max_upload_bytes,
             max_upload_pixels=settings.max_upload_pixels,
         )
-        bot = Bot(
+        router = build_router()
+        services = Services(
             store=store,
             queue=queue,
             notifier=notifier,
-            prepare=build_intake(settings).prepare,
             engine=engine,
             config=config,
             repliers=repliers,
+            prepare=build_intake(settings).prepare,
+            menu=tuple(router.menu()),
         )
+        bot = Bot(services, router)
         try:
             yield App(bot, store, queue, service, repliers)
         finally:

@@ -1,43 +1,39 @@
-"""Admin commands (`/admin SUB ...`), for the accounts listed in KBOT_ADMINS; all audited."""
+"""Admin commands (`/admin SUB ...`), for the accounts listed in KBOT_ADMINS.
+
+Every outcome is audited: a refused attempt (by the shared admin check), a done action and a
+failed one (with its reason).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.commands.dispatch import Context, command
+from bot.commands.context import Context
+from bot.commands.router import Route, Router
 from bot.control.port import Report
+from bot.i18n.catalogue import describe_error
 from generation.request import Family, RequestError
 from storage.records import ACTIVE, UserRecord
+from storage.store import StoreError
 
 AdminHandler = Callable[[Context, list[str]], Awaitable[str]]
-SUBCOMMANDS: dict[str, AdminHandler] = {}
 
 
-def sub(name: str) -> Callable[[AdminHandler], AdminHandler]:
-    """Register `/admin name`."""
-
-    def register(handler: AdminHandler) -> AdminHandler:
-        SUBCOMMANDS[name] = handler
-        return handler
-
-    return register
-
-
-@command("admin")
 async def admin(ctx: Context) -> None:
-    """Run an admin command; refused (and audited) for everyone else."""
+    """Run an admin command (the shared checks let only admins through)."""
     words = ctx.command.text.split()
     action = words[0].lower() if words else ""
-    if not ctx.bot.is_admin(ctx.command):
-        await ctx.store.audit(ctx.command.actor, action or "admin", " ".join(words[1:]), "", False)
-        await ctx.reply("not_admin")
-        return
+    target = " ".join(words[1:])
     handler = SUBCOMMANDS.get(action)
-    if handler is None:
-        await ctx.reply("admin_usage")
-        return
-    answer = await handler(ctx, words[1:])
-    await ctx.store.audit(ctx.command.actor, action, " ".join(words[1:]), "", True)
+    try:
+        if handler is None:
+            raise RequestError("admin", action, ctx.t("admin_usage"))
+        answer = await handler(ctx, words[1:])
+    except RequestError as error:
+        failure = f"failed: {describe_error(error, 'en')}"
+        await ctx.store.audit(ctx.command.actor, action or "admin", target, failure, True)
+        raise
+    await ctx.store.audit(ctx.command.actor, action, target, "", True)
     await ctx.reply_text(answer)
 
 
@@ -45,8 +41,6 @@ async def find_user(ctx: Context, ref: str) -> UserRecord:
     """A user named as `platform:id` or `#number`."""
     user: UserRecord | None = None
     if ref.startswith("#") and ref[1:].isdigit():
-        from storage.store import StoreError
-
         try:
             user = await ctx.store.get_user(int(ref[1:]))
         except StoreError:
@@ -70,7 +64,6 @@ def _number(word: str, ctx: Context) -> int:
     return int(word)
 
 
-@sub("ban")
 async def ban(ctx: Context, args: list[str]) -> str:
     """Ban a user, with a reason."""
     _need(args, 1, ctx)
@@ -80,7 +73,6 @@ async def ban(ctx: Context, args: list[str]) -> str:
     return ctx.t("admin_banned", user=user.id, reason=reason)
 
 
-@sub("unban")
 async def unban(ctx: Context, args: list[str]) -> str:
     """Lift a ban."""
     _need(args, 1, ctx)
@@ -89,7 +81,6 @@ async def unban(ctx: Context, args: list[str]) -> str:
     return ctx.t("admin_unbanned", user=user.id)
 
 
-@sub("quota")
 async def quota(ctx: Context, args: list[str]) -> str:
     """`quota set|grant USER N` or `quota reset USER`."""
     _need(args, 2, ctx)
@@ -120,7 +111,6 @@ def _pair(low: float | None, high: float | None) -> str:
     return f"{low:.1f} s / {high:.1f} s"
 
 
-@sub("stats")
 async def stats(ctx: Context, args: list[str]) -> str:
     """Users, jobs by status, images today, wait and run percentiles."""
     figures = await ctx.store.stats()
@@ -137,7 +127,6 @@ async def stats(ctx: Context, args: list[str]) -> str:
     )
 
 
-@sub("queue")
 async def queue(ctx: Context, args: list[str]) -> str:
     """Every waiting and running job."""
     jobs = await ctx.store.jobs(ACTIVE)
@@ -155,7 +144,6 @@ async def queue(ctx: Context, args: list[str]) -> str:
     )
 
 
-@sub("cancel")
 async def cancel(ctx: Context, args: list[str]) -> str:
     """Cancel any job, waiting or running."""
     _need(args, 1, ctx)
@@ -163,21 +151,20 @@ async def cancel(ctx: Context, args: list[str]) -> str:
     job = await ctx.store.get_job(job_id)
     if job is None or job.status not in ACTIVE:
         raise RequestError("job", job_id, ctx.t("not_found_job", id=job_id))
-    await ctx.bot.queue.cancel(job_id)
+    await ctx.services.queue.cancel(job_id)
     return ctx.t("admin_cancelled", job=job_id)
 
 
-@sub("pause")
 async def pause(ctx: Context, args: list[str]) -> str:
     """Stop taking new jobs, with a message for users."""
-    ctx.bot.paused = " ".join(args) or ctx.t("pause_default")
-    return ctx.t("admin_paused", message=ctx.bot.paused)
+    message = " ".join(args) or ctx.t("pause_default")
+    await ctx.store.set_pause(message)
+    return ctx.t("admin_paused", message=message)
 
 
-@sub("resume")
 async def resume(ctx: Context, args: list[str]) -> str:
     """Take new jobs again."""
-    ctx.bot.paused = None
+    await ctx.store.set_pause(None)
     return ctx.t("admin_resumed")
 
 
@@ -196,10 +183,9 @@ def _silent(report: Report, ctx: Context) -> list[str]:
     return [ctx.t("admin_silent", workers=", ".join(report.silent))] if report.silent else []
 
 
-@sub("models")
 async def models(ctx: Context, args: list[str]) -> str:
     """What each process that generates serves and holds, and the families available."""
-    holdings = await ctx.bot.engine.holdings()
+    holdings = await ctx.services.engine.holdings()
     lines = [
         ctx.t(
             "admin_models_worker",
@@ -210,16 +196,15 @@ async def models(ctx: Context, args: list[str]) -> str:
         )
         for holding in holdings
     ] or [ctx.t("admin_models_none")]
-    available = ", ".join(str(family) for family in ctx.bot.config.families)
+    available = ", ".join(str(family) for family in ctx.config.families)
     return "\n".join([*lines, ctx.t("admin_models", available=available)])
 
 
-@sub("preload")
 async def preload(ctx: Context, args: list[str]) -> str:
     """Load a family before anyone asks for it, on every process that serves it."""
     _need(args, 1, ctx)
     family = _family(args[0])
-    report = await ctx.bot.engine.preload(family)
+    report = await ctx.services.engine.preload(family)
     if not report.outcomes and not report.silent:
         return ctx.t("admin_no_worker_for", model=family)
     lines = [
@@ -236,11 +221,10 @@ async def preload(ctx: Context, args: list[str]) -> str:
     return "\n".join(lines + _silent(report, ctx))
 
 
-@sub("unload")
 async def unload(ctx: Context, args: list[str]) -> str:
     """Free a family's pipelines (all when none is named) on every process."""
     family = _family(args[0]) if args else None
-    report = await ctx.bot.engine.unload(family)
+    report = await ctx.services.engine.unload(family)
     if not report.outcomes and not report.silent:
         if family is None:
             return ctx.t("admin_models_none")
@@ -259,7 +243,6 @@ async def unload(ctx: Context, args: list[str]) -> str:
     return "\n".join(lines + _silent(report, ctx))
 
 
-@sub("audit")
 async def audit(ctx: Context, args: list[str]) -> str:
     """The latest audit entries."""
     limit = _number(args[0], ctx) if args else 20
@@ -276,3 +259,24 @@ async def audit(ctx: Context, args: list[str]) -> str:
         )
         for entry in entries
     )
+
+
+SUBCOMMANDS: dict[str, AdminHandler] = {
+    "ban": ban,
+    "unban": unban,
+    "quota": quota,
+    "stats": stats,
+    "queue": queue,
+    "cancel": cancel,
+    "pause": pause,
+    "resume": resume,
+    "models": models,
+    "preload": preload,
+    "unload": unload,
+    "audit": audit,
+}
+
+
+def router() -> Router:
+    """The /admin command."""
+    return Router(Route("admin", admin, admin_only=True))

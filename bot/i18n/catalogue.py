@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 LANGUAGES = ("en", "ru", "ar")
 DEFAULT_LANGUAGE = "en"
 
-EN: dict[str, str] = {
+_EN: dict[str, str] = {
     # generation flow
     "queued": "Queued as job #{job}: position {position}, about {eta}.",
     "waiting": "Job #{job} is waiting: position {position}, about {eta}.",
@@ -66,7 +66,8 @@ EN: dict[str, str] = {
     "queue_status_running": "Job #{job} is drawing now.",
     "queue_empty": "You have no jobs in the queue.",
     "cancel_none": "You have no waiting job to cancel.",
-    "cancel_not_yours": "Job #{job} is not yours to cancel.",
+    "cancel_running": "Job #{job} is running: it stops at its next step, and your quota "
+    "comes back.",
     "cancel_too_late": "Job #{job} has already finished.",
     "settings_show": "Your defaults: model {model}, size {size}, steps {steps}, "
     "negative prompt: {negative}, language {language}.\nChange them with "
@@ -165,10 +166,16 @@ def error_key(error_id: str) -> str:
     return f"error.{error_id}"
 
 
-for _table, _errors in ((EN, ERRORS), (RU, RU_ERRORS), (AR, AR_ERRORS)):
-    _table.update({error_key(error_id): template for error_id, template in _errors.items()})
+def _with_errors(table: dict[str, str], errors: dict[str, str]) -> dict[str, str]:
+    return {**table, **{error_key(error_id): template for error_id, template in errors.items()}}
 
-CATALOGUE: dict[str, dict[str, str]] = {"en": EN, "ru": RU, "ar": AR}
+
+EN: dict[str, str] = _with_errors(_EN, ERRORS)
+CATALOGUE: dict[str, dict[str, str]] = {
+    "en": EN,
+    "ru": _with_errors(RU, RU_ERRORS),
+    "ar": _with_errors(AR, AR_ERRORS),
+}
 
 
 def normalise_language(code: str | None) -> str:

@@ -1,0 +1,60 @@
+"""The checks every command goes through, as middleware around its handler.
+
+Each check gets the context, the route and the rest of the chain; it answers and stops, or
+calls on. The dispatcher runs them in the order of `CHECKS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from bot.commands.context import Context
+from bot.commands.router import Route
+from bot.i18n.catalogue import normalise_language
+
+Next = Callable[[Context], Awaitable[None]]
+Check = Callable[[Context, Route, Next], Awaitable[None]]
+
+
+async def speak_their_language(ctx: Context, route: Route, call_next: Next) -> None:
+    """Answer in the language the user chose with /language, else their platform's."""
+    chosen = (await ctx.store.get_settings(ctx.user.id)).language
+    ctx.language = normalise_language(chosen or ctx.user.language or ctx.command.locale)
+    await call_next(ctx)
+
+
+async def refuse_banned(ctx: Context, route: Route, call_next: Next) -> None:
+    """A banned user gets the reason, and only /help."""
+    if ctx.user.banned and not route.open_to_banned:
+        await ctx.reply("banned", reason=ctx.user.ban_reason or "-")
+        return
+    await call_next(ctx)
+
+
+async def admins_only(ctx: Context, route: Route, call_next: Next) -> None:
+    """Admin commands are refused, and the attempt audited, for everyone else."""
+    if route.admin_only and not ctx.is_admin:
+        words = ctx.command.text.split()
+        action = words[0].lower() if words else route.name
+        await ctx.store.audit(ctx.command.actor, action, " ".join(words[1:]), "", False)
+        await ctx.reply("not_admin")
+        return
+    await call_next(ctx)
+
+
+CHECKS: tuple[Check, ...] = (speak_their_language, refuse_banned, admins_only)
+
+
+def chain(checks: tuple[Check, ...], route: Route) -> Next:
+    """The route's handler wrapped in `checks`, the first outermost."""
+    call: Next = route.handler
+    for check in reversed(checks):
+        call = _wrap(check, route, call)
+    return call
+
+
+def _wrap(check: Check, route: Route, call_next: Next) -> Next:
+    async def run(ctx: Context) -> None:
+        await check(ctx, route, call_next)
+
+    return run

@@ -1,0 +1,59 @@
+"""Intake: a request becomes a stored, queued job in one unit of work, or a polite refusal.
+
+Validation, the pause, the queue caps, the quota and the job row are decided by the store in
+one transaction (`Store.admit_job`), so any number of frontends agree and nothing is half
+written. Only then is the owner told the job's place and the queue handed the job.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+
+from bot.commands.context import Context
+from bot.jobs.notify import human_seconds
+from generation.request import GenerationRequest
+from storage.records import Admission
+
+
+async def submit(ctx: Context, request: GenerationRequest) -> None:
+    """Validate, admit (pause, caps, quota, job row), queue, and say where the job stands."""
+    services = ctx.services
+    request = services.prepare(request)
+    origin = ctx.command.destination
+    # The adapters read the user's language here when they word a result themselves.
+    destination = dataclasses.replace(origin, extra={**origin.extra, "language": ctx.language})
+    admission = await ctx.store.admit_job(
+        ctx.user.id,
+        request,
+        destination.to_dict(),
+        request.num_images,
+        queue_size=services.config.queue_size,
+        user_queue=services.config.user_queue,
+    )
+    if admission.job is None:
+        await _refuse(ctx, admission)
+        return
+    job = admission.job
+    position, eta = services.queue.estimate(ctx.user.id)
+    message = ctx.t("queued", job=job.id, position=position, eta=human_seconds(eta, ctx.language))
+    ref = await ctx.replier().send_progress(destination, message, None)
+    services.notifier.remember(job.id, ref)
+    await ctx.store.set_progress_ref(job.id, ref)
+    await services.queue.submit(job)
+
+
+async def _refuse(ctx: Context, admission: Admission) -> None:
+    values = admission.values
+    if admission.refusal == "paused":
+        await ctx.reply("paused", message=values.get("message") or ctx.t("pause_default"))
+    elif admission.refusal == "queue_full":
+        await ctx.reply("queue_full", size=ctx.config.queue_size)
+    elif admission.refusal == "user_queue_full":
+        await ctx.reply("user_queue_full", count=values["count"], limit=ctx.config.user_queue)
+    else:
+        quota = admission.quota
+        assert quota is not None, "a quota refusal carries the quota"
+        left = (quota.reset_at - datetime.now(UTC)).total_seconds()
+        reset = human_seconds(left, ctx.language)
+        await ctx.reply("quota_exhausted", limit=quota.daily_limit, reset=reset)
