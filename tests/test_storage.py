@@ -17,9 +17,11 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection, inspect, select, text, update
 
 from generation.request import GenerationRequest, MixItem, Task
+from storage.images import percentile
 from storage.migrate import async_url
+from storage.quotas import next_midnight
 from storage.records import ACTIVE, JobStatus, UserSettings
-from storage.store import Store, StoreError, next_midnight, percentile
+from storage.store import Store, StoreError
 from storage.tables import Base, Image, Job, PromptHistory
 from tests.helpers import png
 

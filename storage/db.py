@@ -1,0 +1,151 @@
+"""The engine and the transactions every repository shares, and small statement helpers.
+
+SQLite: every connection gets the busy timeout, WAL and foreign keys, and write transactions
+begin IMMEDIATE, so they queue on the busy timeout instead of failing when a read turns into a
+write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager, nullcontext
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import CursorResult, event
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.sql.dml import Delete, Update
+
+_T = TypeVar("_T")
+
+# Execution option that marks the engine whose SQLite transactions begin IMMEDIATE.
+_WRITE_OPTION = "kbot_write"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Ids per IN (...) list.
+_CHUNK = 500
+# Key of the PostgreSQL advisory lock that serialises migrations (several processes starting
+# at once against one database).
+MIGRATION_LOCK = 0x6B626F74  # "kbot"
+
+
+class StoreError(RuntimeError):
+    """A store operation that cannot be done (unknown id, say)."""
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def aware(when: datetime | None) -> datetime:
+    """`when` in UTC (now for None); a naive datetime is refused."""
+    if when is None:
+        return utcnow()
+    if when.tzinfo is None:
+        raise ValueError(f"naive datetime {when!r}; pass an aware (UTC) one")
+    return when.astimezone(UTC)
+
+
+def chunks(items: Sequence[_T]) -> Iterable[Sequence[_T]]:
+    """`items` in slices short enough for one IN (...) list."""
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+async def execute(session: AsyncSession, statement: Update | Delete) -> int:
+    """Run a bulk UPDATE/DELETE as plain SQL and return its row count."""
+    result = await session.execute(statement.execution_options(synchronize_session=False))
+    return cast(CursorResult[Any], result).rowcount
+
+
+async def returned(session: AsyncSession, statement: Update | Delete) -> tuple[Any, ...] | None:
+    """Run a bulk UPDATE/DELETE ... RETURNING; its first row, or None when none matched."""
+    result = await session.execute(statement.execution_options(synchronize_session=False))
+    row = result.first()
+    return None if row is None else tuple(row)
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy emit BEGIN itself (see _on_sqlite_begin), then set the pragmas.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def _on_sqlite_begin(connection: Connection) -> None:
+    immediate = connection.get_execution_options().get(_WRITE_OPTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    """The file of a SQLite URL; None for other databases, memory and `file:` URIs."""
+    database = url.database or ""
+    if url.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    if database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
+def prepare_folders(url: URL, data_dir: Path) -> Path:
+    """Create the data folder (and a SQLite file's folder); return the absolute data folder."""
+    data_dir = Path(data_dir).expanduser().resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    database = _sqlite_file(url)
+    if database is not None:
+        database.parent.mkdir(parents=True, exist_ok=True)
+    return data_dir
+
+
+def create_engine(url: URL) -> AsyncEngine:
+    """An async engine; on SQLite with the pragmas and BEGIN IMMEDIATE for writes."""
+    if url.get_backend_name() != "sqlite":
+        return create_async_engine(url, pool_pre_ping=True)
+    engine = create_async_engine(url)
+    event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+    event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
+    return engine
+
+
+class Database:
+    """An engine and its read and write transactions: what every repository shares."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        """Wrap `engine` (made by `create_engine`)."""
+        self.engine = engine
+        self.write_engine = engine.execution_options(**{_WRITE_OPTION: True})
+        self._reads = async_sessionmaker(engine, expire_on_commit=False)
+        self._writes = async_sessionmaker(self.write_engine, expire_on_commit=False)
+        # SQLite has one writer at a time: queue this process's writers here rather than in
+        # the busy handler's sleeps (other processes still wait on the busy timeout).
+        self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction (BEGIN IMMEDIATE on SQLite), committed on success."""
+        async with self._write_lock or nullcontext(), self._writes() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session."""
+        async with self._reads() as session:
+            yield session
+
+    async def close(self) -> None:
+        """Dispose of the engine."""
+        await self.engine.dispose()
