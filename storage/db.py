@@ -2,12 +2,19 @@
 
 SQLite: every connection gets the busy timeout, WAL and foreign keys, and write transactions
 begin IMMEDIATE, so they queue on the busy timeout instead of failing when a read turns into a
-write.
+write. A new SQLite file is made in WAL mode before anything connects to it: switching a file
+to WAL is, inside SQLite, a read that turns into a write, and when two connections switch one
+file at once (two processes starting on a new database) the one that loses fails at once with
+"database is locked" (SQLite does not wait on the busy timeout there: it would deadlock).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import sqlite3
+import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager, nullcontext
 from datetime import UTC, datetime
@@ -101,13 +108,36 @@ def _sqlite_file(url: URL) -> Path | None:
     return Path(database).expanduser()
 
 
+def _create_in_wal_mode(database: Path) -> None:
+    """Make a new SQLite file that is in WAL mode from its first byte (see the docstring).
+
+    Built under a temporary name and linked into place, which fails if the file appeared
+    meanwhile: then another process made it, the same way. Where hard links are not possible
+    the file is left for the first connection to make (and switch to WAL).
+    """
+    if database.exists():
+        return
+    temporary = database.with_name(f".{database.name}.{uuid.uuid4().hex}.new")
+    try:
+        connection = sqlite3.connect(temporary)
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+        finally:
+            connection.close()
+        with contextlib.suppress(OSError):
+            os.link(temporary, database)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def prepare_folders(url: URL, data_dir: Path) -> Path:
-    """Create the data folder (and a SQLite file's folder); return the absolute data folder."""
+    """Create the data folder (and a new SQLite file); return the absolute data folder."""
     data_dir = Path(data_dir).expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     database = _sqlite_file(url)
     if database is not None:
         database.parent.mkdir(parents=True, exist_ok=True)
+        _create_in_wal_mode(database)
     return data_dir
 
 
