@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, event
+from sqlalchemy import ColumnElement, CursorResult, event, false
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -29,13 +29,19 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.dml import Delete, Update
 
+from storage.tables import Base
+
 _T = TypeVar("_T")
+_Row = TypeVar("_Row", bound=Base)
 
 # Execution option that marks the engine whose SQLite transactions begin IMMEDIATE.
 _WRITE_OPTION = "kbot_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Ids are 32-bit integers on PostgreSQL: a larger (or non-positive) id names no row.
+MAX_ID = 2**31 - 1
 # Ids per IN (...) list.
 _CHUNK = 500
 # Key of the PostgreSQL advisory lock that serialises migrations (several processes starting
@@ -65,6 +71,21 @@ def chunks(items: Sequence[_T]) -> Iterable[Sequence[_T]]:
     """`items` in slices short enough for one IN (...) list."""
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
+
+
+def can_exist(row_id: int) -> bool:
+    """Whether `row_id` could name a row (ids come from users: a huge one must not raise)."""
+    return 1 <= row_id <= MAX_ID
+
+
+def has_id(column: InstrumentedAttribute[int], row_id: int) -> ColumnElement[bool]:
+    """`column = row_id`, or a condition no row meets when the id cannot exist."""
+    return column == row_id if can_exist(row_id) else false()
+
+
+async def get_row(session: AsyncSession, table: type[_Row], row_id: int) -> _Row | None:
+    """The row of `table` with this primary key, or None (also for an id that cannot exist)."""
+    return await session.get(table, row_id) if can_exist(row_id) else None
 
 
 async def execute(session: AsyncSession, statement: Update | Delete) -> int:

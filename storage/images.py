@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import Database, StoreError, aware
+from storage.db import Database, StoreError, aware, get_row, has_id
 from storage.records import ImageRecord, JobStatus, Stats
 from storage.tables import Image, Job, PromptHistory, User
 
@@ -119,7 +119,7 @@ class Images:
     async def get(self, image_id: int) -> ImageRecord | None:
         """An image record, or None."""
         async with self._db.read() as session:
-            image = await session.get(Image, image_id)
+            image = await get_row(session, Image, image_id)
             return None if image is None else self._record(image)
 
     async def read(self, image: ImageRecord) -> bytes:
@@ -136,7 +136,7 @@ class Images:
         if per_page < 1:
             raise ValueError(f"per_page must be at least 1, got {per_page}")
         page = max(page, 1)
-        mine = Image.user_id == user_id
+        mine = has_id(Image.user_id, user_id)
         async with self._db.read() as session:
             total = int(await session.scalar(select(func.count(Image.id)).where(mine)) or 0)
             rows = await session.scalars(

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from generation.request import GenerationRequest
 from storage import quotas
-from storage.db import Database, StoreError, chunks, execute, returned, utcnow
+from storage.db import Database, StoreError, chunks, execute, get_row, has_id, returned, utcnow
 from storage.images import Images
 from storage.records import ACTIVE, ImageRecord, JobRecord, JobStatus
 from storage.tables import Image, Job, JobInput
@@ -78,7 +78,7 @@ async def count_active(session: AsyncSession, user_id: int | None = None) -> int
     """Queued or running jobs (of one user, or all)."""
     query = select(func.count(Job.id)).where(Job.status.in_([s.value for s in ACTIVE]))
     if user_id is not None:
-        query = query.where(Job.user_id == user_id)
+        query = query.where(has_id(Job.user_id, user_id))
     return int(await session.scalar(query) or 0)
 
 
@@ -125,14 +125,14 @@ class Jobs:
     async def get(self, job_id: int) -> JobRecord | None:
         """A job, or None."""
         async with self._db.read() as session:
-            jobs = await _load(session, select(Job).where(Job.id == job_id))
+            jobs = await _load(session, select(Job).where(has_id(Job.id, job_id)))
         return jobs[0] if jobs else None
 
     async def set_progress_ref(self, job_id: int, ref: dict[str, Any]) -> None:
         """Remember which message shows the job's progress."""
         async with self._db.write() as session:
             if not await execute(
-                session, update(Job).where(Job.id == job_id).values(progress_ref=ref)
+                session, update(Job).where(has_id(Job.id, job_id)).values(progress_ref=ref)
             ):
                 raise StoreError(f"no job with id {job_id}")
 
@@ -142,7 +142,7 @@ class Jobs:
             changed = await execute(
                 session,
                 update(Job)
-                .where(Job.id == job_id, Job.status == JobStatus.QUEUED.value)
+                .where(has_id(Job.id, job_id), Job.status == JobStatus.QUEUED.value)
                 .values(
                     status=JobStatus.RUNNING.value,
                     attempts=Job.attempts + 1,
@@ -157,7 +157,7 @@ class Jobs:
             changed = await execute(
                 session,
                 update(Job)
-                .where(Job.id == job_id, Job.status == JobStatus.RUNNING.value)
+                .where(has_id(Job.id, job_id), Job.status == JobStatus.RUNNING.value)
                 .values(status=JobStatus.QUEUED.value, started_at=None),
             )
         return changed == 1
@@ -171,12 +171,12 @@ class Jobs:
             done = await returned(
                 session,
                 update(Job)
-                .where(Job.id == job_id, Job.status == JobStatus.RUNNING.value)
+                .where(has_id(Job.id, job_id), Job.status == JobStatus.RUNNING.value)
                 .values(status=JobStatus.DONE.value, finished_at=now, error=None)
                 .returning(Job.user_id, Job.request),
             )
             if done is None:
-                job = await session.get(Job, job_id)
+                job = await get_row(session, Job, job_id)
                 if job is None:
                     raise StoreError(f"no job with id {job_id}")
                 raise StoreError(f"job {job_id} is {job.status}, not running")
@@ -202,7 +202,7 @@ class Jobs:
             ended = await returned(
                 session,
                 update(Job)
-                .where(Job.id == job_id, Job.status.in_([status.value for status in before]))
+                .where(has_id(Job.id, job_id), Job.status.in_([status.value for status in before]))
                 .values(status=after.value, **values)
                 .returning(Job.user_id, Job.cost),
             )
@@ -223,7 +223,7 @@ class Jobs:
                 await execute(
                     session,
                     update(Job)
-                    .where(Job.id == job_id, Job.told_at.is_(None))
+                    .where(has_id(Job.id, job_id), Job.told_at.is_(None))
                     .values(told_at=utcnow()),
                 )
             )
@@ -245,7 +245,7 @@ class Jobs:
         """Jobs with these statuses (of one user, or all), oldest first."""
         query = select(Job).where(Job.status.in_([JobStatus(s).value for s in statuses]))
         if user_id is not None:
-            query = query.where(Job.user_id == user_id)
+            query = query.where(has_id(Job.user_id, user_id))
         async with self._db.read() as session:
             return await _load(session, query.order_by(Job.created_at, Job.id))
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import Database, StoreError, aware, execute
+from storage.db import Database, StoreError, aware, execute, has_id
 from storage.records import QuotaRecord
 from storage.tables import Quota
 
@@ -46,7 +46,7 @@ def quota_record(quota: Quota) -> QuotaRecord:
 
 async def quota_row(session: AsyncSession, user_id: int) -> Quota:
     """A user's quota row (StoreError if there is none)."""
-    quota = (await session.execute(select(Quota).where(Quota.user_id == user_id))).scalar()
+    quota = (await session.execute(select(Quota).where(has_id(Quota.user_id, user_id)))).scalar()
     if quota is None:
         raise StoreError(f"no quota for user {user_id}")
     return quota
@@ -57,7 +57,7 @@ async def _reset_if_due(session: AsyncSession, user_id: int, now: datetime) -> N
     await execute(
         session,
         update(Quota)
-        .where(Quota.user_id == user_id, Quota.reset_at <= now)
+        .where(has_id(Quota.user_id, user_id), Quota.reset_at <= now)
         .values(used_today=0, reset_at=next_midnight(now)),
     )
 
@@ -75,7 +75,7 @@ async def reserve(session: AsyncSession, user_id: int, amount: int, now: datetim
     taken = await execute(
         session,
         update(Quota)
-        .where(Quota.user_id == user_id, daily_left + Quota.extra_credits >= n)
+        .where(has_id(Quota.user_id, user_id), daily_left + Quota.extra_credits >= n)
         .values(
             used_today=case(
                 (fits_daily, Quota.used_today + n), else_=Quota.used_today + daily_left
@@ -97,7 +97,7 @@ async def refund(session: AsyncSession, user_id: int, amount: int) -> bool:
     changed = await execute(
         session,
         update(Quota)
-        .where(Quota.user_id == user_id)
+        .where(has_id(Quota.user_id, user_id))
         .values(
             used_today=case((covered, Quota.used_today - amount), else_=0),
             extra_credits=case(
@@ -169,7 +169,7 @@ class Quotas:
     async def _change(self, user_id: int, **values: Any) -> QuotaRecord:
         async with self._db.write() as session:
             if not await execute(
-                session, update(Quota).where(Quota.user_id == user_id).values(**values)
+                session, update(Quota).where(has_id(Quota.user_id, user_id)).values(**values)
             ):
                 raise StoreError(f"no quota for user {user_id}")
             return quota_record(await quota_row(session, user_id))

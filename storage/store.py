@@ -39,7 +39,11 @@ __all__ = ["Store", "StoreError"]
 
 
 class Store:
-    """Async access to everything the bot keeps. Build with `await Store.open(...)`."""
+    """Async access to everything the bot keeps. Build with `await Store.open(...)`.
+
+    Methods that take an id a user typed treat one that cannot exist (below 1, or too big
+    for the database) as unknown: None, False or StoreError, as for any unknown id.
+    """
 
     def __init__(self, engine: AsyncEngine, data_dir: Path, default_daily_limit: int) -> None:
         """Wrap a migrated engine; use `Store.open`, which also migrates."""

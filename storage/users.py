@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import quotas
-from storage.db import Database, StoreError, aware, execute, returned, utcnow
+from storage.db import Database, StoreError, aware, execute, get_row, has_id, returned, utcnow
 from storage.records import AccountRecord, UserRecord, UserSettings
 from storage.tables import (
     Account,
@@ -40,7 +40,7 @@ def user_record(user: User) -> UserRecord:
 
 async def user_row(session: AsyncSession, user_id: int) -> User:
     """The user row (StoreError if there is none)."""
-    user = await session.get(User, user_id)
+    user = await get_row(session, User, user_id)
     if user is None:
         raise StoreError(f"no user with id {user_id}")
     return user
@@ -51,7 +51,7 @@ def _settings_record(setting: Setting) -> UserSettings:
 
 
 async def _settings_row(session: AsyncSession, user_id: int) -> Setting:
-    setting = await session.get(Setting, user_id)
+    setting = await get_row(session, Setting, user_id)
     if setting is None:
         raise StoreError(f"no user with id {user_id}")
     return setting
@@ -164,7 +164,7 @@ class Users:
             changed = await execute(
                 session,
                 update(User)
-                .where(User.id == user_id)
+                .where(has_id(User.id, user_id))
                 .values(banned=banned, ban_reason=reason if banned else None),
             )
             if not changed:
@@ -184,7 +184,7 @@ class Users:
             if changes:
                 await execute(
                     session,
-                    update(Setting).where(Setting.user_id == user_id).values(**changes),
+                    update(Setting).where(has_id(Setting.user_id, user_id)).values(**changes),
                 )
             return _settings_record(await _settings_row(session, user_id))
 
