@@ -1,4 +1,4 @@
-"""Persistence: users, quotas, jobs, images, history and the audit log (SQLAlchemy 2).
+"""Persistence: users, quotas, jobs, images, history, audit log and shared state (SQLAlchemy 2).
 
 `store.Store` is the one object the rest of the bot uses. It opens the database (engine,
 migrations) and delegates to one repository per aggregate:
@@ -8,7 +8,8 @@ migrations) and delegates to one repository per aggregate:
 - `quotas`: daily limits, extra credits, reservations and refunds;
 - `jobs`: job rows and their life, from queued to told;
 - `images`: result files and rows, prompt history, the admin figures;
-- `audit`: the admin audit log.
+- `audit`: the admin audit log;
+- `state`: what every frontend shares: the pause and each user's picture for /init.
 
 `db` holds what they share (engine, SQLite pragmas, read and write transactions, statement
 helpers, `StoreError`); `tables` the ORM classes, `records` the plain records the store

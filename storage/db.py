@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, CursorResult, event, false
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -99,6 +100,17 @@ async def returned(session: AsyncSession, statement: Update | Delete) -> tuple[A
     result = await session.execute(statement.execution_options(synchronize_session=False))
     row = result.first()
     return None if row is None else tuple(row)
+
+
+async def upsert(
+    session: AsyncSession, table: type[Base], values: dict[str, Any], key: str
+) -> None:
+    """Insert a row, or overwrite the one with the same `key` (one statement, race free)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).values(**values)
+    changes = {name: statement.excluded[name] for name in values if name != key}
+    await session.execute(statement.on_conflict_do_update(index_elements=[key], set_=changes))
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -33,6 +33,7 @@ from storage.records import (
     UserRecord,
     UserSettings,
 )
+from storage.state import State
 from storage.users import Users
 
 __all__ = ["Store", "StoreError"]
@@ -53,6 +54,7 @@ class Store:
         self._quotas = Quotas(self._db)
         self._images = Images(self._db, data_dir)
         self._jobs = Jobs(self._db, self._images)
+        self._state = State(self._db)
         self._audit = AuditLog(self._db)
 
     @classmethod
@@ -153,6 +155,25 @@ class Store:
     async def reset_quota(self, user_id: int) -> QuotaRecord:
         """Set today's use back to zero."""
         return await self._quotas.reset(user_id)
+
+    # shared state (storage.state)
+    async def set_pause(self, message: str | None) -> None:
+        """Pause intake for every frontend with `message` (may be ""); None opens it again."""
+        await self._state.set_pause(message)
+
+    async def pause_message(self) -> str | None:
+        """The pause message, or None when intake is open."""
+        return await self._state.pause_message()
+
+    async def set_pending_init(
+        self, user_id: int, *, image_id: int | None = None, picture: bytes | None = None
+    ) -> None:
+        """Keep a stored image or a picture (exactly one) for the user's next command."""
+        await self._state.set_pending_init(user_id, image_id=image_id, picture=picture)
+
+    async def take_pending_init(self, user_id: int) -> int | bytes | None:
+        """Take (and remove) the image id or picture kept for the user; None if none."""
+        return await self._state.take_pending_init(user_id)
 
     # jobs (storage.jobs)
     async def create_job(

@@ -10,7 +10,7 @@ from sqlalchemy import Select, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import quotas
+from storage import quotas, state
 from storage.db import Database, StoreError, aware, execute, get_row, has_id, returned, utcnow
 from storage.records import AccountRecord, UserRecord, UserSettings
 from storage.tables import (
@@ -209,8 +209,9 @@ class Users:
 
         If the account already belonged to another user, that user is merged into the code's
         user: accounts, jobs, images and history move over, remaining extra credits are
-        added, a ban carries over, and the old user is deleted. One transaction; the code
-        works once, and expired codes are cleared on the way.
+        added, a ban carries over, the code's user keeps their picture for the next command
+        (the other's moves over only if they had none), and the old user is deleted. One
+        transaction; the code works once, and expired codes are cleared on the way.
         """
         now = aware(now)
         async with self._db.write() as session:
@@ -254,6 +255,7 @@ async def _merge(session: AsyncSession, old_id: int, target: User) -> None:
             session, update(table).where(table.user_id == old_id).values(user_id=target.id)
         )
     await quotas.merge(session, old_id, target.id)
+    await state.merge_pending_init(session, old_id, target.id)
     if old.banned and not target.banned:
         await execute(
             session,
