@@ -6,6 +6,9 @@ write. A new SQLite file is made in WAL mode before anything connects to it: swi
 to WAL is, inside SQLite, a read that turns into a write, and when two connections switch one
 file at once (two processes starting on a new database) the one that loses fails at once with
 "database is locked" (SQLite does not wait on the busy timeout there: it would deadlock).
+
+PostgreSQL: plain transactions; `Database.serialise` takes a transaction-level advisory lock
+where concurrent transactions must take turns.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, CursorResult, event, false
+from sqlalchemy import ColumnElement, CursorResult, event, false, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import (
@@ -45,9 +48,10 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 MAX_ID = 2**31 - 1
 # Ids per IN (...) list.
 _CHUNK = 500
-# Key of the PostgreSQL advisory lock that serialises migrations (several processes starting
-# at once against one database).
+# Keys of PostgreSQL advisory locks: migrations (several processes starting at once against
+# one database), and job admission (the queue caps hold across frontends).
 MIGRATION_LOCK = 0x6B626F74  # "kbot"
+ADMISSION_LOCK = 0x6B626A71  # "kbjq"
 
 
 class StoreError(RuntimeError):
@@ -208,6 +212,15 @@ class Database:
         """A read-only session."""
         async with self._reads() as session:
             yield session
+
+    async def serialise(self, session: AsyncSession, key: int) -> None:
+        """Make write transactions that call this with `key` take turns, in every process.
+
+        SQLite's write transactions take turns already (BEGIN IMMEDIATE holds the one write
+        lock); on PostgreSQL this takes advisory lock `key` until the transaction ends.
+        """
+        if self.engine.dialect.name == "postgresql":
+            await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
     async def close(self) -> None:
         """Dispose of the engine."""

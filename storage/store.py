@@ -20,10 +20,12 @@ from storage import migrate
 from storage.audit import AuditLog
 from storage.db import Database, StoreError, create_engine, prepare_folders
 from storage.images import Images
+from storage.intake import Intake
 from storage.jobs import UNTOLD_WITHIN, Jobs
 from storage.quotas import Quotas
 from storage.records import (
     AccountRecord,
+    Admission,
     AuditRecord,
     ImageRecord,
     JobRecord,
@@ -54,6 +56,7 @@ class Store:
         self._quotas = Quotas(self._db)
         self._images = Images(self._db, data_dir)
         self._jobs = Jobs(self._db, self._images)
+        self._intake = Intake(self._db)
         self._state = State(self._db)
         self._audit = AuditLog(self._db)
 
@@ -156,7 +159,29 @@ class Store:
         """Set today's use back to zero."""
         return await self._quotas.reset(user_id)
 
-    # shared state (storage.state)
+    # intake (storage.intake) and shared state (storage.state)
+    async def admit_job(
+        self,
+        user_id: int,
+        request: GenerationRequest,
+        destination: dict[str, Any],
+        cost: int,
+        *,
+        queue_size: int,
+        user_queue: int,
+        now: datetime | None = None,
+    ) -> Admission:
+        """Refuse (paused, queue caps, quota), or reserve `cost` and store the job; atomic."""
+        return await self._intake.admit(
+            user_id,
+            request,
+            destination,
+            cost,
+            queue_size=queue_size,
+            user_queue=user_queue,
+            now=now,
+        )
+
     async def set_pause(self, message: str | None) -> None:
         """Pause intake for every frontend with `message` (may be ""); None opens it again."""
         await self._state.set_pause(message)
@@ -179,7 +204,7 @@ class Store:
     async def create_job(
         self, user_id: int, request: GenerationRequest, destination: dict[str, Any], cost: int
     ) -> JobRecord:
-        """Store a queued job (the request's pictures included)."""
+        """Store a queued job (the request's pictures included); no checks, see `admit_job`."""
         return await self._jobs.create(user_id, request, destination, cost)
 
     async def get_job(self, job_id: int) -> JobRecord | None:

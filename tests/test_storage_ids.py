@@ -41,6 +41,7 @@ async def test_ids_that_cannot_exist_are_unknown(store: Store, no_such: int) -> 
         store.reset_quota(no_such),
         store.create_link_code(no_such, "CODE", datetime.now(UTC) + timedelta(minutes=5)),
         store.create_job(no_such, small(), {}, 1),
+        store.admit_job(no_such, small(), {}, 1, queue_size=5, user_queue=5),
         store.set_progress_ref(no_such, {}),
         store.mark_done(no_such, [(png(), {})]),
     ]
