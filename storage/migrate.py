@@ -21,11 +21,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+from storage.db import MIGRATION_LOCK
 
-# Key of the PostgreSQL advisory lock that serialises concurrent upgrades (several bot or
-# worker processes starting at once against one database).
-_PG_LOCK_KEY = 0x6B626F74  # "kbot"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 # The async driver used when a URL names only the database kind.
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
@@ -68,6 +66,6 @@ async def upgrade(engine: AsyncEngine) -> None:
     async with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             await connection.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY}
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
             )
         await connection.run_sync(_upgrade_on)

@@ -129,3 +129,18 @@ class Stats:
     wait_p95: float | None
     run_p50: float | None
     run_p95: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """What became of a request to queue a job: the stored job, or why it was refused.
+
+    `refusal` is None for an admitted job, else one of "paused" (`values`: message),
+    "queue_full" (size), "user_queue_full" (count, limit) or "quota" (limit; `quota` is the
+    user's quota).
+    """
+
+    job: JobRecord | None
+    refusal: str | None
+    values: dict[str, Any] = field(default_factory=dict)
+    quota: QuotaRecord | None = None

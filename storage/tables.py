@@ -1,6 +1,7 @@
 """The ORM tables. The initial migration (`storage/migrations/versions`) creates the same schema.
 
-Only `storage.store` uses these classes; everything outside the package gets plain records.
+Only the repositories of this package use these classes; everything outside it gets plain
+records (`storage.records`).
 """
 
 from __future__ import annotations

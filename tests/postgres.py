@@ -6,7 +6,8 @@ folder: unix socket only, `fsync=off`, trust authentication. As root (CI), `init
 `postgres` run as the `postgres` OS user through `runuser`, since both refuse root.
 
 `db_url` runs a test twice: on a fresh SQLite file and on a fresh PostgreSQL database.
-`store` opens a `Store` on it with a temporary data folder.
+`store` opens a `Store` on it with a temporary data folder; `stores` opens two, as two
+frontend processes do.
 """
 
 from __future__ import annotations
@@ -216,3 +217,17 @@ async def store(db_url: str, tmp_path: Path) -> AsyncIterator[Store]:
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture
+async def stores(db_url: str, tmp_path: Path) -> AsyncIterator[tuple[Store, Store]]:
+    """Two stores on `db_url`, as two frontend processes have, sharing one data folder."""
+    first = await Store.open(db_url, tmp_path / "data")
+    try:
+        second = await Store.open(db_url, tmp_path / "data")
+        try:
+            yield first, second
+        finally:
+            await second.close()
+    finally:
+        await first.close()

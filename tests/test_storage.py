@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,9 +19,12 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection, inspect, select, text, update
 
 from generation.request import GenerationRequest, MixItem, Task
+from storage.db import prepare_folders
+from storage.images import percentile
 from storage.migrate import async_url
+from storage.quotas import next_midnight
 from storage.records import ACTIVE, JobStatus, UserSettings
-from storage.store import Store, StoreError, next_midnight, percentile
+from storage.store import Store, StoreError
 from storage.tables import Base, Image, Job, PromptHistory
 from tests.helpers import png
 
@@ -137,6 +142,26 @@ async def test_sqlite_pragmas(tmp_path: Path) -> None:
             assert await pragma("busy_timeout") == 30_000
     finally:
         await store.close()
+
+
+async def test_a_new_sqlite_file_is_made_in_wal_mode(tmp_path: Path) -> None:
+    """Switching a new file to WAL is a read that becomes a write inside SQLite: two
+    connections doing it at once make one fail at once ("database is locked", no busy wait).
+    So the file is in WAL mode before anything connects to it."""
+    database = tmp_path / "new" / "kbot.db"
+    url = async_url(f"sqlite:///{database}")
+    prepare_folders(url, tmp_path / "data")
+    header = database.read_bytes()[:100]
+    assert header[18:20] == b"\x02\x02"  # file format versions 2 and 2: WAL
+    assert [path.name for path in database.parent.iterdir()] == ["kbot.db"]  # nothing left over
+
+    # an existing file is left as it is
+    old = tmp_path / "old.db"
+    with closing(sqlite3.connect(old)) as connection, connection:
+        connection.execute("CREATE TABLE kept (x)")
+    before = old.read_bytes()
+    prepare_folders(async_url(f"sqlite:///{old}"), tmp_path / "data")
+    assert old.read_bytes() == before and before[18:20] == b"\x01\x01"
 
 
 # users, accounts, settings

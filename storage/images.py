@@ -1,0 +1,190 @@
+"""Result images (PNG files under the data folder, rows in the database), prompt history and
+the figures of the admin `stats` command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import Database, StoreError, aware, get_row, has_id
+from storage.records import ImageRecord, JobStatus, Stats
+from storage.tables import Image, Job, PromptHistory, User
+
+# Done jobs (newest first) the wait/run percentiles of `stats()` look at.
+STATS_WINDOW = 10_000
+
+
+def percentile(values: Sequence[float], fraction: float) -> float | None:
+    """The `fraction` quantile (0..1) with linear interpolation; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * fraction
+    low = math.floor(position)
+    high = math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _write_file(target: Path, data: bytes) -> None:
+    """Write `data` to `target` atomically (temp file in the same folder, then rename)."""
+    if target.is_file() and target.stat().st_size == len(data):
+        return  # content-addressed: the same bytes are there already
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".png")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temp, 0o644)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _history_prompt(request: dict[str, Any]) -> str:
+    prompt = str(request.get("prompt") or "")
+    if prompt:
+        return prompt
+    texts = [str(item["text"]) for item in request.get("mix") or () if item.get("text")]
+    return " | ".join(texts)
+
+
+class Images:
+    """Result images and what was asked for, per user."""
+
+    def __init__(self, db: Database, data_dir: Path) -> None:
+        """Work on `db`, with the files under `data_dir`."""
+        self._db = db
+        self._data_dir = data_dir
+
+    def _record(self, image: Image) -> ImageRecord:
+        return ImageRecord(
+            id=image.id,
+            job_id=image.job_id,
+            user_id=image.user_id,
+            sha256=image.sha256,
+            path=self._data_dir / image.path,
+            recipe=image.recipe,
+            created_at=image.created_at,
+        )
+
+    async def add(
+        self,
+        session: AsyncSession,
+        job_id: int,
+        user_id: int,
+        request: dict[str, Any],
+        images: list[tuple[bytes, dict[str, Any]]],
+        now: datetime,
+    ) -> list[ImageRecord]:
+        """Write the PNGs of a finished job, and record them and its prompt history row."""
+        rows: list[Image] = []
+        for position, (data, recipe) in enumerate(images):
+            digest = hashlib.sha256(data).hexdigest()
+            relative = f"images/{now:%Y}/{now:%m}/{digest}.png"
+            await asyncio.to_thread(_write_file, self._data_dir / relative, data)
+            rows.append(
+                Image(
+                    job_id=job_id,
+                    user_id=user_id,
+                    position=position,
+                    sha256=digest,
+                    path=relative,
+                    recipe=recipe,
+                    created_at=now,
+                )
+            )
+        session.add_all(rows)
+        session.add(
+            PromptHistory(
+                user_id=user_id, job_id=job_id, prompt=_history_prompt(request), created_at=now
+            )
+        )
+        await session.flush()
+        return [self._record(row) for row in rows]
+
+    async def get(self, image_id: int) -> ImageRecord | None:
+        """An image record, or None."""
+        async with self._db.read() as session:
+            image = await get_row(session, Image, image_id)
+            return None if image is None else self._record(image)
+
+    async def read(self, image: ImageRecord) -> bytes:
+        """The PNG bytes of a stored image."""
+        try:
+            return await asyncio.to_thread(image.path.read_bytes)
+        except FileNotFoundError as error:
+            raise StoreError(f"the file of image {image.id} is missing: {image.path}") from error
+
+    async def history(
+        self, user_id: int, page: int = 1, per_page: int = 10
+    ) -> tuple[list[ImageRecord], int]:
+        """A page of the user's images, newest first, and the number of pages (0 for none)."""
+        if per_page < 1:
+            raise ValueError(f"per_page must be at least 1, got {per_page}")
+        page = max(page, 1)
+        mine = has_id(Image.user_id, user_id)
+        async with self._db.read() as session:
+            total = int(await session.scalar(select(func.count(Image.id)).where(mine)) or 0)
+            rows = await session.scalars(
+                select(Image)
+                .where(mine)
+                .order_by(Image.created_at.desc(), Image.id.desc())
+                .limit(per_page)
+                .offset((page - 1) * per_page)
+            )
+            return [self._record(row) for row in rows], math.ceil(total / per_page)
+
+    async def stats(self, now: datetime | None = None) -> Stats:
+        """Users, jobs by status, images today, p50/p95 wait and run seconds."""
+        now = aware(now)
+        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        async with self._db.read() as session:
+            users = int(await session.scalar(select(func.count(User.id))) or 0)
+            by_status = await session.execute(
+                select(Job.status, func.count(Job.id)).group_by(Job.status)
+            )
+            jobs_by_status = {str(status): int(count) for status, count in by_status}
+            images_today = int(
+                await session.scalar(
+                    select(func.count(Image.id)).where(
+                        Image.created_at >= today, Image.created_at < today + timedelta(days=1)
+                    )
+                )
+                or 0
+            )
+            timings = await session.execute(
+                select(Job.created_at, Job.started_at, Job.finished_at)
+                .where(Job.status == JobStatus.DONE.value)
+                .order_by(Job.id.desc())
+                .limit(STATS_WINDOW)
+            )
+            waits: list[float] = []
+            runs: list[float] = []
+            for created, started, finished in timings:
+                if started is not None:
+                    waits.append((started - created).total_seconds())
+                    if finished is not None:
+                        runs.append((finished - started).total_seconds())
+        return Stats(
+            users=users,
+            jobs_by_status=jobs_by_status,
+            images_today=images_today,
+            wait_p50=percentile(waits, 0.5),
+            wait_p95=percentile(waits, 0.95),
+            run_p50=percentile(runs, 0.5),
+            run_p95=percentile(runs, 0.95),
+        )
