@@ -124,6 +124,8 @@ class Kit:
     queue: LocalQueue
     replier: FakeReplier
     store: Store
+    repliers: dict[str, Any]
+    notifier: Notifier
 
 
 def make_bot(
@@ -150,7 +152,7 @@ def make_bot(
         menu=tuple(router.menu()),
     )
     bot = Bot(services, router)
-    return Kit(bot, queue, replier, store)
+    return Kit(bot, queue, replier, store, repliers, notifier)
 
 
 def cmd(user: str, name: str, text: str = "", **extra: Any) -> Command:

@@ -191,7 +191,7 @@ async def test_link_joins_two_platforms_into_one_identity(store: Store) -> None:
 
     kit = make_bot(store, FakeGenerator())
     other = FakeReplier()
-    kit.bot.repliers["other"] = other
+    kit.repliers["other"] = other
     await kit.queue.start()
     await kit.bot.handle(cmd("tg-7", "imagine", f"on the first platform {SMALL}"))
     await kit.queue.wait_idle()
@@ -410,7 +410,7 @@ async def test_a_job_end_told_twice_reaches_its_owner_once(store: Store) -> None
     assert user is not None
     (job,) = await store.jobs((JobStatus.DONE,), user.id)
     images = [image for i in job.image_ids if (image := await store.get_image(i)) is not None]
-    await kit.bot.notifier.job_done(job, images)  # a late duplicate notification
-    await kit.bot.notifier.tell_untold([job])
+    await kit.notifier.job_done(job, images)  # a late duplicate notification
+    await kit.notifier.tell_untold([job])
     assert len(kit.replier.images) == 1
     await kit.queue.stop()

@@ -73,7 +73,7 @@ async def admin(app: App, replier: FakeReplier, words: str) -> list[str]:
 async def test_models_lists_what_each_worker_holds(fleet: Fleet) -> None:
     async with frontend(fleet) as (app, replier):
         assert app.service is None
-        assert isinstance(app.bot.engine, DatabaseControl)
+        assert isinstance(app.bot.services.engine, DatabaseControl)
         assert await admin(app, replier, "models") == [
             f"{fleet.k22} (cpu), serves 2.2: 2.2/prior, 2.2/text2img",
             f"{fleet.k21_k3} (cpu), serves 2.1, 3: 2.1/prior, 2.1/text2img, 3/text2img",
@@ -119,8 +119,8 @@ async def test_a_worker_that_does_not_answer_is_named(fleet: Fleet) -> None:
     a, b = fleet.k22, fleet.k21_k3
     stopped = fleet.cluster.workers[0]
     async with frontend(fleet) as (app, replier):
-        assert isinstance(app.bot.engine, DatabaseControl)
-        app.bot.engine.unload_wait = 2.0
+        assert isinstance(app.bot.services.engine, DatabaseControl)
+        app.bot.services.engine.unload_wait = 2.0
         stopped.send_signal(signal.SIGSTOP)  # alive and listed, but answering nothing
         try:
             said = await admin(app, replier, "preload 3")  # a does not serve 3: not asked

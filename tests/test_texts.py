@@ -8,12 +8,10 @@ import string
 import pytest
 
 from bot.i18n.catalogue import (
-    AR,
     CATALOGUE,
     EN,
     ERROR_TRANSLATIONS,
     LANGUAGES,
-    RU,
     describe_error,
     error_key,
     normalise_language,
@@ -24,7 +22,7 @@ from bot.jobs.notify import human_seconds
 from generation.messages import ERRORS
 from generation.request import Family, GenerationRequest, RequestError, Task, validate
 
-TRANSLATIONS = {"ru": RU, "ar": AR}
+TRANSLATIONS = {language: CATALOGUE[language] for language in ("ru", "ar")}
 
 # Keys whose English text is only placeholders and symbols: nothing to translate.
 SYMBOLS_ONLY = {"bad_input", "admin_audit_line"}
@@ -73,7 +71,9 @@ def test_same_keys_as_english(language: str) -> None:
 def test_a_missing_error_translation_is_noticed() -> None:
     dropped = error_key("size_multiple")
     assert dropped in EN
-    assert untranslated({key: value for key, value in RU.items() if key != dropped}) == {dropped}
+    assert untranslated(
+        {key: value for key, value in CATALOGUE["ru"].items() if key != dropped}
+    ) == {dropped}
 
 
 @pytest.mark.parametrize("language", sorted(CATALOGUE))

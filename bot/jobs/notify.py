@@ -53,12 +53,10 @@ class Notifier:
         store: Store,
         repliers: dict[str, Replier],
         *,
-        languages: dict[int, str] | None = None,
         progress_interval: float = 1.0,
     ) -> None:
         self.store = store
         self.repliers = repliers
-        self.languages = languages if languages is not None else {}
         self.progress_interval = progress_interval
         self._refs: dict[int, ProgressRef] = {}
         self._last_edit: dict[int, float] = {}
@@ -78,10 +76,12 @@ class Notifier:
         return replier, destination
 
     async def _lang(self, job: JobRecord) -> str | None:
-        if job.user_id not in self.languages:
-            user = await self.store.get_user(job.user_id)
-            self.languages[job.user_id] = user.language or ""
-        return self.languages[job.user_id] or None
+        """The language the job's owner chose when it was queued (else theirs now)."""
+        chosen = Destination.from_dict(job.destination).extra.get("language")
+        if chosen:
+            return chosen
+        settings = await self.store.get_settings(job.user_id)
+        return settings.language or (await self.store.get_user(job.user_id)).language
 
     async def progress(self, job: JobRecord, message: str) -> None:
         """Create or edit the job's progress message."""
