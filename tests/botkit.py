@@ -16,7 +16,7 @@ from bot.commands.dispatch import Bot, BotConfig
 from bot.jobs.local import LocalQueue
 from bot.jobs.notify import Notifier
 from generation.images import encode_png
-from generation.request import Family, GenerationRequest, validate
+from generation.request import GenerationRequest, validate
 from storage.store import Store
 
 
@@ -100,10 +100,10 @@ class FakeEngine:
     def loaded(self) -> list[str]:
         return list(self.names)
 
-    async def preload(self, family: Family) -> None:
+    async def preload(self, family: str) -> None:
         self.names.append(f"{family}/text2img")
 
-    async def unload(self, family: Family | None) -> int:
+    async def unload(self, family: str | None) -> int:
         count = len(self.names)
         self.names.clear()
         return count

@@ -22,13 +22,13 @@ if TYPE_CHECKING:
     from bot.jobs.local import LocalQueue
     from generation.engine.checkpoints import ModelRegistry
     from generation.engine.service import GenerationService
-    from generation.request import Family
     from storage.store import Store
 
 
 def build_registry(settings: Settings) -> ModelRegistry:
     """Return the model registry: hub defaults, or the file under `KBOT_MODELS`."""
-    from generation.engine.checkpoints import Checkpoint, ModelRegistry
+    from generation.engine.checkpoints import ModelRegistry
+    from generation.families import Checkpoint
 
     registry = ModelRegistry.from_file(settings.models) if settings.models else ModelRegistry()
     if settings.depth_model:
@@ -80,11 +80,11 @@ class ServiceEngine:
         """Loaded pipelines on every device."""
         return sorted({name for cache in self.service.caches for name in cache.loaded()})
 
-    async def preload(self, family: Family) -> None:
+    async def preload(self, family: str) -> None:
         """Load a family's text-to-image pipelines (off the event loop)."""
         await asyncio.to_thread(self.service.preload, family)
 
-    async def unload(self, family: Family | None) -> int:
+    async def unload(self, family: str | None) -> int:
         """Drop pipelines on every device."""
         return sum(cache.unload(family) for cache in self.service.caches)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.commands.dispatch import Context, command
-from generation.request import Family, RequestError
+from generation.families import DEFAULT_FAMILIES
+from generation.request import RequestError
 from storage.records import ACTIVE, UserRecord
 
 AdminHandler = Callable[[Context, list[str]], Awaitable[str]]
@@ -180,11 +181,14 @@ async def resume(ctx: Context, args: list[str]) -> str:
     return ctx.t("admin_resumed")
 
 
-def _family(word: str) -> Family:
-    try:
-        return Family(word.lower().removeprefix("k"))
-    except ValueError:
-        raise RequestError.of("model", word, "model_choice", value=repr(word)) from None
+def _family(word: str) -> str:
+    spec = DEFAULT_FAMILIES.lookup(word)
+    if spec is None:
+        choices = DEFAULT_FAMILIES.spoken()
+        raise RequestError.of(
+            "model", word, "one_of", name="model", choices=choices, value=repr(word)
+        )
+    return spec.name
 
 
 @sub("models")

@@ -15,7 +15,8 @@ from bot.chat.replier import Replier
 from bot.i18n.catalogue import describe_error, normalise_language, text
 from bot.jobs.local import JobQueue
 from bot.jobs.notify import Notifier, human_seconds
-from generation.request import Family, GenerationRequest, Limits, RequestError
+from generation.families import DEFAULT_FAMILIES
+from generation.request import GenerationRequest, Limits, RequestError
 from storage.records import UserRecord
 from storage.store import Store, StoreError
 
@@ -29,10 +30,10 @@ class EngineControl(Protocol):
         """Names of loaded pipelines."""
         ...
 
-    async def preload(self, family: Family) -> None:
+    async def preload(self, family: str) -> None:
         """Load a family's text-to-image pipelines."""
 
-    async def unload(self, family: Family | None) -> int:
+    async def unload(self, family: str | None) -> int:
         """Drop pipelines; return how many."""
         ...
 
@@ -42,12 +43,12 @@ class BotConfig:
     """The bot's own settings (from `bot.app.settings.Settings`)."""
 
     admins: frozenset[str] = frozenset()
-    default_model: Family = Family.K22
+    default_model: str = DEFAULT_FAMILIES.default
     default_size: int = 768
     limits: Limits = field(default_factory=Limits)
     queue_size: int = 100
     user_queue: int = 5
-    families: tuple[Family, ...] = tuple(Family)
+    families: tuple[str, ...] = DEFAULT_FAMILIES.names()
     link_minutes: int = 10
     max_upload_bytes: int = 20 * 1024 * 1024
     max_upload_pixels: int = 40_000_000

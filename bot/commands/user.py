@@ -10,11 +10,11 @@ from typing import Any
 from bot.chat.command import Attachment
 from bot.chat.grammar import ParsedText, format_options, parse_command_text, parse_mix
 from bot.commands.dispatch import HANDLERS, Context, command
-from bot.i18n.catalogue import CATALOGUE, normalise_language
+from bot.i18n.catalogue import CATALOGUE, help_text, normalise_language
 from bot.jobs.notify import human_seconds
+from generation.families import DEFAULT_FAMILIES
 from generation.images import decode_image, has_transparency
 from generation.request import (
-    Family,
     GenerationRequest,
     MixItem,
     RequestError,
@@ -32,18 +32,17 @@ async def build_request(
     """A request from the command's options over the user's defaults over the bot's."""
     defaults = await ctx.store.get_settings(ctx.user.id)
     config = ctx.bot.config
-    model = parsed.model or (Family(defaults.default_model) if defaults.default_model else None)
+    model = parsed.model or defaults.default_model or config.default_model
+    multiple = DEFAULT_FAMILIES.get(model).size_multiple
     side = config.default_size
     width, height = defaults.width or side, defaults.height or side
-    if parsed.size:
-        width, height = parsed.size
-    elif parsed.aspect:
-        width, height = size_for_aspect(*parsed.aspect, width * height, config.limits)
-    elif picture is not None:
+    asked = parsed.dimensions(width * height, config.limits, multiple=multiple)
+    if asked is None and picture is not None:
         size = decode_image(
             picture, max_bytes=config.max_upload_bytes, max_pixels=config.max_upload_pixels
         ).size
-        width, height = size_for_aspect(*size, width * height, config.limits)
+        asked = size_for_aspect(*size, width * height, config.limits, multiple=multiple)
+    width, height = asked or (width, height)
     given: dict[str, Any] = {
         key: value
         for key, value in parsed.given().items()
@@ -52,7 +51,7 @@ async def build_request(
     given.pop("depth_img2img", None)
     return GenerationRequest(
         task=task,
-        model=model or config.default_model,
+        model=model,
         prompt=parsed.prompt,
         width=width,
         height=height,
@@ -160,7 +159,7 @@ async def depth(ctx: Context) -> None:
         return
     parsed, request = prepared
     if parsed.model is None:
-        request = request.replace(model=Family.K22)
+        request = request.replace(model=DEFAULT_FAMILIES.for_task(Task.DEPTH, request.model))
     await ctx.bot.submit(ctx, request.replace(depth_img2img=parsed.init))
 
 
@@ -331,13 +330,15 @@ async def settings(ctx: Context) -> None:
 def _settings_changes(ctx: Context, parsed: ParsedText) -> dict[str, Any]:
     """Check the new defaults the way a request would, then return them."""
     changes: dict[str, Any] = {}
-    probe = GenerationRequest(prompt="probe")
+    probe = GenerationRequest(prompt="probe", model=parsed.model or ctx.bot.config.default_model)
     if parsed.model:
-        changes["default_model"] = str(parsed.model)
-    if parsed.size or parsed.aspect:
-        width, height = parsed.size or size_for_aspect(
-            *parsed.aspect or (1, 1), ctx.bot.config.default_size**2, ctx.bot.config.limits
-        )
+        changes["default_model"] = parsed.model
+    multiple = DEFAULT_FAMILIES.get(probe.model).size_multiple
+    asked = parsed.dimensions(
+        ctx.bot.config.default_size**2, ctx.bot.config.limits, multiple=multiple
+    )
+    if asked is not None:
+        width, height = asked
         probe = probe.replace(width=width, height=height)
         changes.update(width=width, height=height)
     if parsed.steps is not None:
@@ -454,7 +455,10 @@ async def help_(ctx: Context) -> None:
     key = f"help_{topic}"
     from bot.i18n.catalogue import EN
 
-    await ctx.reply(key if topic and key in EN else "help")
+    if topic and key in EN:
+        await ctx.reply(key)
+    else:
+        await ctx.reply_text(help_text(ctx.language))
 
 
 __all__ = ["HANDLERS"]
