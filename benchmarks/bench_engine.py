@@ -24,7 +24,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from bot.app.demo import TINY_DIR, ensure_tiny_models
 from bot.app.root import build_generation
 from bot.app.settings import Settings
-from generation.request import Family, GenerationRequest, MixItem, Task
+from generation.families import DEFAULT_FAMILIES
+from generation.request import GenerationRequest, MixItem, Task
 
 SMALL: dict[str, Any] = {"width": 64, "height": 64, "steps": 2, "prior_steps": 2, "seed": 1}
 RUNS = 5
@@ -60,7 +61,7 @@ def task_requests() -> dict[str, GenerationRequest]:
         "depth": {"task": Task.DEPTH, "init_image": pic},
     }
     requests = {}
-    for family in Family:
+    for family in DEFAULT_FAMILIES.names():
         for name, extra in cells.items():
             request = base.replace(model=family, **extra)
             try:
@@ -150,11 +151,11 @@ def memory(settings: Settings) -> None:
 
 
 def memory_case(case: str) -> None:
-    from generation.families import k22
+    from generation.families.k22.pipelines import PIPELINES
 
     service = build_generation(Settings.from_env(dotenv=None))
     pic = picture()
-    base = GenerationRequest(prompt="a lighthouse", model=Family.K22, **SMALL)
+    base = GenerationRequest(prompt="a lighthouse", model="2.2", **SMALL)
     requests = [base]
     if case != "text2img":
         requests += [
@@ -164,9 +165,9 @@ def memory_case(case: str) -> None:
     for request in requests:
         service.run([request])
     cache = service.caches[0]
-    pipes = [cache.get(Family.K22, role, k22.PIPELINES) for role in ("prior", "text2img")]
+    pipes = [cache.get("2.2", role, PIPELINES.roles) for role in ("prior", "text2img")]
     if case != "text2img":
-        pipes.append(cache.get(Family.K22, "img2img", k22.PIPELINES))
+        pipes.append(cache.get("2.2", "img2img", PIPELINES.roles))
     print(f"{rss_mb():.1f} {unique_weight_mb(pipes):.3f}")
 
 

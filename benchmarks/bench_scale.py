@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.jobs.distributed import ProcrastinateQueue  # noqa: E402
-from generation.request import Family, GenerationRequest  # noqa: E402
+from generation.request import GenerationRequest  # noqa: E402
 from storage.records import JobStatus  # noqa: E402
 from storage.store import Store  # noqa: E402
 
@@ -105,7 +105,7 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
 async def submit(store: Store, queue: ProcrastinateQueue, user: int, **size: int) -> int:
     """Store and defer one 2.2 text2img job of user number `user`; return its id."""
     account = await store.ensure_user("bench", str(user), f"user{user}")
-    request = GenerationRequest(model=Family.K22, prompt=f"a fox {user}", seed=user, **size)
+    request = GenerationRequest(model="2.2", prompt=f"a fox {user}", seed=user, **size)
     job = await store.create_job(account.id, request, {"platform": "bench"}, 1)
     await queue.submit(job)
     return job.id

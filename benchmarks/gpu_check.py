@@ -27,8 +27,8 @@ from bot.jobs import metrics
 from generation.engine.cache import EngineOptions, PipelineCache
 from generation.engine.checkpoints import ModelRegistry
 from generation.engine.service import GenerationService
-from generation.families import k22
-from generation.request import Family, GenerationRequest, MixItem, Task
+from generation.families.k22.pipelines import PIPELINES
+from generation.request import GenerationRequest, MixItem, Task
 
 SMALL = {"width": 64, "height": 64, "steps": 2, "prior_steps": 2, "seed": 3}
 
@@ -37,7 +37,7 @@ def requests() -> dict[str, GenerationRequest]:
     pic = picture()
     base = GenerationRequest(prompt="a lighthouse", **SMALL)
     return {
-        "2.1 text2img": base.replace(model=Family.K21),
+        "2.1 text2img": base.replace(model="2.1"),
         "2.2 text2img": base,
         "2.2 img2img": base.replace(task=Task.IMG2IMG, init_image=pic, strength=0.5),
         "2.2 inpaint": base.replace(task=Task.INPAINT, init_image=pic, mask=mask()),
@@ -45,8 +45,8 @@ def requests() -> dict[str, GenerationRequest]:
             task=Task.MIX, mix=(MixItem(0.5, text="a"), MixItem(0.5, image=pic))
         ),
         "2.2 depth": base.replace(task=Task.DEPTH, init_image=pic),
-        "3 text2img": base.replace(model=Family.K3),
-        "3 img2img": base.replace(model=Family.K3, task=Task.IMG2IMG, init_image=pic, strength=0.5),
+        "3 text2img": base.replace(model="3"),
+        "3 img2img": base.replace(model="3", task=Task.IMG2IMG, init_image=pic, strength=0.5),
     }
 
 
@@ -84,8 +84,8 @@ async def check(name: str, options: EngineOptions, registry: ModelRegistry) -> N
 
 def sharing(cache: PipelineCache) -> str:
     """The 2.2 UNet's dtype and whether img2img shares it (no pipeline reference kept)."""
-    text2img = cache.get(Family.K22, "text2img", k22.PIPELINES)
-    img2img = cache.get(Family.K22, "img2img", k22.PIPELINES)
+    text2img = cache.get("2.2", "text2img", PIPELINES.roles)
+    img2img = cache.get("2.2", "img2img", PIPELINES.roles)
     unet = getattr(text2img.unet, "_orig_mod", text2img.unet)
     dtype = next(unet.parameters()).dtype
     return f"unet dtype {dtype}; img2img shares the unet: {img2img.unet is text2img.unet}"

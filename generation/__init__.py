@@ -1,4 +1,6 @@
-"""Kandinsky generation: the pure request model and the diffusers engine behind it.
+"""Kandinsky generation: the pure request model, the family registry and the diffusers engine.
 
-Import the pure part from `generation.request`; engine modules import torch and diffusers.
+Import the pure part from `generation.request` and `generation.families` (the families' specs);
+engine modules (`generation.engine`, each family's `pipelines` and `tiny`) import torch and
+diffusers.
 """

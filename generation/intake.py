@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from generation import images
+from generation.families import DEFAULT_FAMILIES, Families
 from generation.request import GenerationRequest, Limits, Task, validate
 
 
@@ -39,14 +40,15 @@ class Intake:
 
     limits: Limits = field(default_factory=Limits)
     caps: ImageCaps = field(default_factory=ImageCaps)
+    families: Families = DEFAULT_FAMILIES
 
     def prepare(self, request: GenerationRequest) -> GenerationRequest:
         """Validate `request` and its pictures; return it resolved (defaults, seed).
 
         Raises RequestError naming the bad field; cheap enough for the event loop.
         """
-        request = validate(request, self.limits).resolved()
-        validate(request, self.limits)
+        request = validate(request, self.limits, self.families).resolved(self.families)
+        validate(request, self.limits, self.families)
         self.decode(request)
         return request
 

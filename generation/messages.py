@@ -23,7 +23,7 @@ ERRORS: dict[str, str] = {
     "whole_number": "{name} must be a whole number, got {value}",
     "not_a_number": "{name} must be a number, got {value}",
     "between": "{name} must be between {low:g} and {high:g}, got {value}",
-    "size_multiple": "{name} must be a multiple of 64, got {value}",
+    "size_multiple": "{name} must be a multiple of {multiple}, got {value}",
     "size_pixels": "size {width}x{height} is over the limit of {limit} pixels",
     "size_format": "{name} must look like 768x512, got {value}",
     "size_positive": "an image must have a positive size",
@@ -59,7 +59,6 @@ ERRORS: dict[str, str] = {
     "weight_negative": "the weight of mix item {number} must be 0 or more, got {weight:g}",
     # -- the commands (bot.commands) ---------------------------------------------
     "no_picture_number": "there is no picture #{number}",
-    "model_choice": "model must be 2.1, 2.2 or 3, got {value}",
     # -- pictures users send (generation.images): a picture, a mask or a depth map --------
     "picture_empty": "the picture is empty",
     "picture_too_heavy": "the picture is {size:.1f} MB; the limit is {limit:.0f} MB",

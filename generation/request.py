@@ -1,7 +1,9 @@
 """The common request model every adapter produces, and its validation.
 
 This module is pure: it imports no torch, PIL, chat SDK or SQL library, so adapters and
-storage can use it cheaply (enforced by import-linter).
+storage can use it cheaply (enforced by import-linter). What each model family can do and its
+defaults come from the family registry (`generation.families`); functions that need it take
+it as a parameter, the default registry by default.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Self, TypeVar
 
+from generation.families import DEFAULT_FAMILIES, Families
 from generation.messages import ERRORS
 
-_E = TypeVar("_E", bound=enum.StrEnum)
+_T = TypeVar("_T")
 
 MAX_SEED = 2**32 - 1
 MAX_IMAGES = 4
@@ -29,19 +32,6 @@ class Task(enum.StrEnum):
     INPAINT = "inpaint"
     MIX = "mix"
     DEPTH = "depth"
-
-
-class Family(enum.StrEnum):
-    """The Kandinsky model family."""
-
-    K21 = "2.1"
-    K22 = "2.2"
-    K3 = "3"
-
-    @property
-    def has_prior(self) -> bool:
-        """Whether the family makes image embeddings with a prior first."""
-        return self is not Family.K3
 
 
 class RequestError(ValueError):
@@ -79,31 +69,15 @@ class GenerationCancelled(Exception):
     """Raised from a step callback to stop a running job at its next step."""
 
 
-# The generation matrix (DESIGN.md section 1): which family supports which task.
-# Each refusal is the id of its sentence in `generation.messages.ERRORS`.
-_UNSUPPORTED: dict[tuple[Family, Task], str] = {
-    (Family.K3, Task.INPAINT): "k3_no_inpainting",
-    (Family.K3, Task.MIX): "k3_no_mix",
-    (Family.K3, Task.DEPTH): "depth_only_k22",
-    (Family.K21, Task.DEPTH): "depth_only_k22",
-}
-
 # Schedulers users may choose; "default" keeps the checkpoint's own.
 SCHEDULERS: tuple[str, ...] = ("default", "ddim", "ddpm", "dpm++", "dpm++2s")
-
-# Defaults that depend on the family (decoder steps, guidance).
-_FAMILY_DEFAULTS: dict[Family, dict[str, float | int]] = {
-    Family.K21: {"steps": 50, "guidance_scale": 4.0},
-    Family.K22: {"steps": 50, "guidance_scale": 4.0},
-    Family.K3: {"steps": 25, "guidance_scale": 3.0},
-}
 
 _IMAGE_TASKS = (Task.IMG2IMG, Task.INPAINT)
 
 
-def supports(family: Family, task: Task) -> bool:
-    """Return whether `family` can run `task` (the DESIGN.md matrix)."""
-    return (family, task) not in _UNSUPPORTED
+def supports(family: str, task: Task, families: Families = DEFAULT_FAMILIES) -> bool:
+    """Return whether `family` can run `task` (the matrix its spec declares)."""
+    return family in families and families.get(family).supports(task)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,14 +111,15 @@ class Limits:
 class GenerationRequest:
     """Everything needed to make images; images travel as encoded bytes.
 
-    `steps`, `guidance_scale` and `seed` may be left as None: `resolved()` fills them
-    (family defaults, a random seed) so the stored recipe is always complete.
+    `model` is a family name of the registry (`generation.families`). `steps`,
+    `guidance_scale`, the prior's two and `seed` may be left as None: `resolved()` fills
+    them (the family's defaults, a random seed) so the stored recipe is always complete.
     For `depth`, `init_image` is the picture the depth map is estimated from (unless
     `depth_hint` is given); with `depth_img2img` it is also the starting image.
     """
 
     task: Task = Task.TEXT2IMG
-    model: Family = Family.K22
+    model: str = DEFAULT_FAMILIES.default
     prompt: str = ""
     negative_prompt: str = ""
     init_image: bytes | None = field(default=None, repr=False)
@@ -156,8 +131,8 @@ class GenerationRequest:
     height: int = 768
     steps: int | None = None
     guidance_scale: float | None = None
-    prior_guidance_scale: float = 4.0
-    prior_steps: int = 25
+    prior_guidance_scale: float | None = None
+    prior_steps: int | None = None
     strength: float = 0.6
     seed: int | None = None
     scheduler: str = "default"
@@ -167,15 +142,16 @@ class GenerationRequest:
         """Return a copy with `changes` applied."""
         return dataclasses.replace(self, **changes)
 
-    def resolved(self) -> GenerationRequest:
-        """Return a copy with family defaults and a random seed filled in."""
-        defaults = _FAMILY_DEFAULTS[Family(self.model)]
+    def resolved(self, families: Families = DEFAULT_FAMILIES) -> GenerationRequest:
+        """Return a copy with the family's defaults and a random seed filled in."""
+        spec = families.get(self.model)
+        prior = spec.prior
         return self.replace(
-            steps=self.steps if self.steps is not None else int(defaults["steps"]),
-            guidance_scale=(
-                self.guidance_scale
-                if self.guidance_scale is not None
-                else float(defaults["guidance_scale"])
+            steps=_given(self.steps, spec.steps),
+            guidance_scale=_given(self.guidance_scale, spec.guidance_scale),
+            prior_steps=_given(self.prior_steps, prior.steps if prior else None),
+            prior_guidance_scale=_given(
+                self.prior_guidance_scale, prior.guidance_scale if prior else None
             ),
             seed=self.seed if self.seed is not None else secrets.randbelow(MAX_SEED + 1),
         )
@@ -185,7 +161,7 @@ class GenerationRequest:
         """Whether the decoder starts from an image (so strength matters)."""
         return self.task is Task.IMG2IMG or (self.task is Task.DEPTH and self.depth_img2img)
 
-    def recipe(self) -> dict[str, Any]:
+    def recipe(self, families: Families = DEFAULT_FAMILIES) -> dict[str, Any]:
         """Return the parameters that reproduce this request (no image bytes)."""
         recipe: dict[str, Any] = {
             "task": str(self.task),
@@ -199,7 +175,7 @@ class GenerationRequest:
             "seed": self.seed,
             "scheduler": self.scheduler,
         }
-        if self.model != Family.K3:
+        if families.get(self.model).has_prior:
             recipe["prior_guidance_scale"] = self.prior_guidance_scale
             recipe["prior_steps"] = self.prior_steps
         if self.uses_strength:
@@ -216,7 +192,9 @@ class GenerationRequest:
         return recipe
 
     @classmethod
-    def from_recipe(cls, recipe: dict[str, Any]) -> GenerationRequest:
+    def from_recipe(
+        cls, recipe: dict[str, Any], families: Families = DEFAULT_FAMILIES
+    ) -> GenerationRequest:
         """Rebuild a request from `recipe()` output (image inputs must be added back)."""
         known = {f.name for f in dataclasses.fields(cls)} - {"mix", "init_image", "mask"}
         fields = {key: value for key, value in recipe.items() if key in known}
@@ -225,7 +203,7 @@ class GenerationRequest:
             for item in recipe.get("mix", ())
             if item.get("text") is not None
         )
-        return cls(**fields, mix=mix).normalised()
+        return cls(**fields, mix=mix).normalised(families)
 
     def to_record(self) -> tuple[dict[str, Any], list[bytes]]:
         """Split into a JSON-safe dict and the picture bytes it refers to by index."""
@@ -252,7 +230,9 @@ class GenerationRequest:
         return record, blobs
 
     @classmethod
-    def from_record(cls, record: dict[str, Any], blobs: list[bytes]) -> GenerationRequest:
+    def from_record(
+        cls, record: dict[str, Any], blobs: list[bytes], families: Families = DEFAULT_FAMILIES
+    ) -> GenerationRequest:
         """Rebuild a request written by `to_record`."""
 
         def deref(index: int | None) -> bytes | None:
@@ -265,38 +245,49 @@ class GenerationRequest:
             MixItem(weight=item["weight"], text=item.get("text"), image=deref(item.get("image")))
             for item in values.get("mix", ())
         )
-        return cls(**values).normalised()
+        return cls(**values).normalised(families)
 
-    def normalised(self) -> GenerationRequest:
-        """Return a copy whose enum fields are enums (accepts their string values)."""
-        return self.replace(
-            task=_parse_enum(Task, "task", self.task),
-            model=_parse_enum(Family, "model", self.model),
-        )
+    def normalised(self, families: Families = DEFAULT_FAMILIES) -> GenerationRequest:
+        """Return a copy whose task is a `Task` and whose model is a known family name.
 
-
-def _parse_enum(kind: type[_E], name: str, value: object) -> _E:
-    try:
-        return kind(str(value))
-    except ValueError:
-        choices = ", ".join(member.value for member in kind)
-        raise RequestError.of(
-            name, value, "one_of", name=name, choices=choices, value=repr(value)
-        ) from None
+        Accepts the task's string value; RequestError names a task or model nobody knows.
+        """
+        try:
+            task = Task(str(self.task))
+        except ValueError:
+            choices = ", ".join(member.value for member in Task)
+            raise _not_one_of("task", self.task, choices) from None
+        if str(self.model) not in families:
+            raise _not_one_of("model", self.model, families.spoken())
+        return self.replace(task=task, model=str(self.model))
 
 
-def validate(request: GenerationRequest, limits: Limits | None = None) -> GenerationRequest:
-    """Check `request` against the matrix and `limits`; return it normalised.
+def _given(value: _T | None, default: _T) -> _T:
+    """`value` unless it is None, else `default`."""
+    return default if value is None else value
+
+
+def _not_one_of(name: str, value: object, choices: str) -> RequestError:
+    return RequestError.of(name, value, "one_of", name=name, choices=choices, value=repr(value))
+
+
+def validate(
+    request: GenerationRequest,
+    limits: Limits | None = None,
+    families: Families = DEFAULT_FAMILIES,
+) -> GenerationRequest:
+    """Check `request` against its family's matrix and `limits`; return it normalised.
 
     Raises RequestError naming the first bad field and its value.
     """
     limits = limits or Limits()
-    request = request.normalised()
-    family, task = request.model, request.task
-    if (family, task) in _UNSUPPORTED:
-        raise RequestError.of("model", str(family), _UNSUPPORTED[(family, task)])
+    request = request.normalised(families)
+    spec = families.get(request.model)
+    refusal = spec.refusal(request.task)
+    if refusal is not None:
+        raise RequestError.of("model", request.model, refusal)
     _check_text(request, limits)
-    _check_size(request.width, request.height, limits)
+    _check_size(request.width, request.height, limits, spec.size_multiple)
     _check_numbers(request, limits)
     _check_inputs(request, limits)
     return request
@@ -322,12 +313,14 @@ def _check_text(request: GenerationRequest, limits: Limits) -> None:
         raise RequestError.of("prompt", request.prompt, "prompt_empty")
 
 
-def _check_size(width: object, height: object, limits: Limits) -> None:
+def _check_size(width: object, height: object, limits: Limits, multiple: int) -> None:
     for name, side in (("width", width), ("height", height)):
         if not isinstance(side, int) or isinstance(side, bool):
             raise RequestError.of(name, side, "whole_number", name=name, value=repr(side))
-        if side % 64:
-            raise RequestError.of(name, side, "size_multiple", name=name, value=side)
+        if side % multiple:
+            raise RequestError.of(
+                name, side, "size_multiple", name=name, multiple=multiple, value=side
+            )
         if not limits.min_side <= side <= limits.max_side:
             raise RequestError.of(
                 name,
@@ -364,10 +357,16 @@ def _check_numbers(request: GenerationRequest, limits: Limits) -> None:
         _check_range("steps", request.steps, 1, limits.max_steps, whole=True)
     if request.guidance_scale is not None:
         _check_range("guidance_scale", request.guidance_scale, 0, limits.max_guidance, whole=False)
-    _check_range(
-        "prior_guidance_scale", request.prior_guidance_scale, 0, limits.max_guidance, whole=False
-    )
-    _check_range("prior_steps", request.prior_steps, 1, limits.max_prior_steps, whole=True)
+    if request.prior_guidance_scale is not None:
+        _check_range(
+            "prior_guidance_scale",
+            request.prior_guidance_scale,
+            0,
+            limits.max_guidance,
+            whole=False,
+        )
+    if request.prior_steps is not None:
+        _check_range("prior_steps", request.prior_steps, 1, limits.max_prior_steps, whole=True)
     _check_range("strength", request.strength, 0, 1, whole=False)
     _check_range("num_images", request.num_images, 1, MAX_IMAGES, whole=True)
     if request.seed is not None:
@@ -434,9 +433,13 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def size_for_aspect(
-    width: int, height: int, area: int, limits: Limits | None = None
+    width: int, height: int, area: int, limits: Limits | None = None, *, multiple: int
 ) -> tuple[int, int]:
-    """Return the multiple-of-64 size nearest to `width:height` with about `area` pixels."""
+    """Return the size nearest to `width:height` with about `area` pixels.
+
+    Both sides are multiples of `multiple` (the family's size rule, `FamilySpec.size_multiple`)
+    within `limits`.
+    """
     limits = limits or Limits()
     if width <= 0 or height <= 0:
         raise RequestError.of("size", f"{width}x{height}", "size_positive")
@@ -445,10 +448,10 @@ def size_for_aspect(
     target_w = target_h * aspect
 
     def snap(side: float) -> int:
-        snapped = max(limits.min_side, min(limits.max_side, round(side / 64) * 64))
+        snapped = max(limits.min_side, min(limits.max_side, round(side / multiple) * multiple))
         return int(snapped)
 
     w, h = snap(target_w), snap(target_h)
     while w * h > limits.max_pixels:
-        w, h = (w - 64, h) if w >= h else (w, h - 64)
+        w, h = (w - multiple, h) if w >= h else (w, h - multiple)
     return w, h

@@ -18,8 +18,9 @@ from bot.commands.dispatch import Bot
 from bot.control.port import Holding, Outcome, Report
 from bot.jobs.local import LocalQueue
 from bot.jobs.notify import Notifier
+from generation.families import DEFAULT_FAMILIES
 from generation.images import encode_png
-from generation.request import Family, GenerationRequest, validate
+from generation.request import GenerationRequest, validate
 from storage.store import Store
 
 
@@ -101,13 +102,13 @@ class FakeEngine:
         self.names: list[str] = []
 
     async def holdings(self) -> list[Holding]:
-        return [Holding("fake", "cpu", tuple(f.value for f in Family), tuple(self.names))]
+        return [Holding("fake", "cpu", DEFAULT_FAMILIES.names(), tuple(self.names))]
 
-    async def preload(self, family: Family) -> Report:
+    async def preload(self, family: str) -> Report:
         self.names.append(f"{family}/text2img")
         return Report.of([Outcome("fake", True, tuple(self.names))])
 
-    async def unload(self, family: Family | None) -> Report:
+    async def unload(self, family: str | None) -> Report:
         count = len(self.names)
         self.names.clear()
         return Report.of([Outcome("fake", True, (), dropped=count)])

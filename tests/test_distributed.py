@@ -199,13 +199,13 @@ async def test_sigterm_worker_finishes_its_job_first(cluster: Cluster) -> None:
 
 
 async def test_a_job_never_deferred_is_deferred_by_the_next_frontend(cluster: Cluster) -> None:
-    from generation.request import Family, GenerationRequest
+    from generation.request import GenerationRequest
     from storage.store import Store
 
     store = await Store.open(cluster.url, cluster.data)
     try:
         user = await store.ensure_user("test", "kay", "kay")
-        request = GenerationRequest(model=Family.K22, prompt="orphan", width=64, height=64)
+        request = GenerationRequest(model="2.2", prompt="orphan", width=64, height=64)
         destination = {"platform": "test", "chat_id": "chat-kay", "user_id": "kay"}
         orphan = await store.create_job(
             user.id, request.replace(steps=4, prior_steps=2), destination, 1

@@ -12,8 +12,10 @@ from bot.app.settings import Settings
 from generation.engine.cache import PipelineCache
 from generation.engine.calls import GenerationCancelled
 from generation.engine.checkpoints import ModelRegistry
+from generation.engine.family import load_pipelines
 from generation.engine.service import GenerationService, batch_key
-from generation.request import Family, MixItem, RequestError, Task
+from generation.families import DEFAULT_FAMILIES
+from generation.request import MixItem, RequestError, Task
 from tests.helpers import decode, mask_png, png, small
 
 
@@ -28,13 +30,12 @@ def fresh(tiny_settings: Settings) -> Any:
 
 
 async def test_img2img_shares_the_text2img_weights(fresh: GenerationService) -> None:
-    from generation.families import k3, k21, k22
-
     cache = fresh.caches[0]
-    for family, module in ((Family.K21, k21), (Family.K22, k22), (Family.K3, k3)):
-        text2img = cache.get(family, "text2img", module.PIPELINES)
+    for spec in DEFAULT_FAMILIES:
+        roles = load_pipelines(spec).roles
+        text2img = cache.get(spec.name, "text2img", roles)
         loads = cache.loads
-        img2img = cache.get(family, "img2img", module.PIPELINES)
+        img2img = cache.get(spec.name, "img2img", roles)
         assert cache.loads == loads, "img2img is derived, not loaded"
         assert img2img.unet is text2img.unet
         assert img2img.movq is text2img.movq
@@ -42,23 +43,23 @@ async def test_img2img_shares_the_text2img_weights(fresh: GenerationService) -> 
 
 async def test_a_second_request_loads_nothing(fresh: GenerationService) -> None:
     cache = fresh.caches[0]
-    await fresh.generate(fresh.prepare(small(model=Family.K22)))
+    await fresh.generate(fresh.prepare(small(model="2.2")))
     loads = cache.loads
     assert loads == 2  # the 2.2 prior and decoder
-    await fresh.generate(fresh.prepare(small(model=Family.K22, prompt="another", seed=9)))
+    await fresh.generate(fresh.prepare(small(model="2.2", prompt="another", seed=9)))
     await fresh.generate(
-        fresh.prepare(small(model=Family.K22, task=Task.IMG2IMG, init_image=png(), strength=0.5))
+        fresh.prepare(small(model="2.2", task=Task.IMG2IMG, init_image=png(), strength=0.5))
     )
     assert cache.loads == loads
 
 
 async def test_the_prior_is_shared_between_decoders(fresh: GenerationService) -> None:
     cache = fresh.caches[0]
-    await fresh.generate(fresh.prepare(small(model=Family.K22)))
+    await fresh.generate(fresh.prepare(small(model="2.2")))
     await fresh.generate(
-        fresh.prepare(small(model=Family.K22, task=Task.INPAINT, init_image=png(), mask=mask_png()))
+        fresh.prepare(small(model="2.2", task=Task.INPAINT, init_image=png(), mask=mask_png()))
     )
-    await fresh.generate(fresh.prepare(small(model=Family.K22, task=Task.DEPTH, init_image=png())))
+    await fresh.generate(fresh.prepare(small(model="2.2", task=Task.DEPTH, init_image=png())))
     assert cache.loads == 5  # prior, decoder, inpaint decoder, controlnet, depth estimator
     assert sorted(cache.loaded()) == [
         "2.2/controlnet",
@@ -71,18 +72,18 @@ async def test_the_prior_is_shared_between_decoders(fresh: GenerationService) ->
 
 async def test_unload_drops_pipelines_and_they_load_again(fresh: GenerationService) -> None:
     cache = fresh.caches[0]
-    await fresh.generate(fresh.prepare(small(model=Family.K3)))
-    await fresh.generate(fresh.prepare(small(model=Family.K22)))
-    assert cache.unload(Family.K3) == 1
+    await fresh.generate(fresh.prepare(small(model="3")))
+    await fresh.generate(fresh.prepare(small(model="2.2")))
+    assert cache.unload("3") == 1
     assert cache.loaded() == ["2.2/prior", "2.2/text2img"]
     loads = cache.loads
-    await fresh.generate(fresh.prepare(small(model=Family.K3)))
+    await fresh.generate(fresh.prepare(small(model="3")))
     assert cache.loads == loads + 1
     assert cache.unload() == 3
 
 
 async def test_preload_loads_ahead_of_requests(fresh: GenerationService) -> None:
-    fresh.preload(Family.K21, [Task.TEXT2IMG, Task.IMG2IMG])
+    fresh.preload("2.1", [Task.TEXT2IMG, Task.IMG2IMG])
     assert sorted(fresh.caches[0].loaded()) == ["2.1/img2img", "2.1/prior", "2.1/text2img"]
 
 
@@ -106,7 +107,7 @@ async def test_a_batch_makes_one_pipeline_call(
 ) -> None:
     prompts = ["a red fox", "a green owl", "a blue whale", "a grey cat"]
     requests = [
-        service.prepare(small(model=Family.K22, prompt=p, seed=i)) for i, p in enumerate(prompts)
+        service.prepare(small(model="2.2", prompt=p, seed=i)) for i, p in enumerate(prompts)
     ]
     calls = _count_calls(monkeypatch, "KandinskyV22Pipeline")
     results = await service.generate_batch(requests)
@@ -124,9 +125,9 @@ async def test_incompatible_requests_are_split_into_groups(
 ) -> None:
     calls = _count_calls(monkeypatch, "Kandinsky3Pipeline")
     requests = [
-        service.prepare(small(model=Family.K3, prompt="one", seed=1)),
-        service.prepare(small(model=Family.K3, prompt="two", seed=2, steps=3)),
-        service.prepare(small(model=Family.K3, prompt="three", seed=3)),
+        service.prepare(small(model="3", prompt="one", seed=1)),
+        service.prepare(small(model="3", prompt="two", seed=2, steps=3)),
+        service.prepare(small(model="3", prompt="three", seed=3)),
     ]
     results = await service.generate_batch(requests)
     assert sorted(calls) == [1, 2]
@@ -137,7 +138,7 @@ def test_batch_key_ignores_only_prompt_and_seed() -> None:
     a = small(prompt="a", seed=1)
     assert batch_key(a) == batch_key(small(prompt="b", seed=2, negative_prompt="x"))
     assert batch_key(a) != batch_key(small(steps=3))
-    assert batch_key(a) != batch_key(small(model=Family.K3))
+    assert batch_key(a) != batch_key(small(model="3"))
     mix = small(task=Task.MIX, mix=(MixItem(1, text="a"), MixItem(1, text="b")))
     assert batch_key(mix) != batch_key(mix.replace())
 
@@ -151,7 +152,7 @@ async def test_cancel_stops_at_the_next_step(service: GenerationService) -> None
         cancel.set()
 
     with pytest.raises(GenerationCancelled):
-        await service.generate(service.prepare(small(model=Family.K22, steps=5)), progress, cancel)
+        await service.generate(service.prepare(small(model="2.2", steps=5)), progress, cancel)
     assert steps == [1]
 
 
@@ -163,14 +164,14 @@ def test_prepare_checks_pictures_before_any_work(service: GenerationService) -> 
 
 
 def test_sync_api_runs_in_the_calling_thread(service: GenerationService) -> None:
-    results = service.run([small(model=Family.K21)])
+    results = service.run([small(model="2.1")])
     assert decode(results[0].images[0]).size == (64, 64)
 
 
 def test_registry_file_resolves_local_folders(tiny_models: Path) -> None:
     registry = ModelRegistry.from_file(tiny_models)
-    prior = registry.get(Family.K22, "prior")
+    prior = registry.get("2.2", "prior")
     assert Path(prior.id).is_dir() and Path(prior.id).is_absolute()
-    assert registry.get(Family.K21, "text2img").id.startswith(str(tiny_models.parent))
+    assert registry.get("2.1", "text2img").id.startswith(str(tiny_models.parent))
     cache = PipelineCache(registry)
     assert cache.device.type == "cpu" and cache.loads == 0

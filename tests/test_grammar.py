@@ -17,10 +17,10 @@ from bot.chat.grammar import (
     parse_command_text,
     parse_mix,
 )
+from generation.families import DEFAULT_FAMILIES
 from generation.request import (
     MAX_SEED,
     SCHEDULERS,
-    Family,
     GenerationRequest,
     RequestError,
     size_for_aspect,
@@ -52,7 +52,7 @@ def test_every_option_in_one_command() -> None:
     parsed = parse_command_text(FULL)
     assert parsed == ParsedText(
         prompt="a lighthouse at dusk",
-        model=Family.K22,
+        model="2.2",
         size=(768, 512),
         seed=42,
         steps=30,
@@ -69,11 +69,11 @@ def test_every_option_in_one_command() -> None:
 @pytest.mark.parametrize(
     ("text", "attr", "value"),
     [
-        ("--model 2.1", "model", Family.K21),
-        ("--model 3", "model", Family.K3),
-        ("--model k2.2", "model", Family.K22),
-        ("--model Kandinsky-3", "model", Family.K3),
-        ("--model kandinsky2.1", "model", Family.K21),
+        ("--model 2.1", "model", "2.1"),
+        ("--model 3", "model", "3"),
+        ("--model k2.2", "model", "2.2"),
+        ("--model Kandinsky-3", "model", "3"),
+        ("--model kandinsky2.1", "model", "2.1"),
         ("--size 1024x768", "size", (1024, 768)),
         ("--size 512×512", "size", (512, 512)),
         ("--ar 16:9", "aspect", (16, 9)),
@@ -208,6 +208,7 @@ def test_grammar_error_is_a_request_error() -> None:
         ("a --seed", "seed", "--seed needs a value, e.g. --seed 42"),
         ("a --seed --steps 3", "seed", "--seed needs a value, e.g. --seed 42"),
         ("a --neg", "negative_prompt", '--neg needs a value, e.g. --neg "blurry"'),
+        ("a --model", "model", "--model needs a value, e.g. --model 2.2"),
         ("--seed 1 a --seed 2", "seed", "--seed is given more than once; give it once"),
         ("--cfg 1 --guidance 2", "guidance_scale", "--cfg is given more than once; give it once"),
         ("--init --init", "depth_img2img", "--init is given more than once; give it once"),
@@ -273,16 +274,18 @@ def test_given_uses_request_field_names() -> None:
     assert given_options["depth_img2img"] is True
     assert "size" not in given_options and "init" not in given_options
     request = GenerationRequest(prompt=parsed.prompt).replace(**given_options)
-    assert (request.model, request.num_images, request.scheduler) == (Family.K22, 2, "ddim")
+    assert (request.model, request.num_images, request.scheduler) == ("2.2", 2, "ddim")
     assert parse_command_text("x --ar 16:9").given() == {}
 
 
 def test_dimensions_from_size_or_aspect() -> None:
-    assert parse_command_text("x --size 512x768").dimensions(768 * 768) == (512, 768)
-    assert parse_command_text("x --ar 16:9").dimensions(768 * 768) == size_for_aspect(
-        16, 9, 768 * 768
+    area = 768 * 768
+    assert parse_command_text("x --size 512x768").dimensions(area, multiple=64) == (512, 768)
+    assert parse_command_text("x --ar 16:9").dimensions(area, multiple=64) == size_for_aspect(
+        16, 9, area, multiple=64
     )
-    assert parse_command_text("x").dimensions(768 * 768) is None
+    assert parse_command_text("x --ar 16:9").dimensions(area, multiple=128) == (1024, 512)
+    assert parse_command_text("x").dimensions(area, multiple=64) is None
 
 
 def test_format_options_writes_a_command() -> None:
@@ -336,7 +339,7 @@ def test_mix_details() -> None:
 
 def test_mix_after_the_options() -> None:
     parsed = parse_command_text("--model 2.1 a cat::0.3 | #1::0.7 --seed 3")
-    assert (parsed.model, parsed.seed) == (Family.K21, 3)
+    assert (parsed.model, parsed.seed) == ("2.1", 3)
     assert parse_mix(parsed.prompt) == [
         MixSpec(text="a cat", weight=0.3),
         MixSpec(picture=0, weight=0.7),
@@ -469,7 +472,7 @@ def parsed_texts(draw: st.DrawFn) -> ParsedText:
     size, aspect = draw(sizes_or_aspects)
     return ParsedText(
         prompt=draw(st.text().map(lambda raw: parse_command_text(raw.translate(NO_DASHES)).prompt)),
-        model=draw(st.none() | st.sampled_from(Family)),
+        model=draw(st.none() | st.sampled_from(DEFAULT_FAMILIES.names())),
         size=size,
         aspect=aspect,
         seed=draw(st.none() | st.integers(0, MAX_SEED)),

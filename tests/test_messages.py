@@ -11,14 +11,17 @@ import pytest
 from bot.chat.grammar import GrammarError, parse_command_text
 from bot.i18n.catalogue import placeholders
 from generation import messages
+from generation.families import DEFAULT_FAMILIES
 from generation.images import PICTURE_KINDS
 from generation.messages import ERRORS
-from generation.request import RequestError
+from generation.request import RequestError, Task
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted(
     path for package in ("adapters", "bot", "generation") for path in (ROOT / package).rglob("*.py")
 )
+# Each family's refusals: sentence ids its spec names for the tasks it does not run.
+REFUSALS = {spec.refusal(task) for spec in DEFAULT_FAMILIES for task in Task} - {None}
 
 
 def catalogued_calls() -> list[tuple[str, ast.Call]]:
@@ -50,7 +53,7 @@ def keys_of(call: ast.Call) -> list[str]:
             for part in key.values
         )
         return [error_id for error_id in ERRORS if re.fullmatch(pattern, error_id)]
-    if isinstance(key, ast.Subscript):  # a table of ids, checked by its own test
+    if isinstance(key, ast.Subscript | ast.Name):  # an id from a table, checked by its own test
         return []
     raise AssertionError(f"an error key that is neither text nor an f-string: {ast.dump(key)}")
 
@@ -76,19 +79,16 @@ def test_each_call_names_a_sentence_and_fills_it(where: str, call: ast.Call) -> 
         assert given == placeholders(ERRORS[error_id]), (where, error_id)
 
 
-def test_the_matrix_names_sentences() -> None:
-    from generation.request import _UNSUPPORTED
-
-    for error_id in _UNSUPPORTED.values():
+def test_the_families_refusals_name_sentences() -> None:
+    assert REFUSALS
+    for error_id in REFUSALS:
         assert error_id in ERRORS
         assert placeholders(ERRORS[error_id]) == set()
 
 
 def test_every_id_is_raised_somewhere() -> None:
-    from generation.request import _UNSUPPORTED
-
     raised = {error_id for _, call in catalogued_calls() for error_id in keys_of(call)}
-    assert set(ERRORS) - raised - set(_UNSUPPORTED.values()) == set()
+    assert set(ERRORS) - raised - REFUSALS == set()
 
 
 def test_the_messages_module_imports_nothing() -> None:

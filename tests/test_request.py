@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from generation.families import DEFAULT_FAMILIES
 from generation.request import (
-    Family,
     GenerationRequest,
     Limits,
     MixItem,
@@ -78,11 +78,11 @@ def test_bad_values_are_refused_naming_the_field(changes: dict, field: str, word
     ],
 )
 def test_matrix_refusals_suggest_a_model(model: str, task: Task, message: str) -> None:
-    request = GenerationRequest(model=Family(model), task=task, prompt="a cat", init_image=PICTURE)
+    request = GenerationRequest(model=model, task=task, prompt="a cat", init_image=PICTURE)
     error = refused(request)
     assert str(error) == message
     assert error.field == "model"
-    assert not supports(Family(model), task)
+    assert not supports(model, task)
 
 
 def test_supported_cells_validate() -> None:
@@ -94,7 +94,7 @@ def test_supported_cells_validate() -> None:
         Task.MIX: {"mix": mix},
         Task.DEPTH: {"init_image": PICTURE},
     }
-    for family in Family:
+    for family in DEFAULT_FAMILIES.names():
         for task, extra in cells.items():
             request = GenerationRequest(model=family, task=task, prompt="a cat", **extra)
             if supports(family, task):
@@ -111,20 +111,30 @@ def test_limits_are_configurable() -> None:
 
 
 def test_request_is_frozen_and_resolved_fills_defaults() -> None:
-    request = GenerationRequest(prompt="a cat", model=Family.K3)
+    request = GenerationRequest(prompt="a cat", model="3")
     with pytest.raises(dataclasses.FrozenInstanceError):
         request.prompt = "a dog"  # type: ignore[misc]
     resolved = request.resolved()
     assert (resolved.steps, resolved.guidance_scale) == (25, 3.0)
+    assert (resolved.prior_steps, resolved.prior_guidance_scale) == (None, None), "no prior"
     assert resolved.seed is not None and 0 <= resolved.seed < 2**32
     assert resolved.resolved().seed == resolved.seed
+
+
+def test_prior_defaults_come_from_the_family() -> None:
+    resolved = GenerationRequest(prompt="a cat", model="2.1").resolved()
+    assert (resolved.steps, resolved.guidance_scale) == (50, 4.0)
+    assert (resolved.prior_steps, resolved.prior_guidance_scale) == (25, 4.0)
+    mine = GenerationRequest(prompt="a cat", prior_steps=7, prior_guidance_scale=1.5).resolved()
+    assert (mine.prior_steps, mine.prior_guidance_scale) == (7, 1.5)
+    assert "prior_steps" not in GenerationRequest(prompt="a", model="3").resolved().recipe()
 
 
 def test_strings_are_accepted_for_enums() -> None:
     request = validate(
         GenerationRequest(prompt="a cat").replace(model="3", task="img2img", init_image=PICTURE)
     )
-    assert request.model is Family.K3 and request.task is Task.IMG2IMG
+    assert request.model == "3" and request.task is Task.IMG2IMG
 
 
 def test_recipe_round_trip() -> None:
@@ -156,10 +166,11 @@ def test_parse_size() -> None:
 
 
 def test_size_for_aspect_keeps_aspect_and_bounds() -> None:
-    assert size_for_aspect(1920, 1080, 768 * 768) == (1024, 576)
-    assert size_for_aspect(500, 500, 768 * 768) == (768, 768)
-    width, height = size_for_aspect(10_000, 10, 768 * 768)
+    assert size_for_aspect(1920, 1080, 768 * 768, multiple=64) == (1024, 576)
+    assert size_for_aspect(500, 500, 768 * 768, multiple=64) == (768, 768)
+    width, height = size_for_aspect(10_000, 10, 768 * 768, multiple=64)
     assert width <= 1536 and height >= 64 and width % 64 == 0
+    assert size_for_aspect(1920, 1080, 768 * 768, multiple=128) == (1024, 512)
 
 
 @given(

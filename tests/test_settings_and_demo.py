@@ -10,7 +10,6 @@ import pytest
 from bot.app.cli import main
 from bot.app.demo import run_demo
 from bot.app.settings import Settings, SettingsError
-from generation.request import Family
 from tests.helpers import decode
 
 
@@ -21,7 +20,7 @@ def test_environment_overrides_dotenv(tmp_path: Path) -> None:
     )
     settings = Settings.from_env({"KBOT_MAX_SIDE": "2048", "KBOT_DEVICE": "cuda:0, cuda:1"}, dotenv)
     assert settings.max_side == 2048
-    assert settings.default_model is Family.K3
+    assert settings.default_model == "3"
     assert settings.compile is True
     assert settings.device == ("cuda:0", "cuda:1")
     assert settings.limits.max_side == 2048
@@ -33,7 +32,7 @@ def test_environment_overrides_dotenv(tmp_path: Path) -> None:
     [
         ("KBOT_MAX_SIDE", "big", "whole number"),
         ("KBOT_COMPILE", "maybe", "true or false"),
-        ("KBOT_DEFAULT_MODEL", "4", "2.1, 2.2 or 3"),
+        ("KBOT_DEFAULT_MODEL", "4", "one of 2.1, 2.2, 3, got '4'"),
     ],
 )
 def test_bad_settings_are_named(name: str, value: str, words: str) -> None:

@@ -20,7 +20,7 @@ from bot.i18n.catalogue import (
 )
 from bot.jobs.notify import human_seconds
 from generation.messages import ERRORS
-from generation.request import Family, GenerationRequest, RequestError, Task, validate
+from generation.request import GenerationRequest, RequestError, Task, validate
 
 TRANSLATIONS = {language: CATALOGUE[language] for language in ("ru", "ar")}
 
@@ -209,7 +209,7 @@ def test_unknown_key_raises() -> None:
 
 
 def test_a_catalogued_error_speaks_the_users_language() -> None:
-    error = RequestError.of("width", 65, "size_multiple", name="width", value=65)
+    error = RequestError.of("width", 65, "size_multiple", name="width", multiple=64, value=65)
     assert str(error) == "width must be a multiple of 64, got 65"
     assert describe_error(error, "en") == str(error)
     assert describe_error(error, "ru") == "Параметр width должен быть кратен 64; получено: 65"
@@ -236,7 +236,7 @@ def test_numbers_are_formatted_by_each_language() -> None:
 
 def test_request_validation_errors_are_translated() -> None:
     with pytest.raises(RequestError) as caught:
-        request = GenerationRequest(Task.INPAINT, Family.K3, "a cat", init_image=b"x")
+        request = GenerationRequest(Task.INPAINT, "3", "a cat", init_image=b"x")
         validate(request)
     assert str(caught.value) == "Kandinsky 3 has no inpainting; try model 2.2"
     russian = describe_error(caught.value, "ru")

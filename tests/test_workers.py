@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 
 from bot.control.database import DatabaseControl
 from bot.control.port import Holding, Outcome
-from generation.request import Family
 from storage.store import Store
 from storage.workers import WorkerDirectory
 
@@ -102,7 +101,7 @@ async def test_a_frontend_hears_each_live_worker_and_names_the_silent(store: Sto
 
     # Only b serves 3, and it answers (the frontend waits no longer than that).
     answering = asyncio.create_task(b_answers())
-    report = await control.preload(Family.K3)
+    report = await control.preload("3")
     await answering
     assert report.outcomes == (Outcome("b", True, ("3/text2img",)),)
     assert report.silent == ()
@@ -116,6 +115,6 @@ async def test_no_worker_serving_the_family_means_nobody_is_asked(store: Store) 
     directory = WorkerDirectory(store.engine)
     control = DatabaseControl(directory, preload_wait=30.0)
     await directory.register("a", "cpu", ["2.2"], [])
-    report = await control.preload(Family.K3)
+    report = await control.preload("3")
     assert report.outcomes == () and report.silent == ()
     assert await directory.last_request_id() == 0

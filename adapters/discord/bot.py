@@ -49,7 +49,8 @@ from bot.chat.grammar import ParsedText, format_options
 from bot.chat.replier import ProgressRef
 from bot.i18n.catalogue import describe_error, normalise_language
 from bot.i18n.catalogue import text as sentence
-from generation.request import MAX_IMAGES, MAX_SEED, SCHEDULERS, Family, Limits, RequestError
+from generation.families import DEFAULT_FAMILIES
+from generation.request import MAX_IMAGES, MAX_SEED, SCHEDULERS, Limits, RequestError
 
 log = logging.getLogger(__name__)
 
@@ -835,9 +836,9 @@ async def complete_model(
 ) -> list[app_commands.Choice[str]]:
     """Kandinsky versions."""
     return [
-        app_commands.Choice(name=f"Kandinsky {family}", value=str(family))
-        for family in Family
-        if current.strip().lower() in f"kandinsky {family}"
+        app_commands.Choice(name=title, value=name)
+        for name, title in DEFAULT_FAMILIES.choices()
+        if current.strip().lower() in title.lower()
     ]
 
 

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 
 from bot.app.roles import add_worker_commands, worker_commands
 from bot.app.settings import Settings, SettingsError
+from generation.families import DEFAULT_FAMILIES
 from generation.request import (
     SCHEDULERS,
-    Family,
     GenerationRequest,
     MixItem,
     RequestError,
@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_request_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", choices=[f.value for f in Family])
+    parser.add_argument("--model", choices=DEFAULT_FAMILIES.names())
     parser.add_argument("--task", choices=[t.value for t in Task])
     parser.add_argument(
         "--image", type=Path, help="picture to start from (img2img, inpaint, depth)"
@@ -93,8 +93,8 @@ def _add_request_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int)
     parser.add_argument("--steps", type=int)
     parser.add_argument("--guidance", type=float)
-    parser.add_argument("--prior-guidance", type=float, default=4.0)
-    parser.add_argument("--prior-steps", type=int, default=25)
+    parser.add_argument("--prior-guidance", type=float)
+    parser.add_argument("--prior-steps", type=int)
     parser.add_argument("--strength", type=float, default=0.6)
     parser.add_argument("--scheduler", choices=SCHEDULERS, default="default")
     parser.add_argument("-n", "--num-images", type=int, default=1)
@@ -139,10 +139,11 @@ def request_from_args(args: argparse.Namespace, settings: Settings) -> Generatio
     task = Task(args.task) if args.task else _guess_task(args, init, mask)
     if task is Task.INPAINT and mask is None and init is not None:
         mask = _alpha_mask(init)
-    width, height = _size(args.size, init, settings)
+    model = args.model or settings.default_model
+    width, height = _size(args.size, init, settings, model)
     return GenerationRequest(
         task=task,
-        model=Family(args.model) if args.model else settings.default_model,
+        model=model,
         prompt=args.prompt,
         negative_prompt=args.negative,
         init_image=init,
@@ -180,7 +181,7 @@ def _alpha_mask(init: bytes) -> bytes | None:
     return init if has_transparency(init) else None
 
 
-def _size(text: str | None, init: bytes | None, settings: Settings) -> tuple[int, int]:
+def _size(text: str | None, init: bytes | None, settings: Settings, model: str) -> tuple[int, int]:
     if text:
         return parse_size(text)
     side = settings.default_size
@@ -192,7 +193,8 @@ def _size(text: str | None, init: bytes | None, settings: Settings) -> tuple[int
     picture = decode_image(
         init, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_upload_pixels
     )
-    return size_for_aspect(*picture.size, side * side, settings.limits)
+    multiple = DEFAULT_FAMILIES.get(model).size_multiple
+    return size_for_aspect(*picture.size, side * side, settings.limits, multiple=multiple)
 
 
 class ProgressBar:

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 
 def build_registry(settings: Settings) -> ModelRegistry:
     """Return the model registry: hub defaults, or the file under `KBOT_MODELS`."""
-    from generation.engine.checkpoints import Checkpoint, ModelRegistry
+    from generation.engine.checkpoints import ModelRegistry
+    from generation.families import Checkpoint
 
     registry = ModelRegistry.from_file(settings.models) if settings.models else ModelRegistry()
     if settings.depth_model:

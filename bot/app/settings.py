@@ -8,7 +8,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from generation.request import Family, Limits
+from generation.families import DEFAULT_FAMILIES
+from generation.request import Limits
 
 PREFIX = "KBOT_"
 
@@ -48,7 +49,7 @@ class Settings:
     compile: bool = False
     xformers: bool | None = None
     depth_model: str | None = None
-    default_model: Family = Family.K22
+    default_model: str = DEFAULT_FAMILIES.default
     default_size: int = 768
     max_side: int = 1536
     max_pixels: int = 1536 * 1536
@@ -186,11 +187,13 @@ def _admins(name: str, raw: str) -> frozenset[str]:
     return frozenset(admins)
 
 
-def _family(name: str, raw: str) -> Family:
-    try:
-        return Family(raw.strip())
-    except ValueError:
-        raise SettingsError(f"{PREFIX}DEFAULT_MODEL must be 2.1, 2.2 or 3, got {raw!r}") from None
+def _family(name: str, raw: str) -> str:
+    value = raw.strip()
+    if value not in DEFAULT_FAMILIES:
+        raise SettingsError(
+            f"{PREFIX}DEFAULT_MODEL must be one of {DEFAULT_FAMILIES.spoken()}, got {raw!r}"
+        )
+    return value
 
 
 def read_dotenv(path: Path) -> dict[str, str]:

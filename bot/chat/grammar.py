@@ -15,8 +15,8 @@ Prompt words keep the user's own characters, quotes included; option values lose
 quotes around them. Options may be written ``--key value`` or ``--key=value``, and the
 ``--`` may be the em dash or en dash that phones make of it.
 
-This module is pure: it imports only the standard library and `generation.request`.
-Every error it raises is a `GrammarError`.
+This module is pure: it imports only the standard library, `generation.families` (whose
+names `--model` takes) and `generation.request`. Every error it raises is a `GrammarError`.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from generation.families import DEFAULT_FAMILIES, Families
 from generation.request import (
     MAX_SEED,
     SCHEDULERS,
-    Family,
     Limits,
     RequestError,
     parse_size,
@@ -63,7 +63,7 @@ class ParsedText:
     """A prompt and the options given with it; None (or False) means "not given"."""
 
     prompt: str
-    model: Family | None = None
+    model: str | None = None
     size: tuple[int, int] | None = None
     aspect: tuple[int, int] | None = None
     seed: int | None = None
@@ -94,15 +94,18 @@ class ParsedText:
             given["depth_img2img"] = True
         return given
 
-    def dimensions(self, area: int, limits: Limits | None = None) -> tuple[int, int] | None:
+    def dimensions(
+        self, area: int, limits: Limits | None = None, *, multiple: int
+    ) -> tuple[int, int] | None:
         """Return the asked-for (width, height): the size, or the aspect at about `area` pixels.
 
+        An aspect becomes sides that are multiples of `multiple` (the family's size rule).
         Returns None when neither `--size` nor `--ar` was given.
         """
         if self.size is not None:
             return self.size
         if self.aspect is not None:
-            return size_for_aspect(self.aspect[0], self.aspect[1], area, limits)
+            return size_for_aspect(self.aspect[0], self.aspect[1], area, limits, multiple=multiple)
         return None
 
 
@@ -123,7 +126,6 @@ class MixSpec:
 
 _INT = re.compile(r"[+-]?[0-9]{1,30}")
 _FLOAT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,5})?")
-_MODEL = re.compile(r"(?:(?:k|kandinsky)[-_ ]?)?(2\.1|2\.2|3)")
 _ASPECT = re.compile(r"([0-9]{1,6})\s*:\s*([0-9]{1,6})")
 _MAX_ASPECT = 4
 _SHOWN_CHARS = 60
@@ -146,21 +148,21 @@ def _to_float(value: str) -> float | None:
     return float(text)
 
 
-def _parse_int(field: str, label: str, value: str) -> int:
+def _parse_int(field: str, label: str, value: str, families: Families) -> int:
     text = value.strip()
     if not _INT.fullmatch(text):
         raise GrammarError.of(field, value, "whole_number", name=label, value=_show(value))
     return int(text)
 
 
-def _parse_seed(field: str, label: str, value: str) -> int:
-    seed = _parse_int(field, label, value)
+def _parse_seed(field: str, label: str, value: str, families: Families) -> int:
+    seed = _parse_int(field, label, value, families)
     if not 0 <= seed <= MAX_SEED:
         raise GrammarError.of(field, seed, "seed_range", name=label, high=MAX_SEED, value=seed)
     return seed
 
 
-def _parse_float(field: str, label: str, value: str) -> float:
+def _parse_float(field: str, label: str, value: str, families: Families) -> float:
     number = _to_float(value)
     if number is None:
         raise GrammarError.of(field, value, "not_a_number", name=label, value=_show(value))
@@ -169,17 +171,16 @@ def _parse_float(field: str, label: str, value: str) -> float:
     return number
 
 
-def _parse_model(field: str, label: str, value: str) -> Family:
-    match = _MODEL.fullmatch(value.strip().lower())
-    if match is None:
-        choices = ", ".join(member.value for member in Family)
+def _parse_model(field: str, label: str, value: str, families: Families) -> str:
+    spec = families.lookup(value)
+    if spec is None:
         raise GrammarError.of(
-            field, value, "one_of", name=label, choices=choices, value=_show(value)
+            field, value, "one_of", name=label, choices=families.spoken(), value=_show(value)
         )
-    return Family(match.group(1))
+    return spec.name
 
 
-def _parse_size(field: str, label: str, value: str) -> tuple[int, int]:
+def _parse_size(field: str, label: str, value: str, families: Families) -> tuple[int, int]:
     try:
         if len(value) > 32:
             raise ValueError(value)
@@ -188,7 +189,7 @@ def _parse_size(field: str, label: str, value: str) -> tuple[int, int]:
         raise GrammarError.of(field, value, "size_format", name=label, value=_show(value)) from None
 
 
-def _parse_aspect(field: str, label: str, value: str) -> tuple[int, int]:
+def _parse_aspect(field: str, label: str, value: str, families: Families) -> tuple[int, int]:
     match = _ASPECT.fullmatch(value.strip())
     if match is None:
         raise GrammarError.of(field, value, "aspect_format", name=label, value=_show(value))
@@ -202,7 +203,7 @@ def _parse_aspect(field: str, label: str, value: str) -> tuple[int, int]:
     return width, height
 
 
-def _parse_scheduler(field: str, label: str, value: str) -> str:
+def _parse_scheduler(field: str, label: str, value: str, families: Families) -> str:
     name = value.strip().lower()
     if name in SCHEDULERS:
         return name
@@ -221,13 +222,13 @@ def _parse_scheduler(field: str, label: str, value: str) -> str:
     raise GrammarError.of(field, value, "one_of", name=label, choices=choices, value=_show(value))
 
 
-def _parse_text(field: str, label: str, value: str) -> str:
+def _parse_text(field: str, label: str, value: str, families: Families) -> str:
     return value
 
 
 # ---------------------------------------------------------------------------- options
 
-_Parser = Callable[[str, str, str], object]  # (error field, option label, value) -> value
+_Parser = Callable[[str, str, str, Families], object]  # (field, label, value, families) -> value
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,13 +238,13 @@ class _Option:
     name: str
     attr: str  # the ParsedText attribute
     field: str  # the GenerationRequest field (or "size"/"aspect") errors name
-    example: str
+    example: str  # shown when the value is missing; "" for the default family's name
     parse: _Parser | None  # None for a flag
     aliases: tuple[str, ...] = ()
 
 
 _OPTIONS: tuple[_Option, ...] = (
-    _Option("model", "model", "model", "2.2", _parse_model),
+    _Option("model", "model", "model", "", _parse_model),
     _Option("size", "size", "size", "768x512", _parse_size),
     _Option("ar", "aspect", "aspect", "16:9", _parse_aspect, ("aspect",)),
     _Option("seed", "seed", "seed", "42", _parse_seed),
@@ -398,12 +399,12 @@ def _split_option(token: _Token) -> tuple[str, str, str | None] | None:
 # ------------------------------------------------------------------------------- parse
 
 
-def parse_command_text(text: str) -> ParsedText:
+def parse_command_text(text: str, families: Families = DEFAULT_FAMILIES) -> ParsedText:
     """Split a command's argument text into the prompt and typed options.
 
     Options may stand anywhere; the prompt is the other words joined by single spaces.
-    Raises GrammarError for an unknown, repeated or badly valued option, a missing value,
-    or `--size` together with `--ar`.
+    `--model` takes the names of `families`. Raises GrammarError for an unknown, repeated or
+    badly valued option, a missing value, or `--size` together with `--ar`.
     """
     scanner = _Scanner(text)
     words: list[str] = []
@@ -417,13 +418,15 @@ def parse_command_text(text: str) -> ParsedText:
         option = _lookup(label, name)
         if option.attr in values:
             raise GrammarError.of(option.field, label, "option_repeated", option=option.name)
-        values[option.attr] = _read_value(option, label, inline, scanner)
+        values[option.attr] = _read_value(option, label, inline, scanner, families)
     if "size" in values and "aspect" in values:
         raise GrammarError.of("size", (values["size"], values["aspect"]), "size_with_aspect")
     return dataclasses.replace(ParsedText(" ".join(words).strip()), **values)
 
 
-def _read_value(option: _Option, label: str, inline: str | None, scanner: _Scanner) -> object:
+def _read_value(
+    option: _Option, label: str, inline: str | None, scanner: _Scanner, families: Families
+) -> object:
     """Return the typed value of `option`, reading the next token when none came with '='."""
     if option.parse is None:
         if inline is not None:
@@ -440,10 +443,10 @@ def _read_value(option: _Option, label: str, inline: str | None, scanner: _Scann
                 "needs_value",
                 name=label,
                 option=option.name,
-                example=option.example,
+                example=option.example or families.default,
             )
         inline = token.text
-    return option.parse(option.field, label, inline)
+    return option.parse(option.field, label, inline, families)
 
 
 # ------------------------------------------------------------------------------ format

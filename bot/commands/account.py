@@ -11,7 +11,7 @@ from bot.commands.context import Context
 from bot.commands.router import Route, Router
 from bot.i18n.catalogue import CATALOGUE, normalise_language
 from bot.jobs.notify import human_seconds
-from generation.request import GenerationRequest, size_for_aspect, validate
+from generation.request import GenerationRequest, validate
 
 LINK_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # nothing that reads as another character
 
@@ -49,13 +49,14 @@ async def settings(ctx: Context) -> None:
 def _settings_changes(ctx: Context, parsed: ParsedText) -> dict[str, Any]:
     """Check the new defaults the way a request would, then return them."""
     changes: dict[str, Any] = {}
-    probe = GenerationRequest(prompt="probe")
+    config = ctx.config
+    probe = GenerationRequest(prompt="probe", model=parsed.model or config.default_model)
     if parsed.model:
-        changes["default_model"] = str(parsed.model)
-    if parsed.size or parsed.aspect:
-        width, height = parsed.size or size_for_aspect(
-            *parsed.aspect or (1, 1), ctx.config.default_size**2, ctx.config.limits
-        )
+        changes["default_model"] = parsed.model
+    multiple = config.registry.get(probe.model).size_multiple
+    asked = parsed.dimensions(config.default_size**2, config.limits, multiple=multiple)
+    if asked is not None:
+        width, height = asked
         probe = probe.replace(width=width, height=height)
         changes.update(width=width, height=height)
     if parsed.steps is not None:
@@ -64,7 +65,7 @@ def _settings_changes(ctx: Context, parsed: ParsedText) -> dict[str, Any]:
     if parsed.negative_prompt is not None:
         probe = probe.replace(negative_prompt=parsed.negative_prompt)
         changes["negative_prompt"] = parsed.negative_prompt or None
-    validate(probe, ctx.config.limits)
+    validate(probe, config.limits, config.registry)
     return changes
 
 

@@ -12,7 +12,7 @@ from bot.commands.context import Context
 from bot.commands.router import Route, Router
 from bot.control.port import Report
 from bot.i18n.catalogue import describe_error
-from generation.request import Family, RequestError
+from generation.request import RequestError
 from storage.records import ACTIVE, UserRecord
 from storage.store import StoreError
 
@@ -168,11 +168,14 @@ async def resume(ctx: Context, args: list[str]) -> str:
     return ctx.t("admin_resumed")
 
 
-def _family(word: str) -> Family:
-    try:
-        return Family(word.lower().removeprefix("k"))
-    except ValueError:
-        raise RequestError.of("model", word, "model_choice", value=repr(word)) from None
+def _family(ctx: Context, word: str) -> str:
+    spec = ctx.config.registry.lookup(word)
+    if spec is None:
+        choices = ctx.config.registry.spoken()
+        raise RequestError.of(
+            "model", word, "one_of", name="model", choices=choices, value=repr(word)
+        )
+    return spec.name
 
 
 def _names(names: tuple[str, ...], ctx: Context) -> str:
@@ -203,7 +206,7 @@ async def models(ctx: Context, args: list[str]) -> str:
 async def preload(ctx: Context, args: list[str]) -> str:
     """Load a family before anyone asks for it, on every process that serves it."""
     _need(args, 1, ctx)
-    family = _family(args[0])
+    family = _family(ctx, args[0])
     report = await ctx.services.engine.preload(family)
     if not report.outcomes and not report.silent:
         return ctx.t("admin_no_worker_for", model=family)
@@ -223,7 +226,7 @@ async def preload(ctx: Context, args: list[str]) -> str:
 
 async def unload(ctx: Context, args: list[str]) -> str:
     """Free a family's pipelines (all when none is named) on every process."""
-    family = _family(args[0]) if args else None
+    family = _family(ctx, args[0]) if args else None
     report = await ctx.services.engine.unload(family)
     if not report.outcomes and not report.silent:
         if family is None:

@@ -13,7 +13,8 @@ from bot.control.port import EngineControl
 from bot.i18n.catalogue import text
 from bot.jobs.local import JobQueue
 from bot.jobs.notify import Notifier
-from generation.request import Family, GenerationRequest, Limits
+from generation.families import DEFAULT_FAMILIES, Families
+from generation.request import GenerationRequest, Limits
 from storage.records import UserRecord
 from storage.store import Store
 
@@ -34,12 +35,13 @@ class BotConfig:
     """The bot's own settings (from `bot.app.settings.Settings`)."""
 
     admins: frozenset[str] = frozenset()
-    default_model: Family = Family.K22
+    default_model: str = DEFAULT_FAMILIES.default
     default_size: int = 768
     limits: Limits = field(default_factory=Limits)
     queue_size: int = 100
     user_queue: int = 5
-    families: tuple[Family, ...] = tuple(Family)
+    families: tuple[str, ...] = DEFAULT_FAMILIES.names()  # those with checkpoints here
+    registry: Families = DEFAULT_FAMILIES
     link_minutes: int = 10
     max_upload_bytes: int = 20 * 1024 * 1024
     max_upload_pixels: int = 40_000_000

@@ -12,7 +12,6 @@ from bot.commands.intake import submit
 from bot.commands.router import Route, Router
 from generation.images import decode_image, has_transparency
 from generation.request import (
-    Family,
     GenerationRequest,
     MixItem,
     RequestError,
@@ -29,18 +28,17 @@ async def build_request(
     """A request from the command's options over the user's defaults over the bot's."""
     defaults = await ctx.store.get_settings(ctx.user.id)
     config = ctx.config
-    model = parsed.model or (Family(defaults.default_model) if defaults.default_model else None)
+    model = parsed.model or defaults.default_model or config.default_model
+    multiple = config.registry.get(model).size_multiple
     side = config.default_size
     width, height = defaults.width or side, defaults.height or side
-    if parsed.size:
-        width, height = parsed.size
-    elif parsed.aspect:
-        width, height = size_for_aspect(*parsed.aspect, width * height, config.limits)
-    elif picture is not None:
+    asked = parsed.dimensions(width * height, config.limits, multiple=multiple)
+    if asked is None and picture is not None:
         size = decode_image(
             picture, max_bytes=config.max_upload_bytes, max_pixels=config.max_upload_pixels
         ).size
-        width, height = size_for_aspect(*size, width * height, config.limits)
+        asked = size_for_aspect(*size, width * height, config.limits, multiple=multiple)
+    width, height = asked or (width, height)
     given: dict[str, Any] = {
         key: value
         for key, value in parsed.given().items()
@@ -48,7 +46,7 @@ async def build_request(
     }
     return GenerationRequest(
         task=task,
-        model=model or config.default_model,
+        model=model,
         prompt=parsed.prompt,
         width=width,
         height=height,
@@ -151,7 +149,7 @@ async def depth(ctx: Context) -> None:
         return
     parsed, request = prepared
     if parsed.model is None:
-        request = request.replace(model=Family.K22)
+        request = request.replace(model=ctx.config.registry.for_task(Task.DEPTH, request.model))
     await submit(ctx, request.replace(depth_img2img=parsed.init))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.commands.context import Context
 from bot.commands.router import Route, Router
+from bot.i18n.catalogue import help_text
 
 
 async def help_(ctx: Context) -> None:
@@ -13,7 +14,7 @@ async def help_(ctx: Context) -> None:
         if topic and topic in (entry.name, *entry.aliases):
             await ctx.reply(entry.help_key)
             return
-    await ctx.reply("help")
+    await ctx.reply_text(help_text(ctx.language, ctx.config.registry))
 
 
 def router() -> Router:

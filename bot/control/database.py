@@ -18,7 +18,6 @@ from datetime import timedelta
 
 from bot.control.inprocess import InProcessControl
 from bot.control.port import Holding, Outcome, Report
-from generation.request import Family
 from storage.workers import WorkerDirectory, WorkerRecord, WorkerRequestRecord
 
 log = logging.getLogger(__name__)
@@ -36,9 +35,9 @@ KEEP = timedelta(hours=1)
 """Requests, and rows of workers gone, older than this are deleted."""
 
 
-def serves(families: tuple[str, ...], family: Family | None) -> bool:
+def serves(families: tuple[str, ...], family: str | None) -> bool:
     """Whether a worker serving `families` is concerned by a request about `family`."""
-    return family is None or family.value in families
+    return family is None or family in families
 
 
 class DatabaseControl:
@@ -68,20 +67,20 @@ class DatabaseControl:
             Holding(row.name, row.device, row.families, row.loaded) for row in await self._live()
         ]
 
-    async def preload(self, family: Family) -> Report:
+    async def preload(self, family: str) -> Report:
         """Ask the workers serving `family` to load it; wait up to `preload_wait` seconds."""
         return await self._ask("preload", family, self.preload_wait)
 
-    async def unload(self, family: Family | None) -> Report:
+    async def unload(self, family: str | None) -> Report:
         """Ask the workers (serving `family`) to drop pipelines; wait up to `unload_wait`."""
         return await self._ask("unload", family, self.unload_wait)
 
-    async def _ask(self, action: str, family: Family | None, wait: float) -> Report:
+    async def _ask(self, action: str, family: str | None, wait: float) -> Report:
         asked = [row.name for row in await self._live() if serves(row.families, family)]
         if not asked:
             return Report()
         await self.directory.prune(KEEP)
-        request = await self.directory.ask(action, family.value if family else None)
+        request = await self.directory.ask(action, family)
         deadline = time.monotonic() + wait
         while True:
             replies = await self.directory.replies(request.id, asked)
@@ -150,14 +149,14 @@ class WorkerPresence:
             if request.id in self._handled:
                 continue
             self._handled.add(request.id)
-            family = Family(request.family) if request.family else None
+            family = request.family if request.family else None
             if not serves(self.control.holding().families, family):
                 continue
             outcome = await self._carry_out(request, family)
             await self.directory.reply(request.id, self.control.name, outcome.to_json())
             await self.register()
 
-    async def _carry_out(self, request: WorkerRequestRecord, family: Family | None) -> Outcome:
+    async def _carry_out(self, request: WorkerRequestRecord, family: str | None) -> Outcome:
         log.info("admin request #%s: %s %s", request.id, request.action, family or "all")
         if request.action == "preload" and family is not None:
             report = await self.control.preload(family)

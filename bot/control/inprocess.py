@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot.control.port import Holding, Outcome, Report, process_name
-from generation.request import Family
 
 if TYPE_CHECKING:
     from generation.engine.service import GenerationService
@@ -31,7 +30,7 @@ class InProcessControl:
     def __init__(
         self,
         service: GenerationService,
-        families: Sequence[Family],
+        families: Sequence[str],
         name: str | None = None,
     ) -> None:
         self.service = service
@@ -48,7 +47,7 @@ class InProcessControl:
         return Holding(
             self.name,
             self.device,
-            tuple(family.value for family in self.families),
+            tuple(self.families),
             tuple(self.loaded()),
         )
 
@@ -56,7 +55,7 @@ class InProcessControl:
         """This process alone."""
         return [self.holding()]
 
-    async def preload(self, family: Family) -> Report:
+    async def preload(self, family: str) -> Report:
         """Load `family`'s text-to-image pipelines on every device."""
         try:
             await asyncio.to_thread(self.service.preload, family)
@@ -67,7 +66,7 @@ class InProcessControl:
             )
         return Report.of([Outcome(self.name, True, tuple(self.loaded()))])
 
-    async def unload(self, family: Family | None) -> Report:
+    async def unload(self, family: str | None) -> Report:
         """Drop `family`'s pipelines (all, when None) on every device."""
 
         def drop() -> int:

@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from generation.request import Family
-
 
 def process_name(device: str) -> str:
     """`host:pid:device`: how a process that generates is named in logs, the database and
@@ -83,10 +81,10 @@ class EngineControl(Protocol):
         """What each live process holds, by name."""
         ...
 
-    async def preload(self, family: Family) -> Report:
+    async def preload(self, family: str) -> Report:
         """Have every process serving `family` load its text-to-image pipelines."""
         ...
 
-    async def unload(self, family: Family | None) -> Report:
+    async def unload(self, family: str | None) -> Report:
         """Have every process (serving `family`, when given) drop its pipelines."""
         ...

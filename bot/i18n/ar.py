@@ -131,7 +131,7 @@ AR: dict[str, str] = {
         "/depth (مع صورة) الوصف: الحفاظ على شكلها\n"
         "/history، /show الرقم، /reroll الرقم، /variations الرقم، /init الرقم، /settings، "
         "/quota، /queue، /cancel، /language، /link، /help الأمر\n"
-        "الخيارات: --model 2.1|2.2|3 --size 768x512 --ar 16:9 --seed 42 --steps 30 --cfg 4 "
+        "الخيارات: --model {models} --size 768x512 --ar 16:9 --seed 42 --steps 30 --cfg 4 "
         '--prior-cfg 4 --strength 0.6 --neg "..." --scheduler ddim --n 2'
     ),
     "help_imagine": (
@@ -186,7 +186,7 @@ AR_ERRORS: dict[str, str] = {
     "whole_number": "يجب أن تكون قيمة {name} عددًا صحيحًا؛ القيمة المُدخلة: {value}",
     "not_a_number": "يجب أن تكون قيمة {name} عددًا؛ القيمة المُدخلة: {value}",
     "between": "يجب أن تكون قيمة {name} بين {low:g} و{high:g}؛ القيمة المُدخلة: {value}",
-    "size_multiple": "يجب أن تكون قيمة {name} من مضاعفات 64؛ القيمة المُدخلة: {value}",
+    "size_multiple": "يجب أن تكون قيمة {name} من مضاعفات {multiple}؛ القيمة المُدخلة: {value}",
     "size_pixels": "الحجم {width}x{height} يتجاوز الحد الأقصى لعدد البكسلات ({limit})",
     "size_format": "يجب أن تكون قيمة {name} بصيغة 768x512؛ القيمة المُدخلة: {value}",
     "size_positive": "يجب أن تكون أبعاد الصورة موجبة",
@@ -235,7 +235,6 @@ AR_ERRORS: dict[str, str] = {
     ),
     # the commands
     "no_picture_number": "لا توجد صورة بالرقم #{number}",
-    "model_choice": "يجب أن يكون النموذج 2.1 أو 2.2 أو 3؛ القيمة المُدخلة: {value}",
     # pictures users send
     "picture_empty": "ملف الصورة فارغ",
     "picture_too_heavy": "حجم الصورة {size:.1f} ميغابايت؛ والحد الأقصى {limit:.0f} ميغابايت",

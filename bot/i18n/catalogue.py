@@ -7,6 +7,7 @@ import logging
 import string
 from collections.abc import Mapping
 
+from generation.families import DEFAULT_FAMILIES, Families
 from generation.messages import ERRORS
 from generation.request import RequestError
 
@@ -126,7 +127,7 @@ _EN: dict[str, str] = {
     "/depth (with a picture) PROMPT: keep its shape\n"
     "/history, /show ID, /reroll ID, /variations ID, /init ID, /settings, /quota, /queue, "
     "/cancel, /language, /link, /help COMMAND\n"
-    "Options: --model 2.1|2.2|3 --size 768x512 --ar 16:9 --seed 42 --steps 30 --cfg 4 "
+    "Options: --model {models} --size 768x512 --ar 16:9 --seed 42 --steps 30 --cfg 4 "
     '--prior-cfg 4 --strength 0.6 --neg "..." --scheduler ddim --n 2',
     "help_imagine": "/imagine PROMPT [options]: draw a picture. Example: "
     "/imagine a lighthouse at dusk --ar 16:9 --seed 42",
@@ -195,6 +196,11 @@ def text(language: str | None, key: str, /, **values: object) -> str:
     except (KeyError, IndexError, ValueError):
         log.error("message %s in %s has placeholders that do not match", key, language)
         return EN[key].format(**values)
+
+
+def help_text(language: str | None, families: Families = DEFAULT_FAMILIES) -> str:
+    """The general help in `language`; its `--model` lists the families of `families`."""
+    return text(language, "help", models="|".join(families.names()))
 
 
 def describe_error(error: RequestError, language: str | None) -> str:

@@ -145,7 +145,7 @@ RU: dict[str, str] = {
         "/depth (с картинкой) ЗАПРОС: сохранить её форму\n"
         "/history, /show ID, /reroll ID, /variations ID, /init ID, /settings, /quota, "
         "/queue, /cancel, /language, /link, /help КОМАНДА\n"
-        "Параметры: --model 2.1|2.2|3 --size 768x512 --ar 16:9 --seed 42 --steps 30 --cfg 4 "
+        "Параметры: --model {models} --size 768x512 --ar 16:9 --seed 42 --steps 30 --cfg 4 "
         '--prior-cfg 4 --strength 0.6 --neg "..." --scheduler ddim --n 2'
     ),
     "help_imagine": (
@@ -206,7 +206,7 @@ RU_ERRORS: dict[str, str] = {
     "whole_number": "Параметр {name} должен быть целым числом; получено: {value}",
     "not_a_number": "Параметр {name} должен быть числом; получено: {value}",
     "between": "Параметр {name} должен быть от {low:g} до {high:g}; получено: {value}",
-    "size_multiple": "Параметр {name} должен быть кратен 64; получено: {value}",
+    "size_multiple": "Параметр {name} должен быть кратен {multiple}; получено: {value}",
     "size_pixels": "Размер {width}x{height} превышает предел (максимум пикселей: {limit})",
     "size_format": "Параметр {name} должен выглядеть как 768x512; получено: {value}",
     "size_positive": "У изображения должен быть положительный размер",
@@ -261,7 +261,6 @@ RU_ERRORS: dict[str, str] = {
     ),
     # the commands
     "no_picture_number": "Картинки #{number} нет",
-    "model_choice": "Модель должна быть 2.1, 2.2 или 3; получено: {value}",
     # pictures users send
     "picture_empty": "Файл картинки пуст",
     "picture_too_heavy": "Картинка весит {size:.1f} МБ; максимум — {limit:.0f} МБ",

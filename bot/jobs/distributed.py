@@ -27,7 +27,6 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.jobs.local import JobEvents
-from generation.request import Family
 from storage.records import ImageRecord, JobRecord, JobStatus
 from storage.store import Store
 
@@ -47,9 +46,9 @@ STALLED_SECONDS = 6.0
 SCHEMA_LOCK_KEY = 0x6B627173
 
 
-def queue_name(family: Family | str) -> str:
+def queue_name(family: str) -> str:
     """The procrastinate queue of a model family."""
-    return f"{QUEUE_PREFIX}{Family(family).value}"
+    return f"{QUEUE_PREFIX}{family}"
 
 
 def conninfo(database_url: str) -> str:

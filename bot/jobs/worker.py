@@ -30,7 +30,8 @@ from bot.jobs.distributed import (
     stalled_loop,
 )
 from bot.jobs.local import MAX_ATTEMPTS
-from generation.request import Family, GenerationCancelled, RequestError
+from generation.families import DEFAULT_FAMILIES, Families
+from generation.request import GenerationCancelled, RequestError
 from storage.records import ACTIVE, JobRecord, JobStatus
 from storage.store import Store
 
@@ -141,16 +142,15 @@ def build_worker_app(settings: Settings, runtime_holder: list[Runtime]) -> procr
     return app
 
 
-def families(models: Sequence[str]) -> list[Family]:
-    """`2.2,3` -> the families (all of them when empty)."""
+def families(models: Sequence[str], registry: Families = DEFAULT_FAMILIES) -> list[str]:
+    """`2.2,3` -> the family names (every family of `registry` when empty)."""
     from bot.app.settings import SettingsError
 
     names = [part.strip() for entry in models for part in entry.split(",") if part.strip()]
-    known = {family.value for family in Family}
-    unknown = [name for name in names if name not in known]
+    unknown = [name for name in names if name not in registry]
     if unknown:
-        raise SettingsError(f"--models lists 2.1, 2.2 or 3, got {', '.join(unknown)}")
-    return [Family(name) for name in names] if names else list(Family)
+        raise SettingsError(f"--models lists some of {registry.spoken()}, got {', '.join(unknown)}")
+    return names or list(registry.names())
 
 
 async def run_worker(
@@ -194,7 +194,7 @@ async def run_worker(
             await presence.register()
             stalled = asyncio.create_task(stalled_loop(app))
             metrics.ready()
-            log.warning("worker %s serving %s", name, ", ".join(f.value for f in served))
+            log.warning("worker %s serving %s", name, ", ".join(served))
             try:
                 await app.run_worker_async(
                     queues=[queue_name(family) for family in served],
@@ -215,7 +215,7 @@ async def run_worker(
         await store.close()
 
 
-def _preload(service: GenerationService, served: list[Family]) -> None:
+def _preload(service: GenerationService, served: list[str]) -> None:
     for family in served:
         try:
             service.preload(family)

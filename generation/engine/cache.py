@@ -10,14 +10,13 @@ import importlib
 import importlib.util
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from generation.engine.checkpoints import ModelRegistry
-from generation.request import Family
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +81,11 @@ class PipelineCache:
         self.device = self.options.resolved_device()
         self.dtype = self.options.dtype()
         self.loads = 0
-        self._pipes: dict[tuple[Family, str], Any] = {}
+        self._pipes: dict[tuple[str, str], Any] = {}
         self._depth: Any = None
         self._lock = threading.RLock()
 
-    def get(self, family: Family, role: str, specs: dict[str, PipelineSpec]) -> Any:
+    def get(self, family: str, role: str, specs: Mapping[str, PipelineSpec]) -> Any:
         """Return the cached pipeline for `role` of `family`, loading or deriving it once."""
         key = (family, role)
         with self._lock:
@@ -101,7 +100,7 @@ class PipelineCache:
                 self._pipes[key] = pipe
             return pipe
 
-    def _load(self, family: Family, spec: Load) -> Any:
+    def _load(self, family: str, spec: Load) -> Any:
         checkpoint = self.registry.get(family, spec.checkpoint)
         log.info("loading Kandinsky %s %s from %s", family, spec.checkpoint, checkpoint.id)
         kwargs: dict[str, Any] = {"dtype": self.dtype}
@@ -155,16 +154,17 @@ class PipelineCache:
         names = [f"{family}/{role}" for family, role in keys]
         return names + (["depth-estimator"] if self._depth is not None else [])
 
-    def unload(self, family: Family | None = None) -> int:
+    def unload(self, family: str | None = None) -> int:
         """Drop cached pipelines (all, or one family's); return how many were dropped."""
         with self._lock:
             keys = [key for key in self._pipes if family is None or key[0] == family]
             for key in keys:
                 del self._pipes[key]
+            dropped = len(keys)
             if family is None and self._depth is not None:
                 self._depth = None
-                keys.append((Family.K22, "depth"))
-        if keys and self.device.type == "cuda":
+                dropped += 1
+        if dropped and self.device.type == "cuda":
             gc.collect()  # pipelines with offload hooks hold reference cycles
             torch.cuda.empty_cache()
-        return len(keys)
+        return dropped

@@ -1,47 +1,20 @@
 """Which checkpoint serves which model family and role.
 
-The defaults are the Hugging Face hub ids; a registry file (JSON) written next to local
-checkpoints overrides them, and any id may be a local folder.
+The defaults are the hub ids each family's spec declares (`generation.families`); a registry
+file (JSON) written next to local checkpoints overrides any of them, and any id may be a local
+folder.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generation.request import Family
+from generation.families import DEFAULT_FAMILIES, Checkpoint, Families
 
 REGISTRY_FILE = "registry.json"
-
-
-@dataclass(frozen=True, slots=True)
-class Checkpoint:
-    """A loadable checkpoint: a hub id or local folder, and an optional weights variant."""
-
-    id: str
-    variant: str | None = None
-
-
-# Roles a family may have: a prior, decoders per task, and a ControlNet.
-ROLES = ("prior", "text2img", "inpaint", "controlnet_depth")
-
-DEFAULT_CHECKPOINTS: dict[Family, dict[str, Checkpoint]] = {
-    Family.K21: {
-        "prior": Checkpoint("kandinsky-community/kandinsky-2-1-prior"),
-        "text2img": Checkpoint("kandinsky-community/kandinsky-2-1"),
-        "inpaint": Checkpoint("kandinsky-community/kandinsky-2-1-inpaint"),
-    },
-    Family.K22: {
-        "prior": Checkpoint("kandinsky-community/kandinsky-2-2-prior"),
-        "text2img": Checkpoint("kandinsky-community/kandinsky-2-2-decoder"),
-        "inpaint": Checkpoint("kandinsky-community/kandinsky-2-2-decoder-inpaint"),
-        "controlnet_depth": Checkpoint("kandinsky-community/kandinsky-2-2-controlnet-depth"),
-    },
-    Family.K3: {
-        "text2img": Checkpoint("kandinsky-community/kandinsky-3", variant="fp16"),
-    },
-}
 DEFAULT_DEPTH_ESTIMATOR = Checkpoint("Intel/dpt-hybrid-midas")
 
 
@@ -49,34 +22,35 @@ class RegistryError(LookupError):
     """A family or role with no checkpoint, or a malformed registry file."""
 
 
+def hub_checkpoints(families: Families = DEFAULT_FAMILIES) -> dict[str, dict[str, Checkpoint]]:
+    """Each family's checkpoints by role, as its spec declares them."""
+    return {spec.name: dict(spec.checkpoints) for spec in families}
+
+
 @dataclass(frozen=True, slots=True)
 class ModelRegistry:
     """Maps (family, role) to a checkpoint, and names the depth estimator."""
 
-    checkpoints: dict[Family, dict[str, Checkpoint]] = field(
-        default_factory=lambda: {
-            family: dict(roles) for family, roles in DEFAULT_CHECKPOINTS.items()
-        }
-    )
+    checkpoints: Mapping[str, Mapping[str, Checkpoint]] = field(default_factory=hub_checkpoints)
     depth_estimator: Checkpoint = DEFAULT_DEPTH_ESTIMATOR
 
-    def get(self, family: Family, role: str) -> Checkpoint:
+    def get(self, family: str, role: str) -> Checkpoint:
         """Return the checkpoint for `role` of `family`."""
         try:
             return self.checkpoints[family][role]
         except KeyError:
             raise RegistryError(f"no checkpoint for Kandinsky {family} {role}") from None
 
-    def families(self) -> list[Family]:
+    def families(self) -> list[str]:
         """Return the families that have at least a text-to-image checkpoint."""
         return [family for family, roles in self.checkpoints.items() if "text2img" in roles]
 
     @classmethod
-    def from_file(cls, path: Path) -> ModelRegistry:
+    def from_file(cls, path: Path, families: Families = DEFAULT_FAMILIES) -> ModelRegistry:
         """Load a registry file; relative paths in it are relative to its folder.
 
         `path` may be the file or the folder holding `registry.json`. Families the file
-        leaves out keep their hub defaults.
+        leaves out keep the hub ids of their specs in `families`.
         """
         if path.is_dir():
             path = path / REGISTRY_FILE
@@ -87,20 +61,18 @@ class ModelRegistry:
         if not isinstance(raw, dict):
             raise RegistryError(f"model registry {path} must hold a JSON object")
         base = path.parent
-        registry = cls()
-        checkpoints = registry.checkpoints
-        depth = registry.depth_estimator
+        checkpoints = hub_checkpoints(families)
+        roles = tuple(dict.fromkeys(role for spec in families for role in spec.checkpoints))
+        depth = DEFAULT_DEPTH_ESTIMATOR
         for key, value in raw.items():
             if key == "depth_estimator":
                 depth = _checkpoint(value, base)
                 continue
-            try:
-                family = Family(key)
-            except ValueError:
-                raise RegistryError(f"unknown model family {key!r} in {path}") from None
-            if not isinstance(value, dict) or not set(value) <= set(ROLES):
-                raise RegistryError(f"family {key} in {path} must map roles {ROLES} to ids")
-            checkpoints[family] = {role: _checkpoint(spec, base) for role, spec in value.items()}
+            if key not in families:
+                raise RegistryError(f"unknown model family {key!r} in {path}")
+            if not isinstance(value, dict) or not set(value) <= set(roles):
+                raise RegistryError(f"family {key} in {path} must map roles {roles} to ids")
+            checkpoints[key] = {role: _checkpoint(spec, base) for role, spec in value.items()}
         return cls(checkpoints=checkpoints, depth_estimator=depth)
 
 

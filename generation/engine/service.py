@@ -2,6 +2,7 @@
 
 Pipelines run on one worker thread per device, never in the event loop. Compatible
 requests can run as one batch (one pipeline call) and have their results split again.
+Each family's pipelines module is found through the family registry it is given.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
 from PIL import Image
@@ -22,13 +22,13 @@ from PIL import Image
 from generation import images
 from generation.engine.cache import PipelineCache
 from generation.engine.calls import Call, GenerationCancelled, StepCallback
-from generation.families import k3, k21, k22
+from generation.engine.family import load_pipelines
+from generation.families import DEFAULT_FAMILIES, Families
 from generation.intake import ImageCaps, Inputs, Intake
-from generation.request import Family, GenerationRequest, Limits, RequestError, Task, validate
+from generation.request import GenerationRequest, Limits, RequestError, Task, validate
 
 log = logging.getLogger(__name__)
 
-FAMILIES: dict[Family, ModuleType] = {Family.K21: k21, Family.K22: k22, Family.K3: k3}
 _BATCHABLE = (Task.TEXT2IMG, Task.IMG2IMG)
 
 
@@ -77,12 +77,14 @@ class GenerationService:
         *,
         limits: Limits | None = None,
         caps: ImageCaps | None = None,
+        families: Families = DEFAULT_FAMILIES,
     ) -> None:
         if not caches:
             raise ValueError("a generation service needs at least one device")
         self.limits = limits or Limits()
         self.caps = caps or ImageCaps()
-        self.intake = Intake(self.limits, self.caps)
+        self.families = families
+        self.intake = Intake(self.limits, self.caps, families)
         self.version = bot_version()
         self._workers = [_Worker(cache) for cache in caches]
         self._lock = threading.Lock()
@@ -137,11 +139,11 @@ class GenerationService:
 
     def _pick(self, requests: Sequence[GenerationRequest]) -> _Worker:
         """Choose the least busy device, preferring one with the family loaded."""
-        family = str(requests[0].model) if requests else ""
+        prefix = f"{requests[0].model}/" if requests else ""
         with self._lock:
             worker = min(
                 self._workers,
-                key=lambda w: (w.pending, not any(n.startswith(family) for n in w.cache.loaded())),
+                key=lambda w: (w.pending, not any(n.startswith(prefix) for n in w.cache.loaded())),
             )
             worker.pending += 1
         return worker
@@ -155,7 +157,10 @@ class GenerationService:
     ) -> list[GenerationResult]:
         """Synchronously make images for `requests` (call from a device thread)."""
         cache = cache or self._workers[0].cache
-        prepared = [validate(request, self.limits).resolved() for request in requests]
+        prepared = [
+            validate(request, self.limits, self.families).resolved(self.families)
+            for request in requests
+        ]
         groups: dict[object, list[int]] = {}
         for index, request in enumerate(prepared):
             groups.setdefault(batch_key(request), []).append(index)
@@ -183,9 +188,9 @@ class GenerationService:
 
         inputs = [self._inputs(cache, request) for request in requests]
         call = Call(requests=requests, inputs=inputs, progress=on_step)
-        family = FAMILIES[requests[0].model]
+        pipelines = load_pipelines(self.families.get(requests[0].model))
         started = time.perf_counter()
-        outputs: list[Image.Image] = family.run(cache, call)
+        outputs = pipelines.run(cache, call)
         seconds = time.perf_counter() - started
         per_request = requests[0].num_images
         if len(outputs) != per_request * len(requests):
@@ -204,7 +209,11 @@ class GenerationService:
         return results
 
     def _encode(self, image: Image.Image, request: GenerationRequest, seed: int) -> bytes:
-        recipe: dict[str, Any] = {**request.recipe(), "seed": seed, "version": self.version}
+        recipe: dict[str, Any] = {
+            **request.recipe(self.families),
+            "seed": seed,
+            "version": self.version,
+        }
         return images.encode_png(image, recipe)
 
     def _inputs(self, cache: PipelineCache, request: GenerationRequest) -> Inputs:
@@ -214,14 +223,15 @@ class GenerationService:
             inputs.depth = estimate_depth(cache, inputs.init)
         return inputs
 
-    def preload(self, family: Family, tasks: Sequence[Task] = (Task.TEXT2IMG,)) -> None:
+    def preload(self, family: str, tasks: Sequence[Task] = (Task.TEXT2IMG,)) -> None:
         """Load the pipelines `family` needs for `tasks` on every device (blocking)."""
-        module = FAMILIES[family]
-        roles = {"text2img", "prior"} | {str(task) for task in tasks}
+        spec = self.families.get(family)
+        pipelines = load_pipelines(spec)
+        roles = {"text2img", *(["prior"] if spec.has_prior else []), *map(str, tasks)}
         for worker in self._workers:
-            for role in module.PIPELINES:
+            for role in pipelines.roles:
                 if role in roles:
-                    worker.cache.get(family, role, module.PIPELINES)
+                    worker.cache.get(family, role, pipelines.roles)
 
     def close(self) -> None:
         """Finish running jobs and stop the device threads."""

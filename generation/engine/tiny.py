@@ -1,13 +1,12 @@
 """Tiny, randomly initialised Kandinsky checkpoints for tests and offline development.
 
-:func:`build_tiny_models` writes a set of pipeline folders with ``save_pretrained`` (safetensors),
-so they load back through the ordinary ``from_pretrained`` path exactly like the production
-checkpoints from the hub, plus a ``registry.json`` that names them:
-
-* ``k21-prior`` / ``k21-decoder`` / ``k21-inpaint`` -- Kandinsky 2.1
-* ``k22-prior`` / ``k22-decoder`` / ``k22-inpaint`` / ``k22-controlnet-depth`` -- Kandinsky 2.2
-* ``k3`` -- Kandinsky 3
-* ``depth`` -- a transformers depth estimator for the ControlNet hint
+:func:`build_tiny_models` asks each family of the registry for its tiny checkpoints (the
+`TINY` builder of the module its spec names, e.g. `generation.families.k22.tiny`), which it
+writes with ``save_pretrained`` (safetensors) so they load back through the ordinary
+``from_pretrained`` path exactly like the production checkpoints from the hub. It adds
+``depth``, a transformers depth estimator for the ControlNet hint, and a ``registry.json``
+that names every folder. This module holds the parts the families share: tokenizers, the
+prior's parts, the MoVQ, the UNet layout of the 2.x decoders and the saving helpers.
 
 Everything is random: the images are noise, but shapes, dtypes, tokenisation and the whole
 loading and calling machinery are those of the real models.  Every decoder's ``README.md``
@@ -17,30 +16,20 @@ combined / Auto pipelines find the prior of a decoder offline.
 
 from __future__ import annotations
 
+import importlib
 import json
 import pathlib
 import string
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from diffusers import (
-    DDIMScheduler,
-    DDPMScheduler,
-    Kandinsky3Pipeline,
-    Kandinsky3UNet,
-    KandinskyInpaintPipeline,
-    KandinskyPipeline,
-    KandinskyPriorPipeline,
-    KandinskyV22ControlnetPipeline,
-    KandinskyV22InpaintPipeline,
-    KandinskyV22Pipeline,
-    KandinskyV22PriorPipeline,
     PriorTransformer,
     UnCLIPScheduler,
-    UNet2DConditionModel,
     VQModel,
 )
-from diffusers.pipelines.kandinsky.text_encoder import MCLIPConfig, MultilingualCLIP
 from transformers import (
     CLIPImageProcessorPil,
     CLIPTextConfig,
@@ -51,26 +40,61 @@ from transformers import (
     DPTConfig,
     DPTForDepthEstimation,
     DPTImageProcessorPil,
-    T5Config,
-    T5EncoderModel,
     T5Tokenizer,
     XLMRobertaTokenizer,
 )
 
-__all__ = ["build_tiny_models"]
+from generation.families import DEFAULT_FAMILIES, Families, FamilySpec
+
+__all__ = [
+    "INPAINT_CHANNELS",
+    "LATENT_CHANNELS",
+    "TinyBuilder",
+    "TinyParts",
+    "build_tiny_models",
+    "save_pipeline",
+    "save_prior",
+    "t5_tokenizer",
+    "unet_kwargs",
+    "write_decoder_card",
+    "xlm_roberta_tokenizer",
+]
 
 # --- dimensions -------------------------------------------------------------------------------
-# The families get different image-embedding sizes (like the real 768 / 1280) so that a 2.1
-# prior wired to a 2.2 decoder (or the other way round) fails loudly instead of "working".
-K21_EMBED_DIM = 32  # CLIP projection = prior embedding = 2.1 UNet cross_attention_dim
-K22_EMBED_DIM = 48  # CLIP projection = prior embedding = 2.2 UNet encoder_hid_dim
-MCLIP_HIDDEN = 24  # XLM-R width of the 2.1 text encoder = 2.1 UNet encoder_hid_dim
-UNET_CROSS_ATTENTION_DIM = 32  # 2.2 UNet cross attention width (2.1 uses K21_EMBED_DIM)
-T5_DIM = 32  # Kandinsky 3 text encoder width = Kandinsky3UNet encoder_hid_dim
+# Each family's own widths are in its tiny module; these are the ones they share.
 CLIP_IMAGE_SIZE = 32
 CLIP_MAX_LENGTH = 77  # prior PriorTransformer.num_embeddings == CLIP tokenizer model_max_length
 LATENT_CHANNELS = 4
 INPAINT_CHANNELS = 2 * LATENT_CHANNELS + 1  # noisy latents + masked-image latents + mask
+
+
+@dataclass(frozen=True, slots=True)
+class TinyParts:
+    """What every family's tiny builder gets: the folder, the seed and the one shared MoVQ."""
+
+    out_dir: pathlib.Path
+    movq: VQModel
+    seed: int
+
+
+@dataclass(frozen=True, slots=True)
+class TinyBuilder:
+    """What a family's tiny module declares as `TINY`.
+
+    `build` saves the family's folders under `parts.out_dir` and returns its entry of
+    ``registry.json``: each checkpoint role mapped to a folder name.
+    """
+
+    build: Callable[[TinyParts], dict[str, str]]
+
+
+def load_tiny_builder(spec: FamilySpec) -> TinyBuilder:
+    """Import the tiny module `spec` names and return its `TINY`."""
+    builder = getattr(importlib.import_module(spec.tiny), "TINY", None)
+    if not isinstance(builder, TinyBuilder):
+        raise TypeError(f"{spec.tiny} must declare TINY, a TinyBuilder")
+    return builder
+
 
 # Common words that get whole-word tokens, so prompts tokenize into meaningful, varied ids.
 _WORDS: tuple[str, ...] = (
@@ -139,14 +163,14 @@ def _sentencepiece_pieces() -> list[tuple[str, float]]:
     return pieces
 
 
-def _xlm_roberta_tokenizer() -> XLMRobertaTokenizer:
+def xlm_roberta_tokenizer() -> XLMRobertaTokenizer:
     """XLM-R layout: <s> 0, <pad> 1, </s> 2, <unk> 3, pieces, <mask> last."""
     specials = [("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
     vocab = [*specials, *_sentencepiece_pieces(), ("<mask>", 0.0)]
     return XLMRobertaTokenizer(vocab=vocab, model_max_length=512)
 
 
-def _t5_tokenizer() -> T5Tokenizer:
+def t5_tokenizer() -> T5Tokenizer:
     """T5 layout: <pad> 0, </s> 1, <unk> 2, pieces; no sentinel tokens."""
     vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), *_sentencepiece_pieces()]
     return T5Tokenizer(vocab=vocab, extra_ids=0, model_max_length=512)
@@ -254,27 +278,7 @@ def _movq(seed: int) -> VQModel:
     )
 
 
-def _mclip_text_encoder(tokenizer: XLMRobertaTokenizer, seed: int) -> MultilingualCLIP:
-    """Kandinsky 2.1 text encoder: XLM-R plus a linear map of the pooled text to K21_EMBED_DIM."""
-    torch.manual_seed(seed)
-    config = MCLIPConfig(
-        transformerDimSize=MCLIP_HIDDEN,
-        imageDimSize=K21_EMBED_DIM,
-        vocab_size=len(tokenizer),
-        hidden_size=MCLIP_HIDDEN,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=2 * MCLIP_HIDDEN,
-        max_position_embeddings=514,
-        type_vocab_size=1,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-    )
-    return MultilingualCLIP(config)
-
-
-def _unet_kwargs() -> dict[str, Any]:
+def unet_kwargs() -> dict[str, Any]:
     """Architecture shared by the 2.1 and 2.2 UNets (the real ones, cut to two levels)."""
     return {
         "out_channels": 2 * LATENT_CHANNELS,  # learned variance; the pipelines split it off
@@ -289,113 +293,6 @@ def _unet_kwargs() -> dict[str, Any]:
         "class_embed_type": None,
         "sample_size": 8,
     }
-
-
-def _unet21(in_channels: int, seed: int) -> UNet2DConditionModel:
-    """Kandinsky 2.1 UNet: text hidden states + image embedding projected into the context."""
-    torch.manual_seed(seed)
-    return UNet2DConditionModel(
-        in_channels=in_channels,
-        encoder_hid_dim=MCLIP_HIDDEN,
-        encoder_hid_dim_type="text_image_proj",
-        cross_attention_dim=K21_EMBED_DIM,
-        addition_embed_type="text_image",
-        **_unet_kwargs(),
-    )
-
-
-def _unet22(in_channels: int, addition_embed_type: str, seed: int) -> UNet2DConditionModel:
-    """Kandinsky 2.2 UNet conditioned on the image embedding only ("image" or "image_hint")."""
-    torch.manual_seed(seed)
-    return UNet2DConditionModel(
-        in_channels=in_channels,
-        encoder_hid_dim=K22_EMBED_DIM,
-        encoder_hid_dim_type="image_proj",
-        cross_attention_dim=UNET_CROSS_ATTENTION_DIM,
-        addition_embed_type=addition_embed_type,
-        **_unet_kwargs(),
-    )
-
-
-def _k21_scheduler() -> DDIMScheduler:
-    """The DDIM configuration of the Kandinsky 2.1 hub decoders."""
-    return DDIMScheduler(
-        num_train_timesteps=1000,
-        beta_schedule="linear",
-        beta_start=0.00085,
-        beta_end=0.012,
-        clip_sample=False,
-        set_alpha_to_one=False,
-        steps_offset=1,
-        prediction_type="epsilon",
-        thresholding=False,
-    )
-
-
-def _k22_scheduler() -> DDPMScheduler:
-    """The DDPM configuration of the Kandinsky 2.2 hub decoders."""
-    return DDPMScheduler(
-        num_train_timesteps=1000,
-        beta_schedule="linear",
-        beta_start=0.00085,
-        beta_end=0.012,
-        clip_sample=False,
-        steps_offset=1,
-        prediction_type="epsilon",
-        thresholding=False,
-        variance_type="fixed_small",
-    )
-
-
-# --- Kandinsky 3 components -------------------------------------------------------------------
-def _t5_encoder(tokenizer: T5Tokenizer, seed: int) -> T5EncoderModel:
-    """Tiny T5 encoder (gated-GELU, like the FLAN-UL2 encoder Kandinsky 3 uses)."""
-    torch.manual_seed(seed)
-    config = T5Config(
-        vocab_size=len(tokenizer),
-        d_model=T5_DIM,
-        d_kv=8,
-        d_ff=64,
-        num_layers=2,
-        num_heads=4,
-        relative_attention_num_buckets=8,
-        feed_forward_proj="gated-gelu",
-        dropout_rate=0.0,
-        is_encoder_decoder=False,
-        use_cache=False,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-    )
-    return T5EncoderModel(config)
-
-
-def _k3_unet(seed: int) -> Kandinsky3UNet:
-    """Kandinsky 3 UNet on 4-channel MoVQ latents with two levels."""
-    torch.manual_seed(seed)
-    return Kandinsky3UNet(
-        in_channels=LATENT_CHANNELS,
-        time_embedding_dim=32,
-        groups=8,
-        attention_head_dim=8,
-        layers_per_block=2,  # the up blocks assume at least two resnets per level
-        block_out_channels=(32, 64),
-        cross_attention_dim=32,
-        encoder_hid_dim=T5_DIM,
-    )
-
-
-def _k3_scheduler() -> DDPMScheduler:
-    """DDPM configuration in the style of the Kandinsky 3 hub checkpoint."""
-    return DDPMScheduler(
-        num_train_timesteps=1000,
-        beta_schedule="linear",
-        beta_start=0.0001,
-        beta_end=0.02,
-        clip_sample=False,
-        prediction_type="epsilon",
-        thresholding=False,
-        variance_type="fixed_small",
-    )
 
 
 # --- depth estimator --------------------------------------------------------------------------
@@ -429,12 +326,12 @@ def _depth_processor() -> DPTImageProcessorPil:
 
 
 # --- folders ----------------------------------------------------------------------------------
-def _save_pipeline(pipeline: Any, folder: pathlib.Path) -> None:
+def save_pipeline(pipeline: Any, folder: pathlib.Path) -> None:
     """``save_pretrained`` in safetensors (typed loosely: the diffusers pipelines are untyped)."""
     pipeline.save_pretrained(folder, safe_serialization=True)
 
 
-def _write_decoder_card(folder: pathlib.Path, prior_folder: pathlib.Path, title: str) -> None:
+def write_decoder_card(folder: pathlib.Path, prior_folder: pathlib.Path, title: str) -> None:
     """Model card whose metadata names the prior, as the hub decoders' cards do."""
     card = (
         f"---\nprior:\n- {prior_folder.resolve()}\n---\n\n"
@@ -443,7 +340,7 @@ def _write_decoder_card(folder: pathlib.Path, prior_folder: pathlib.Path, title:
     (folder / "README.md").write_text(card, encoding="utf-8")
 
 
-def _save_prior(pipeline_class: Any, folder: pathlib.Path, dim: int, seed: int) -> None:
+def save_prior(pipeline_class: Any, folder: pathlib.Path, dim: int, seed: int) -> None:
     """Build and save a prior pipeline (2.1 and 2.2 priors have the same kinds of parts)."""
     tokenizer = _clip_tokenizer()
     pipeline = pipeline_class(
@@ -454,73 +351,7 @@ def _save_prior(pipeline_class: Any, folder: pathlib.Path, dim: int, seed: int) 
         scheduler=_prior_scheduler(),
         image_processor=_clip_image_processor(),
     )
-    _save_pipeline(pipeline, folder)
-
-
-def _save_k21(out_dir: pathlib.Path, movq: VQModel, seed: int) -> None:
-    """Kandinsky 2.1: prior, text-to-image decoder and inpainting decoder."""
-    prior_folder = out_dir / "k21-prior"
-    _save_prior(KandinskyPriorPipeline, prior_folder, K21_EMBED_DIM, seed)
-    tokenizer = _xlm_roberta_tokenizer()
-    text_encoder = _mclip_text_encoder(tokenizer, seed)
-    decoders: tuple[tuple[str, Any, int, str], ...] = (
-        ("k21-decoder", KandinskyPipeline, LATENT_CHANNELS, "Kandinsky 2.1 decoder"),
-        ("k21-inpaint", KandinskyInpaintPipeline, INPAINT_CHANNELS, "Kandinsky 2.1 inpainting"),
-    )
-    for name, pipeline_class, in_channels, title in decoders:
-        pipeline = pipeline_class(
-            text_encoder=text_encoder,
-            tokenizer=tokenizer,
-            unet=_unet21(in_channels, seed),
-            scheduler=_k21_scheduler(),
-            movq=movq,
-        )
-        _save_pipeline(pipeline, out_dir / name)
-        _write_decoder_card(out_dir / name, prior_folder, title)
-
-
-def _save_k22(out_dir: pathlib.Path, movq: VQModel, seed: int) -> None:
-    """Kandinsky 2.2: prior, text-to-image, inpainting and depth-ControlNet decoders."""
-    prior_folder = out_dir / "k22-prior"
-    _save_prior(KandinskyV22PriorPipeline, prior_folder, K22_EMBED_DIM, seed)
-    decoders: tuple[tuple[str, Any, int, str, str], ...] = (
-        ("k22-decoder", KandinskyV22Pipeline, LATENT_CHANNELS, "image", "Kandinsky 2.2 decoder"),
-        (
-            "k22-inpaint",
-            KandinskyV22InpaintPipeline,
-            INPAINT_CHANNELS,
-            "image",
-            "Kandinsky 2.2 inpainting",
-        ),
-        (
-            "k22-controlnet-depth",
-            KandinskyV22ControlnetPipeline,
-            2 * LATENT_CHANNELS,  # latents + the 4-channel output of the UNet's hint block
-            "image_hint",
-            "Kandinsky 2.2 depth ControlNet",
-        ),
-    )
-    for name, pipeline_class, in_channels, addition_embed_type, title in decoders:
-        pipeline = pipeline_class(
-            unet=_unet22(in_channels, addition_embed_type, seed),
-            scheduler=_k22_scheduler(),
-            movq=movq,
-        )
-        _save_pipeline(pipeline, out_dir / name)
-        _write_decoder_card(out_dir / name, prior_folder, title)
-
-
-def _save_k3(out_dir: pathlib.Path, movq: VQModel, seed: int) -> None:
-    """Kandinsky 3: T5 text encoder, Kandinsky3UNet and MoVQ in one pipeline."""
-    tokenizer = _t5_tokenizer()
-    pipeline = Kandinsky3Pipeline(
-        tokenizer=tokenizer,
-        text_encoder=_t5_encoder(tokenizer, seed),
-        unet=_k3_unet(seed),
-        scheduler=_k3_scheduler(),
-        movq=movq,
-    )
-    _save_pipeline(pipeline, out_dir / "k3")
+    save_pipeline(pipeline, folder)
 
 
 def _save_depth(out_dir: pathlib.Path, seed: int) -> None:
@@ -530,35 +361,26 @@ def _save_depth(out_dir: pathlib.Path, seed: int) -> None:
     _depth_processor().save_pretrained(folder)
 
 
-_REGISTRY: dict[str, Any] = {
-    "2.1": {"prior": "k21-prior", "text2img": "k21-decoder", "inpaint": "k21-inpaint"},
-    "2.2": {
-        "prior": "k22-prior",
-        "text2img": "k22-decoder",
-        "inpaint": "k22-inpaint",
-        "controlnet_depth": "k22-controlnet-depth",
-    },
-    "3": {"text2img": "k3"},
-    "depth_estimator": "depth",
-}
-
-
-def build_tiny_models(out_dir: pathlib.Path, *, seed: int = 0) -> pathlib.Path:
+def build_tiny_models(
+    out_dir: pathlib.Path, *, seed: int = 0, families: Families = DEFAULT_FAMILIES
+) -> pathlib.Path:
     """Build every tiny checkpoint under out_dir and write out_dir / "registry.json".
 
-    Returns the path of ``registry.json``, which maps families and tasks to folder names
+    Returns the path of ``registry.json``, which maps families and roles to folder names
     relative to it.  Deterministic for a given ``seed``; needs no network.  The registry is
     written last (atomically), so its presence means the whole set is complete.
     """
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     movq = _movq(seed)  # one MoVQ for every decoder: decoders of a family are interchangeable
-    _save_k21(out_dir, movq, seed)
-    _save_k22(out_dir, movq, seed)
-    _save_k3(out_dir, movq, seed)
+    parts = TinyParts(out_dir=out_dir, movq=movq, seed=seed)
+    registry: dict[str, Any] = {
+        spec.name: load_tiny_builder(spec).build(parts) for spec in families
+    }
     _save_depth(out_dir, seed)
+    registry["depth_estimator"] = "depth"
     registry_path = out_dir / "registry.json"
     partial = out_dir / "registry.json.partial"
-    partial.write_text(json.dumps(_REGISTRY, indent=2) + "\n", encoding="utf-8")
+    partial.write_text(json.dumps(registry, indent=2) + "\n", encoding="utf-8")
     partial.replace(registry_path)
     return registry_path

@@ -1,4 +1,4 @@
-"""Kandinsky 2.2: prior then decoder; inpainting, mixing and depth ControlNet."""
+"""Kandinsky 2.2 through diffusers: prior then decoder; inpainting, mixing, depth ControlNet."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from PIL import Image
 
 from generation.engine.cache import Derive, Load, PipelineCache, PipelineSpec
 from generation.engine.calls import Call, depth_hint, legacy_progress, step_end_progress
+from generation.engine.family import FamilyPipelines
 from generation.engine.schedulers import with_scheduler
-from generation.request import Family, Task
+from generation.families.k22 import SPEC
+from generation.request import Task
 
-FAMILY = Family.K22
-PIPELINES: dict[str, PipelineSpec] = {
+FAMILY = SPEC.name
+ROLES: dict[str, PipelineSpec] = {
     "prior": Load("KandinskyV22PriorPipeline", "prior"),
     "prior_emb2emb": Derive("KandinskyV22PriorEmb2EmbPipeline", "prior"),
     "text2img": Load("KandinskyV22Pipeline", "text2img"),
@@ -41,7 +43,7 @@ def run(cache: PipelineCache, call: Call) -> list[Image.Image]:
         Task.INPAINT: "inpaint",
         Task.DEPTH: "controlnet_img2img" if call.first.depth_img2img else "controlnet",
     }[task]
-    pipe = with_scheduler(cache.get(FAMILY, role, PIPELINES), call.first.scheduler)
+    pipe = with_scheduler(cache.get(FAMILY, role, ROLES), call.first.scheduler)
     kwargs: dict[str, Any] = {
         **embeds,
         "height": call.first.height,
@@ -69,7 +71,7 @@ def run(cache: PipelineCache, call: Call) -> list[Image.Image]:
 
 
 def _prior_embeds(cache: PipelineCache, call: Call) -> dict[str, Any]:
-    prior = with_scheduler(cache.get(FAMILY, "prior", PIPELINES), "default")
+    prior = with_scheduler(cache.get(FAMILY, "prior", ROLES), "default")
     out = prior(
         prompt=call.per_image(call.prompts()),
         negative_prompt=call.negatives(),
@@ -83,7 +85,7 @@ def _prior_embeds(cache: PipelineCache, call: Call) -> dict[str, Any]:
 
 def _emb2emb_embeds(cache: PipelineCache, call: Call) -> dict[str, Any]:
     """Embeddings from the init picture moved towards the prompt (PriorEmb2Emb)."""
-    prior = with_scheduler(cache.get(FAMILY, "prior_emb2emb", PIPELINES), "default")
+    prior = with_scheduler(cache.get(FAMILY, "prior_emb2emb", ROLES), "default")
     common = {
         "image": call.init_images(),
         "num_images_per_prompt": 1,
@@ -111,7 +113,7 @@ def _emb2emb_embeds(cache: PipelineCache, call: Call) -> dict[str, Any]:
 def _mix_embeds(cache: PipelineCache, call: Call) -> dict[str, Any]:
     """Weighted mix of text and picture embeddings (`prior.interpolate`)."""
     request, inputs = call.first, call.inputs[0]
-    prior = with_scheduler(cache.get(FAMILY, "prior", PIPELINES), "default")
+    prior = with_scheduler(cache.get(FAMILY, "prior", ROLES), "default")
     out = prior.interpolate(
         inputs.mix,
         [item.weight for item in request.mix],
@@ -124,3 +126,6 @@ def _mix_embeds(cache: PipelineCache, call: Call) -> dict[str, Any]:
         device=cache.device,
     )
     return {"image_embeds": out.image_embeds, "negative_image_embeds": out.negative_image_embeds}
+
+
+PIPELINES = FamilyPipelines(roles=ROLES, run=run)

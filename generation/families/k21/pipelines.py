@@ -1,4 +1,4 @@
-"""Kandinsky 2.1: prior then a text-conditioned decoder; inpainting and mixing."""
+"""Kandinsky 2.1 through diffusers: prior then a text-conditioned decoder; inpainting, mixing."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from PIL import Image
 
 from generation.engine.cache import Derive, Load, PipelineCache, PipelineSpec
 from generation.engine.calls import Call, legacy_progress
+from generation.engine.family import FamilyPipelines
 from generation.engine.schedulers import with_scheduler
-from generation.request import Family, Task
+from generation.families.k21 import SPEC
+from generation.request import Task
 
-FAMILY = Family.K21
-PIPELINES: dict[str, PipelineSpec] = {
+FAMILY = SPEC.name
+ROLES: dict[str, PipelineSpec] = {
     "prior": Load("KandinskyPriorPipeline", "prior"),
     "text2img": Load("KandinskyPipeline", "text2img"),
     "img2img": Derive("KandinskyImg2ImgPipeline", "text2img"),
@@ -31,7 +33,7 @@ def run(cache: PipelineCache, call: Call) -> list[Image.Image]:
         Task.IMG2IMG: "img2img",
         Task.INPAINT: "inpaint",
     }[task]
-    pipe = with_scheduler(cache.get(FAMILY, role, PIPELINES), call.first.scheduler)
+    pipe = with_scheduler(cache.get(FAMILY, role, ROLES), call.first.scheduler)
     # The 2.1 decoder reads the text too; for a mix, the texts joined stand in for it.
     prompts = call.prompts() if task is not Task.MIX else [_mix_text(call)]
     kwargs: dict[str, Any] = {
@@ -56,7 +58,7 @@ def run(cache: PipelineCache, call: Call) -> list[Image.Image]:
 
 
 def _prior_embeds(cache: PipelineCache, call: Call) -> dict[str, Any]:
-    prior = with_scheduler(cache.get(FAMILY, "prior", PIPELINES), "default")
+    prior = with_scheduler(cache.get(FAMILY, "prior", ROLES), "default")
     out = prior(
         prompt=call.per_image(call.prompts()),
         negative_prompt=call.negatives(),
@@ -75,7 +77,7 @@ def _mix_embeds(cache: PipelineCache, call: Call) -> dict[str, Any]:
     `num_images_per_prompt` says, so each output image gets its own call and seed.
     """
     request, inputs = call.first, call.inputs[0]
-    prior = with_scheduler(cache.get(FAMILY, "prior", PIPELINES), "default")
+    prior = with_scheduler(cache.get(FAMILY, "prior", ROLES), "default")
     positive, negative = [], []
     for generator in call.generators():
         out = prior.interpolate(
@@ -98,3 +100,6 @@ def _mix_text(call: Call) -> str:
     request = call.first
     texts = [item.text for item in request.mix if item.text]
     return request.prompt or ", ".join(texts)
+
+
+PIPELINES = FamilyPipelines(roles=ROLES, run=run)

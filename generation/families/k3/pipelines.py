@@ -1,4 +1,4 @@
-"""Kandinsky 3: a single text-conditioned pipeline with no prior (text and image to image)."""
+"""Kandinsky 3 through diffusers: one text-conditioned pipeline, no prior (text or image)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from PIL import Image
 
 from generation.engine.cache import Derive, Load, PipelineCache, PipelineSpec
 from generation.engine.calls import Call, step_end_progress
+from generation.engine.family import FamilyPipelines
 from generation.engine.schedulers import with_scheduler
-from generation.request import Family, Task
+from generation.families.k3 import SPEC
+from generation.request import Task
 
-FAMILY = Family.K3
-PIPELINES: dict[str, PipelineSpec] = {
+FAMILY = SPEC.name
+ROLES: dict[str, PipelineSpec] = {
     "text2img": Load("Kandinsky3Pipeline", "text2img"),
     "img2img": Derive("Kandinsky3Img2ImgPipeline", "text2img"),
 }
@@ -22,7 +24,7 @@ def run(cache: PipelineCache, call: Call) -> list[Image.Image]:
     """Run one call and return its images, one list entry per output image, in order."""
     task = call.first.task
     role = "img2img" if task is Task.IMG2IMG else "text2img"
-    pipe = with_scheduler(cache.get(FAMILY, role, PIPELINES), call.first.scheduler)
+    pipe = with_scheduler(cache.get(FAMILY, role, ROLES), call.first.scheduler)
     kwargs: dict[str, Any] = {
         "prompt": call.per_image(call.prompts()),
         "negative_prompt": call.negatives(),
@@ -40,3 +42,6 @@ def run(cache: PipelineCache, call: Call) -> list[Image.Image]:
         kwargs["height"] = call.first.height
         kwargs["width"] = call.first.width
     return list(pipe(**kwargs).images)
+
+
+PIPELINES = FamilyPipelines(roles=ROLES, run=run)
