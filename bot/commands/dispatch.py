@@ -144,6 +144,10 @@ class Bot:
             chosen = (await self.store.get_settings(user.id)).language
             language = normalise_language(chosen or user.language or command.locale)
             self.notifier.languages[user.id] = language
+            if command.refusal is not None:  # the adapter could not take what came with it
+                error = describe_error(command.refusal, language)
+                await self._answer(command, language, "bad_input", error=error)
+                return
             context = Context(self, command, user, language)
             await self._dispatch(context)
         except RequestError as error:

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.chat.command import Attachment
-from bot.chat.grammar import ParsedText, format_options, parse_command_text, parse_mix
+from bot.chat.grammar import ParsedText, format_options, parse_command_text
+from bot.chat.mix import parse_mix
 from bot.commands.dispatch import HANDLERS, Context, command
 from bot.i18n.catalogue import CATALOGUE, normalise_language
 from bot.jobs.notify import human_seconds
