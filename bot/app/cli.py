@@ -323,11 +323,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_discord_sync(args: argparse.Namespace, settings: Settings) -> int:
     """Register the slash commands with Discord now (guilds in KBOT_DISCORD_GUILDS, or global)."""
-    from adapters.discord.bot import sync_commands
+    from adapters.discord.adapter import sync_commands
+    from bot.app.runner import discord_config
+    from bot.chat.menu import default_menu
 
-    if not settings.discord_token:
-        raise SettingsError("KBOT_DISCORD_TOKEN is not set")
-    for line in asyncio.run(sync_commands(settings.discord_token, settings.discord_guilds)):
+    for line in asyncio.run(sync_commands(discord_config(settings, default_menu()))):
         print(line)
     return 0
 
