@@ -2,7 +2,8 @@
 
 The bot checks who may run them (`KBOT_ADMINS`); Discord only hides the group from members
 without the Manage Server permission. Like `commands`, each callback is defined when the
-group is made, so the model choices are the configured families.
+group is made (annotations are not postponed here), so the model choices are the
+configured families.
 """
 
 from typing import Literal
