@@ -1,8 +1,9 @@
 """The console adapter: the whole bot in a terminal.
 
 Lines starting with `/` are commands (`/imagine a lighthouse --seed 1`); other lines are
-prompts for /imagine. A word that names an existing file is attached as a picture
-(`/img2img photo.png a watercolor`; in a mix, `photo.png::0.7` becomes `#1::0.7`).
+prompts for the command the menu marks as the private-chat default (/imagine). A word that
+names an existing file is attached as a picture (`/img2img photo.png a watercolor`; in a
+mix, `photo.png::0.7` becomes `#1::0.7`).
 Results are saved to a folder and their paths printed, with their buttons offered as
 numbered choices: type the number to press one of the latest result's buttons.
 """
@@ -12,17 +13,18 @@ from __future__ import annotations
 import asyncio
 import getpass
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from bot.chat.adapter import Handle
 from bot.chat.command import Attachment, Button, Command, Destination, OutImage
+from bot.chat.menu import CommandInfo
 from bot.chat.replier import ProgressRef
 
 PLATFORM = "console"
 QUIT = {"/quit", "/exit", "quit", "exit"}
 
-Handle = Callable[[Command], Awaitable[None]]
 Idle = Callable[[], Awaitable[None]]
 
 
@@ -44,6 +46,7 @@ class ConsoleAdapter:
         handle: Handle,
         output_dir: Path,
         *,
+        commands: Sequence[CommandInfo],
         out: TextIO | None = None,
         user_id: str | None = None,
         user_name: str | None = None,
@@ -59,6 +62,8 @@ class ConsoleAdapter:
         self.echo = echo
         self.choices: dict[int, Button] = {}
         self._messages = 0
+        self._names = {name: info.name for info in commands for name in (info.name, *info.aliases)}
+        self._prompt = next((info.name for info in commands if info.private_default), None)
 
     # -- replier -------------------------------------------------------------------------
     def _print(self, text: str) -> None:
@@ -104,8 +109,9 @@ class ConsoleAdapter:
             button = self.choices[int(line)]
             return self._command(str(button.action), str(button.image_id), ())
         if not line.startswith("/"):
-            return self._command("imagine", line, ())
+            return None if self._prompt is None else self._command(self._prompt, line, ())
         name, _, rest = line[1:].partition(" ")
+        name = name.split("@")[0]
         words, attachments = [], []
         for word in rest.split(" "):
             path_part, sep, weight = word.partition("::")
@@ -116,9 +122,9 @@ class ConsoleAdapter:
             else:
                 words.append(word)
         text = " ".join(word for word in words if word)
-        if name.lower() not in ("mix", "blend"):
+        if self._names.get(name.lower()) != "mix":  # only a mix numbers its pictures
             text = " ".join(word for word in text.split(" ") if not _is_ref(word))
-        return self._command(name.split("@")[0], text, tuple(attachments))
+        return self._command(name, text, tuple(attachments))
 
     def _command(self, name: str, text: str, attachments: tuple[Attachment, ...]) -> Command:
         return Command(

@@ -325,6 +325,23 @@ async def test_bad_input_is_answered_in_the_users_language(store: Store) -> None
     await kit.queue.stop()
 
 
+async def test_an_adapters_refusal_is_answered_in_the_chosen_language(store: Store) -> None:
+    kit = make_bot(store, FakeGenerator())
+    await kit.queue.start()
+    await kit.bot.handle(cmd("ed", "language", "ru", locale="en"))
+    refusal = RequestError.of(
+        "file", "cat.png", "file_over_download_limit", name="cat.png", size=25.0, limit=20.0
+    )
+    await kit.bot.handle(cmd("ed", "imagine", "a cat", locale="en", refusal=refusal))
+    assert kit.replier.said("ed")[-1] == (
+        "Файл cat.png весит 25.0 МБ; я могу скачивать файлы до 20 МБ"
+    )
+    record = await store.find_user("test", "ed")
+    assert record is not None and (await store.quota(record.id)).used_today == 0
+    assert not kit.replier.progress, "no job was queued"
+    await kit.queue.stop()
+
+
 async def test_a_job_remembers_the_language_its_results_are_worded_in(store: Store) -> None:
     kit = make_bot(store, FakeGenerator())
     await kit.queue.start()

@@ -16,6 +16,7 @@ from PIL import Image
 
 from adapters.console import ConsoleAdapter
 from bot.app.console import run_console
+from bot.app.root import command_menu
 from bot.app.settings import Settings
 from tests.helpers import mask_png, png
 
@@ -199,7 +200,7 @@ def test_console_parses_files_and_choices(tmp_path: Path) -> None:
     async def handle(command: object) -> None:
         return None
 
-    console = ConsoleAdapter(handle, tmp_path, user_id="u")  # type: ignore[arg-type]
+    console = ConsoleAdapter(handle, tmp_path, commands=command_menu(), user_id="u")  # type: ignore[arg-type]
     command = console.parse(f"/mix a cat::0.3 | {picture}::0.7")
     assert command is not None
     assert command.name == "mix" and command.text == "a cat::0.3 | #1::0.7"
@@ -208,4 +209,6 @@ def test_console_parses_files_and_choices(tmp_path: Path) -> None:
     assert command is not None and command.text == "a watercolor" and len(command.attachments) == 1
     plain = console.parse("just words")
     assert plain is not None and plain.name == "imagine" and plain.text == "just words"
+    blend = console.parse(f"/blend a cat | {picture}::1")  # /mix by its alias
+    assert blend is not None and blend.text == "a cat | #1::1" and len(blend.attachments) == 1
     assert console.parse("   ") is None

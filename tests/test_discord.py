@@ -20,16 +20,15 @@ import discord
 import pytest
 from PIL import Image
 
-from adapters.discord.bot import (
-    DiscordAdapter,
-    DiscordConfig,
-    _fit,
-    command_text,
-    sync_commands,
-)
-from bot.app.root import App, running_bot
+from adapters.discord.adapter import DiscordAdapter, sync_commands
+from adapters.discord.config import DiscordConfig
+from adapters.discord.options import command_text
+from adapters.discord.present import fit
+from bot.app.root import App, command_menu, running_bot
+from bot.app.runner import discord_config
 from bot.app.settings import Settings
 from bot.chat.command import Command, OutImage
+from bot.chat.menu import CommandInfo
 from bot.i18n.catalogue import text
 from tests.fake_discord import (
     APP_ID,
@@ -47,6 +46,7 @@ TINY = {"size": "64x64", "steps": 2}
 FAST = "--prior-steps 2"
 ALICE = user(1001, "alice")  # an admin (KBOT_ADMINS)
 BOB = user(1002, "bob")
+CAROL = user(1003, "carol")
 PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, message content
 CUSTOM_ID = re.compile(r"kb:(reroll|show|variations|init):(\d+)")
 
@@ -131,9 +131,7 @@ def _assert_result(record: Recorded, pictures: int = 1, side: int = 64) -> None:
 async def running(settings: Settings, fake: FakeDiscord) -> AsyncIterator[World]:
     """The bot as production builds it, with the connector to the fake injected."""
     async with running_bot(settings) as app:
-        config = DiscordConfig(
-            token=TOKEN, guilds=settings.discord_guilds, max_download=settings.max_upload_bytes
-        )
+        config = discord_config(settings, command_menu())
         adapter = DiscordAdapter(app.bot.handle, config, connector=fake.connector())
         app.repliers[adapter.platform] = adapter
         await app.queue.start()
@@ -222,7 +220,7 @@ async def _check_start(world: World) -> None:
     assert names == {
         *("imagine", "img2img", "inpaint", "mix", "depth", "history", "show", "reroll"),
         *("variations", "settings", "quota", "queue", "cancel", "language", "help", "link"),
-        *("admin", "Use as init image"),
+        *("init", "admin", "Use as init image"),
     }
     admin = next(c for c in fake.commands[GUILD_ID] if c["name"] == "admin")
     assert int(admin["default_member_permissions"]) == discord.Permissions(manage_guild=True).value
@@ -413,7 +411,15 @@ async def _check_pictures_refused(world: World, p: dict[str, bytes]) -> None:
     said = await world.answer(
         await world.ask(make.slash("img2img", BOB, {"prompt": "a fox", "image": huge}))
     )
-    assert said == "huge.png is 50.0 MB; the limit is 20.0 MB"
+    assert said == "the file huge.png is 50.0 MB; I can download files up to 20 MB"
+    # The same refusal in the language a user chose, though Discord speaks English to her.
+    await world.answer(await world.ask(make.slash("language", CAROL, {"code": "ru"})))
+    said = await world.answer(
+        await world.ask(make.slash("img2img", CAROL, {"prompt": "лиса", "image": huge}))
+    )
+    assert said == "Файл huge.png весит 50.0 МБ; я могу скачивать файлы до 20 МБ"
+    used = await world.answer(await world.ask(make.slash("quota", CAROL)))
+    assert used.startswith("Сегодня использовано изображений: 0 из"), used  # nothing charged
     assert not [path for path in fake.cdn_requests if path.endswith(("/huge.png", "/notes.txt"))]
 
 
@@ -490,7 +496,8 @@ async def test_handler_errors_are_logged_once_and_answered_politely(
 
     make = Interactions()
     async with FakeDiscord(TOKEN) as fake:
-        adapter = DiscordAdapter(broken, DiscordConfig(token=TOKEN), connector=fake.connector())
+        config = DiscordConfig(token=TOKEN, commands=command_menu())
+        adapter = DiscordAdapter(broken, config, connector=fake.connector())
         task = asyncio.create_task(adapter.run())
         try:
             await fake.connected(1)
@@ -513,16 +520,19 @@ async def test_handler_errors_are_logged_once_and_answered_politely(
         assert answer.json["flags"] == 64  # only the user sees it
         assert fake.find(lambda r, t=token: r.method == "DELETE" and t in r.path)  # no "thinking"
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert [r.name for r in errors] == ["adapters.discord.bot"] * 2  # once per failure
+    assert [r.name for r in errors] == ["adapters.discord.delivery"] * 2  # once per failure
     assert all("the core fell over" in str(r.exc_info[1]) for r in errors if r.exc_info)
 
 
 async def test_sync_commands_on_demand() -> None:
     async with FakeDiscord(TOKEN) as fake:
-        lines = await sync_commands(TOKEN, (GUILD_ID, GUILD_ID + 1), connector=fake.connector())
+        config = DiscordConfig(
+            token=TOKEN, commands=command_menu(), guilds=(GUILD_ID, GUILD_ID + 1)
+        )
+        lines = await sync_commands(config, connector=fake.connector())
     assert [line.split(":")[0] for line in lines] == [
-        f"synced 18 commands to guild {GUILD_ID}",
-        f"synced 18 commands to guild {GUILD_ID + 1}",
+        f"synced 19 commands to guild {GUILD_ID}",
+        f"synced 19 commands to guild {GUILD_ID + 1}",
     ]
     assert not fake.identified  # logged in over REST only, no gateway
     assert set(fake.commands) == {GUILD_ID, GUILD_ID + 1}
@@ -544,8 +554,67 @@ def test_too_large_pictures_are_recompressed_or_left_out() -> None:
     buffer = io.BytesIO()
     noise.save(buffer, format="PNG")
     image = OutImage(buffer.getvalue(), 7, "kandinsky-7.png")
-    assert _fit(image, len(image.data)) == ("kandinsky-7.png", image.data)
-    fitted = _fit(image, len(image.data) - 1)
+    assert fit(image, len(image.data)) == ("kandinsky-7.png", image.data)
+    fitted = fit(image, len(image.data) - 1)
     assert fitted is not None and fitted[0] == "kandinsky-7.jpg"
     assert Image.open(io.BytesIO(fitted[1])).format == "JPEG"
-    assert _fit(image, 100) is None
+    assert fit(image, 100) is None
+
+
+async def _ignore(command: Command) -> None:
+    del command
+
+
+def _tree_names(menu: tuple[CommandInfo, ...]) -> set[str]:
+    client = DiscordAdapter(_ignore, DiscordConfig(token=TOKEN, commands=menu)).make_client()
+    return {c.name for c in client.tree.get_commands(type=discord.AppCommandType.chat_input)}
+
+
+async def test_the_command_tree_is_the_menu(caplog: pytest.LogCaptureFixture) -> None:
+    """Every command of the menu has its slash command, admin ones under /admin; no other."""
+    menu = command_menu()
+    user_commands = {info.name for info in menu if not info.admin_only}
+    assert _tree_names(menu) == {*user_commands, "admin"} == {info.name for info in menu}
+    # A command added to the menu without its Discord counterpart is missing from the tree.
+    added = (*menu, CommandInfo("frobnicate", "help_help"))
+    assert _tree_names(added) != {info.name for info in added}
+    assert "/frobnicate has no Discord declaration" in caplog.text
+    # And a command the menu leaves out is not offered.
+    without = tuple(info for info in menu if info.name not in ("mix", "admin"))
+    assert _tree_names(without) == {info.name for info in without}
+
+
+async def test_options_follow_the_operators_limits(settings: Settings) -> None:
+    """Prompt length, steps, suggested sizes and model choices come from the settings."""
+    settings = dataclasses.replace(
+        settings,
+        max_prompt_chars=300,
+        max_steps=40,
+        max_side=768,
+        max_pixels=768 * 576,
+        default_size=576,
+    )
+    make = Interactions()
+    async with FakeDiscord(TOKEN) as fake, running(settings, fake) as world:
+        commands = {command["name"]: command for command in fake.commands[GUILD_ID]}
+        imagine = {option["name"]: option for option in commands["imagine"]["options"]}
+        assert imagine["prompt"]["max_length"] == 300
+        assert imagine["steps"]["max_value"] == 40
+        assert imagine["model"]["description"] == "Kandinsky version: 2.1, 2.2 or 3"
+        settings_steps = next(o for o in commands["settings"]["options"] if o["name"] == "steps")
+        assert settings_steps["max_value"] == 40
+        preload = next(o for o in commands["admin"]["options"] if o["name"] == "preload")
+        assert [c["value"] for c in preload["options"][0]["choices"]] == ["2.1", "2.2", "3"]
+
+        token = await world.ask(
+            make.slash("imagine", ALICE, {"prompt": "a fox", "size": "x"}, focused="size")
+        )
+        callback = await fake.wait_for(lambda r: _is_callback(r, token))
+        offered = [choice["value"] for choice in callback.json["data"]["choices"]]
+        assert offered == ["576x576", "512x512", "768x512", "512x768"]
+        assert (
+            await world.answer(
+                await world.ask(make.slash("imagine", ALICE, {"prompt": "a fox", "steps": 41}))
+            )
+            == "steps must be between 1 and 40, got 41"
+        )

@@ -11,12 +11,11 @@ from hypothesis import strategies as st
 from bot.chat.grammar import (
     OPTION_NAMES,
     GrammarError,
-    MixSpec,
     ParsedText,
     format_options,
     parse_command_text,
-    parse_mix,
 )
+from bot.chat.mix import MixSpec, parse_mix
 from generation.families import DEFAULT_FAMILIES
 from generation.request import (
     MAX_SEED,

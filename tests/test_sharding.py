@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import discord
 
-from adapters.discord.bot import DiscordAdapter, DiscordConfig, make_client
+from adapters.discord.adapter import DiscordAdapter
+from adapters.discord.config import DiscordConfig
+from bot.app.root import command_menu
 from bot.app.settings import Settings
 from bot.chat.command import Command
 
@@ -14,14 +16,16 @@ async def _ignore(command: Command) -> None:
 
 
 async def test_no_shard_count_plain_client() -> None:
-    client = make_client(DiscordAdapter(_ignore, DiscordConfig(token="t")))
+    client = DiscordAdapter(
+        _ignore, DiscordConfig(token="t", commands=command_menu())
+    ).make_client()
     assert not isinstance(client, discord.AutoShardedClient)
     await client.close()
 
 
 async def test_shard_count_and_ids() -> None:
-    config = DiscordConfig(token="t", shard_count=4, shard_ids=(2, 3))
-    client = make_client(DiscordAdapter(_ignore, config))
+    config = DiscordConfig(token="t", commands=command_menu(), shard_count=4, shard_ids=(2, 3))
+    client = DiscordAdapter(_ignore, config).make_client()
     assert isinstance(client, discord.AutoShardedClient)
     assert client.shard_count == 4 and client.shard_ids == [2, 3]
     # Not started, so nothing to close (close() needs the shard queue that start makes).

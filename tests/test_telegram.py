@@ -24,25 +24,25 @@ from PIL import Image
 from telegram.error import InvalidToken
 from telegram.ext import ContextTypes
 
-from adapters.telegram.bot import (
-    FloodLimits,
-    TelegramAdapter,
-    TelegramConfig,
-    TokenFilter,
+from adapters.telegram.adapter import TelegramAdapter
+from adapters.telegram.client import parse_listen
+from adapters.telegram.config import FloodLimits, TelegramConfig
+from adapters.telegram.inbound import parse_command
+from adapters.telegram.present import (
     describe,
     fits_photo,
     menu,
-    parse_command,
-    parse_listen,
     png_size,
     split_text,
     trim,
     utf16_len,
 )
-from bot.app.root import App, running_bot
+from adapters.telegram.redact import TokenFilter
+from bot.app.root import App, command_menu, running_bot
 from bot.app.runner import build_adapters
 from bot.app.settings import Settings
 from bot.chat.command import Action, Button
+from bot.chat.menu import CommandInfo
 from bot.i18n.catalogue import text
 from tests.fake_telegram import BOT_USERNAME, Call, FakeTelegram, User
 from tests.helpers import mask_png, png
@@ -222,10 +222,13 @@ def test_command_parsing_and_limits() -> None:
     assert not fits_photo(png((1344, 64))), "aspect over 20"
     assert not fits_photo(b"GIF89a" + bytes(40)), "not a PNG: sent as a file"
     for language in ("en", "ru", "ar"):
-        commands = menu(language)
+        commands = menu(language, command_menu())
         names = [command.command for command in commands]
+        assert names == [info.name for info in command_menu() if not info.admin_only]
         assert "imagine" in names and "help" in names and "admin" not in names
         assert all(1 <= len(command.description) <= 256 for command in commands)
+    extra = CommandInfo("frobnicate", "help_help")
+    assert [c.command for c in menu("ru", (extra,))] == ["frobnicate"], "the menu is the list"
 
 
 def test_token_filter_redacts_messages_args_and_exceptions(
@@ -390,6 +393,13 @@ async def test_every_user_command(
         huge_ru = fake.photo(OLGA.id, OLGA, png(), "/img2img лиса", file_size=25 * 2**20)
         refusal = "Файл photo-{}.jpg весит 25.0 МБ; я могу скачивать файлы до 20 МБ"
         await said(fake, OLGA.id, huge_ru, refusal.format(huge_ru))
+        # ... and in the language a user chose, whatever their Telegram app speaks
+        await said(fake, BOB.id, fake.text(BOB.id, BOB, "/language ru"), text("ru", "language_set"))
+        huge_bob = fake.photo(BOB.id, BOB, png(), "/img2img a fox", file_size=25 * 2**20)
+        await said(fake, BOB.id, huge_bob, refusal.format(huge_bob))
+        used = "Сегодня использовано изображений: 1 из"  # his group picture; nothing more
+        await said(fake, BOB.id, fake.text(BOB.id, BOB, "/quota"), used)
+        await said(fake, BOB.id, fake.text(BOB.id, BOB, "/language en"), text("en", "language_set"))
 
         # admin commands: the core checks telegram:<id>
         await said(fake, chat, say("/admin stats"), "Users:")
@@ -531,7 +541,8 @@ async def test_a_token_revoked_while_polling_stops_the_adapter(
 ) -> None:
     """Polling that gives up (token revoked) ends `run()` with an error: never silently deaf."""
     adapter = TelegramAdapter(
-        lambda command: asyncio.sleep(0), TelegramConfig(token=TOKEN, base_url=fake.base_url)
+        lambda command: asyncio.sleep(0),
+        TelegramConfig(token=TOKEN, commands=command_menu(), base_url=fake.base_url),
     )
     task = asyncio.create_task(adapter.run())
     await fake.wait(lambda: fake.find("getUpdates"), what="polling")
@@ -590,7 +601,8 @@ async def test_a_rejected_token_is_never_shown(
 ) -> None:
     wrong = "654321:WRONG-TOKEN-0123456789"
     adapter = TelegramAdapter(
-        lambda command: asyncio.sleep(0), TelegramConfig(token=wrong, base_url=fake.base_url)
+        lambda command: asyncio.sleep(0),
+        TelegramConfig(token=wrong, commands=command_menu(), base_url=fake.base_url),
     )
     with pytest.raises(InvalidToken) as raised:
         await asyncio.wait_for(adapter.run(), 30)

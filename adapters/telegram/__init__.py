@@ -1,1 +1,18 @@
-"""The Telegram adapter (python-telegram-bot): updates in, the bot's replies out."""
+"""The Telegram adapter (python-telegram-bot): updates in, the bot's commands out, replies back.
+
+What lives where:
+
+- `adapter`: `TelegramAdapter`, the parts put together, and its lifecycle (`run`).
+- `config`: `TelegramConfig` and `FloodLimits`, built by the runner from the settings.
+- `client`: the Bot API connection (python-telegram-bot's `Application`), readiness,
+  guarded calls, background tasks, long polling or the webhook.
+- `inbound`: messages, albums and button presses -> `bot.chat.command.Command`, pictures
+  downloaded within the cap (a refused file becomes the command's `refusal`).
+- `delivery`: texts, status messages and results (photos, files, albums, keyboards).
+- `flood`: status edits and chat actions paced under Telegram's flood limits.
+- `present`: how answers look (lengths in UTF-16, split texts, keyboards, the menu).
+- `redact`: the filter that keeps the token out of every log line.
+
+May import: python-telegram-bot, `bot.chat`, `bot.i18n` and `generation.request`; never
+another adapter, the composition root (`bot.app`), storage or the engine.
+"""

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from bot.app.roles import add_worker_commands, worker_commands
 from bot.app.settings import Settings, SettingsError
+from bot.chat.mix import parse_mix_item
+from bot.chat.present import step_bar
 from generation.families import DEFAULT_FAMILIES
 from generation.request import (
     SCHEDULERS,
@@ -113,22 +115,16 @@ def _read(path: Path | None, what: str) -> bytes | None:
 
 
 def _mix_items(specs: Sequence[str]) -> tuple[MixItem, ...]:
+    """`--mix` items in the chat's mix syntax; a text naming a picture file is that picture."""
     items = []
-    for spec in specs:
-        text, sep, weight = spec.rpartition("::")
-        if not sep:
-            text, weight = spec, "1"
-        try:
-            value = float(weight)
-        except ValueError:
-            raise RequestError.of(
-                "weight", weight, "mix_weight_number", value=repr(weight)
-            ) from None
-        path = Path(text)
+    for number, spec in enumerate(specs, start=1):
+        parsed = parse_mix_item(spec, number)
+        text = parsed.text if parsed.picture is None else f"#{parsed.picture + 1}"
+        path = Path(text or "")
         if path.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp") and path.is_file():
-            items.append(MixItem(weight=value, image=path.read_bytes()))
+            items.append(MixItem(weight=parsed.weight, image=path.read_bytes()))
         else:
-            items.append(MixItem(weight=value, text=text))
+            items.append(MixItem(weight=parsed.weight, text=text))
     return tuple(items)
 
 
@@ -204,9 +200,8 @@ class ProgressBar:
         self.width = width
 
     def __call__(self, done: int, total: int) -> None:
-        filled = self.width * done // max(total, 1)
-        bar = "▰" * filled + "▱" * (self.width - filled)
         end = "\n" if done >= total else ""
+        bar = step_bar(done, total, self.width)
         print(f"\r{bar} {done}/{total}", end=end, file=sys.stderr, flush=True)
 
 
@@ -330,11 +325,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_discord_sync(args: argparse.Namespace, settings: Settings) -> int:
     """Register the slash commands with Discord now (guilds in KBOT_DISCORD_GUILDS, or global)."""
-    from adapters.discord.bot import sync_commands
+    from adapters.discord.adapter import sync_commands
+    from bot.app.root import command_menu
+    from bot.app.runner import discord_config
 
-    if not settings.discord_token:
-        raise SettingsError("KBOT_DISCORD_TOKEN is not set")
-    for line in asyncio.run(sync_commands(settings.discord_token, settings.discord_guilds)):
+    for line in asyncio.run(sync_commands(discord_config(settings, command_menu()))):
         print(line)
     return 0
 

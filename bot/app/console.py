@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TextIO
 
 from adapters.console import PLATFORM, ConsoleAdapter, stdin_lines
-from bot.app.root import running_bot
+from bot.app.root import command_menu, running_bot
 from bot.app.settings import Settings
 
 
@@ -25,7 +25,13 @@ async def run_console(
     """Talk to the whole bot (queue, storage, generation) through the console adapter."""
     async with running_bot(settings) as app:
         console = ConsoleAdapter(
-            app.bot.handle, output, out=out, user_id=user, locale=lang, echo=echo
+            app.bot.handle,
+            output,
+            commands=command_menu(),
+            out=out,
+            user_id=user,
+            locale=lang,
+            echo=echo,
         )
         app.repliers[PLATFORM] = console
         await app.queue.start()

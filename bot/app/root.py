@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from bot.app.settings import Settings
 
 if TYPE_CHECKING:
+    from bot.chat.menu import CommandInfo
     from bot.chat.replier import Replier
     from bot.commands.dispatch import Bot
     from bot.commands.router import Router
@@ -109,6 +110,11 @@ def build_router() -> Router:
         help.router(),
         admin.router(),
     )
+
+
+def command_menu() -> tuple[CommandInfo, ...]:
+    """Every command as the platforms' menus list them, from the router's declarations."""
+    return tuple(build_router().menu())
 
 
 @asynccontextmanager

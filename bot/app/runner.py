@@ -5,10 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from bot.app.root import running_bot
-from bot.app.settings import Settings
+from bot.app.root import build_registry, command_menu, running_bot
+from bot.app.settings import Settings, SettingsError
 from bot.chat.adapter import Adapter, Handle
+from bot.chat.menu import CommandInfo
+
+if TYPE_CHECKING:
+    from adapters.discord.config import DiscordConfig
+    from adapters.telegram.config import TelegramConfig
 
 log = logging.getLogger(__name__)
 
@@ -21,40 +28,54 @@ class AdapterFailed(RuntimeError):
     """A chat adapter stopped on an error (a rejected token, say); the others were stopped."""
 
 
+def telegram_config(settings: Settings, commands: Sequence[CommandInfo]) -> TelegramConfig:
+    """The Telegram adapter's configuration from the settings."""
+    from adapters.telegram.config import TelegramConfig
+
+    if not settings.telegram_token:
+        raise SettingsError("KBOT_TELEGRAM_TOKEN is not set")
+    return TelegramConfig(
+        token=settings.telegram_token,
+        commands=tuple(commands),
+        base_url=settings.telegram_base_url,
+        webhook_url=settings.telegram_webhook_url,
+        listen=settings.telegram_listen,
+        private_prompts=settings.telegram_private_prompts,
+        max_download=settings.max_upload_bytes,
+    )
+
+
+def discord_config(settings: Settings, commands: Sequence[CommandInfo]) -> DiscordConfig:
+    """The Discord adapter's configuration from the settings (limits and families included)."""
+    from adapters.discord.config import DiscordConfig
+
+    if not settings.discord_token:
+        raise SettingsError("KBOT_DISCORD_TOKEN is not set")
+    return DiscordConfig(
+        token=settings.discord_token,
+        commands=tuple(commands),
+        guilds=settings.discord_guilds,
+        shard_count=settings.discord_shard_count,
+        shard_ids=settings.discord_shard_ids,
+        max_download=settings.max_upload_bytes,
+        limits=settings.limits,
+        default_size=settings.default_size,
+        families=tuple(str(family) for family in build_registry(settings).families()),
+    )
+
+
 def build_adapters(settings: Settings, handle: Handle) -> list[Adapter]:
     """The adapters whose tokens are set."""
+    commands = command_menu()
     adapters: list[Adapter] = []
     if settings.telegram_token:
-        from adapters.telegram.bot import TelegramAdapter, TelegramConfig
+        from adapters.telegram.adapter import TelegramAdapter
 
-        adapters.append(
-            TelegramAdapter(
-                handle,
-                TelegramConfig(
-                    token=settings.telegram_token,
-                    base_url=settings.telegram_base_url,
-                    webhook_url=settings.telegram_webhook_url,
-                    listen=settings.telegram_listen,
-                    private_prompts=settings.telegram_private_prompts,
-                    max_download=settings.max_upload_bytes,
-                ),
-            )
-        )
+        adapters.append(TelegramAdapter(handle, telegram_config(settings, commands)))
     if settings.discord_token:
-        from adapters.discord.bot import DiscordAdapter, DiscordConfig
+        from adapters.discord.adapter import DiscordAdapter
 
-        adapters.append(
-            DiscordAdapter(
-                handle,
-                DiscordConfig(
-                    token=settings.discord_token,
-                    guilds=settings.discord_guilds,
-                    shard_count=settings.discord_shard_count,
-                    shard_ids=settings.discord_shard_ids,
-                    max_download=settings.max_upload_bytes,
-                ),
-            )
-        )
+        adapters.append(DiscordAdapter(handle, discord_config(settings, commands)))
     return adapters
 
 

@@ -1,6 +1,13 @@
-"""The chat-level contract between the adapters and the bot.
+"""The chat-level contract between the adapters and the bot, and what every platform shares.
 
-The command model every adapter builds (`command`), the interface adapters implement to speak
-(`replier`, `adapter`), the option grammar every platform shares (`grammar`) and shared
-presentation helpers. Pure: imports only `generation.request` and `bot.i18n`.
+- `command`: the command model every adapter builds, what the bot answers with, and the
+  result buttons' callback data (`Button.data`, `Button.parse`).
+- `replier`, `adapter`: the interfaces adapters implement to speak and to run; `Handle`.
+- `menu`: the commands as menus list them (`CommandInfo`; the router declares them).
+- `grammar`: the option grammar every platform shares; `mix`: the mix syntax.
+- `downloads`: what an adapter checks before it downloads a user's file.
+- `throttle`: how often a message may be updated (the Notifier's steps, the adapters' edits).
+- `present`: presentation every platform shares (the step bar).
+
+Pure: imports only the standard library, `generation.request` and `bot.i18n`.
 """

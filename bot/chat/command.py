@@ -6,8 +6,11 @@ Pure data: frozen dataclasses with pictures as bytes. Nothing here knows a platf
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
+
+from generation.request import RequestError
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,9 @@ class Command:
     locale: str | None = None
     message_id: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    refusal: RequestError | None = None
+    """Set by an adapter that could not take the command as sent (a picture too large to
+    download, say): the bot answers it in the user's language and does nothing else."""
 
     @property
     def destination(self) -> Destination:
@@ -106,6 +112,11 @@ class Button:
     image_id: int
     label: str
 
+    PATTERN: ClassVar[re.Pattern[str]] = re.compile(
+        rf"kb:(?P<action>{'|'.join(Action)}):(?P<id>[0-9]{{1,20}})"
+    )
+    """What `data` looks like; platforms that route by pattern (Discord) use it as is."""
+
     @property
     def data(self) -> str:
         """Compact callback data, e.g. `kb:reroll:12` (fits Telegram's 64 bytes)."""
@@ -114,13 +125,10 @@ class Button:
     @staticmethod
     def parse(data: str) -> tuple[Action, int] | None:
         """Read callback data made by `data`; None when it is not ours."""
-        parts = data.split(":")
-        if len(parts) != 3 or parts[0] != "kb" or not parts[2].isdigit():
+        match = Button.PATTERN.fullmatch(data)
+        if match is None:
             return None
-        try:
-            return Action(parts[1]), int(parts[2])
-        except ValueError:
-            return None
+        return Action(match["action"]), int(match["id"])
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,9 @@
 
 `parse_command_text` turns the argument text of a chat command, such as
 ``a lighthouse at dusk --model 2.2 --size 768x512 --neg "blurry, low quality"``,
-into a prompt and typed options; `parse_mix` reads the mix syntax
-(``a cat::0.3 | #1::0.7``). Only the shape of each value is checked here (is it a
-number, one of the choices); ranges are left to `generation.request.validate`.
+into a prompt and typed options (the mix syntax, ``a cat::0.3 | #1::0.7``, is read by
+`bot.chat.mix`). Only the shape of each value is checked here (is it a number, one of the
+choices); ranges are left to `generation.request.validate`.
 
 Tokens are separated by whitespace. A token that starts with a quote (``"…"``,
 ``'…'``, ``“…”``, ``„…“``, ``«…»``, ``‘…’``) runs to the first matching closing quote
@@ -43,11 +43,11 @@ from generation.request import (
 __all__ = [
     "OPTION_NAMES",
     "GrammarError",
-    "MixSpec",
     "ParsedText",
     "format_options",
     "parse_command_text",
-    "parse_mix",
+    "quoted",
+    "read_decimal",
 ]
 
 
@@ -109,19 +109,6 @@ class ParsedText:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class MixSpec:
-    """One mix item as written: a text or a picture reference (0-based), and a weight."""
-
-    text: str | None = None
-    picture: int | None = None
-    weight: float = 1.0
-
-    def __post_init__(self) -> None:
-        if (self.text is None) == (self.picture is None):
-            raise GrammarError.of("mix", self.text, "mix_spec_kind")
-
-
 # ----------------------------------------------------------------------------- values
 
 _INT = re.compile(r"[+-]?[0-9]{1,30}")
@@ -131,14 +118,14 @@ _MAX_ASPECT = 4
 _SHOWN_CHARS = 60
 
 
-def _show(value: str) -> str:
+def quoted(value: str) -> str:
     """Quote `value` for an error message, cut short when it is long."""
     if len(value) > _SHOWN_CHARS:
         value = value[: _SHOWN_CHARS - 1] + "…"
     return repr(value)
 
 
-def _to_float(value: str) -> float | None:
+def read_decimal(value: str) -> float | None:
     """Read a decimal number (a lone comma counts as the decimal point); None if it is not one."""
     text = value.strip()
     if "," in text and "." not in text and text.count(",") == 1:
@@ -151,7 +138,7 @@ def _to_float(value: str) -> float | None:
 def _parse_int(field: str, label: str, value: str, families: Families) -> int:
     text = value.strip()
     if not _INT.fullmatch(text):
-        raise GrammarError.of(field, value, "whole_number", name=label, value=_show(value))
+        raise GrammarError.of(field, value, "whole_number", name=label, value=quoted(value))
     return int(text)
 
 
@@ -163,11 +150,11 @@ def _parse_seed(field: str, label: str, value: str, families: Families) -> int:
 
 
 def _parse_float(field: str, label: str, value: str, families: Families) -> float:
-    number = _to_float(value)
+    number = read_decimal(value)
     if number is None:
-        raise GrammarError.of(field, value, "not_a_number", name=label, value=_show(value))
+        raise GrammarError.of(field, value, "not_a_number", name=label, value=quoted(value))
     if not math.isfinite(number):
-        raise GrammarError.of(field, value, "not_finite", name=label, value=_show(value))
+        raise GrammarError.of(field, value, "not_finite", name=label, value=quoted(value))
     return number
 
 
@@ -175,7 +162,7 @@ def _parse_model(field: str, label: str, value: str, families: Families) -> str:
     spec = families.lookup(value)
     if spec is None:
         raise GrammarError.of(
-            field, value, "one_of", name=label, choices=families.spoken(), value=_show(value)
+            field, value, "one_of", name=label, choices=families.spoken(), value=quoted(value)
         )
     return spec.name
 
@@ -186,19 +173,21 @@ def _parse_size(field: str, label: str, value: str, families: Families) -> tuple
             raise ValueError(value)
         return parse_size(value.strip())
     except ValueError:  # RequestError included
-        raise GrammarError.of(field, value, "size_format", name=label, value=_show(value)) from None
+        raise GrammarError.of(
+            field, value, "size_format", name=label, value=quoted(value)
+        ) from None
 
 
 def _parse_aspect(field: str, label: str, value: str, families: Families) -> tuple[int, int]:
     match = _ASPECT.fullmatch(value.strip())
     if match is None:
-        raise GrammarError.of(field, value, "aspect_format", name=label, value=_show(value))
+        raise GrammarError.of(field, value, "aspect_format", name=label, value=quoted(value))
     width, height = int(match.group(1)), int(match.group(2))
     if width <= 0 or height <= 0:
-        raise GrammarError.of(field, value, "aspect_positive", name=label, value=_show(value))
+        raise GrammarError.of(field, value, "aspect_positive", name=label, value=quoted(value))
     if max(width, height) > _MAX_ASPECT * min(width, height):
         raise GrammarError.of(
-            field, value, "aspect_range", name=label, limit=_MAX_ASPECT, value=_show(value)
+            field, value, "aspect_range", name=label, limit=_MAX_ASPECT, value=quoted(value)
         )
     return width, height
 
@@ -216,10 +205,10 @@ def _parse_scheduler(field: str, label: str, value: str, families: Families) -> 
             "one_of_suggest",
             name=label,
             choices=choices,
-            value=_show(value),
+            value=quoted(value),
             suggestion=close[0],
         )
-    raise GrammarError.of(field, value, "one_of", name=label, choices=choices, value=_show(value))
+    raise GrammarError.of(field, value, "one_of", name=label, choices=choices, value=quoted(value))
 
 
 def _parse_text(field: str, label: str, value: str, families: Families) -> str:
@@ -431,7 +420,7 @@ def _read_value(
     if option.parse is None:
         if inline is not None:
             raise GrammarError.of(
-                option.field, inline, "takes_no_value", name=label, value=_show(inline)
+                option.field, inline, "takes_no_value", name=label, value=quoted(inline)
             )
         return True
     if inline is None:
@@ -499,52 +488,3 @@ def format_options(parsed: ParsedText) -> str:
         elif value is not None:
             parts.append(f"--{option.name} {_render(option, value)}")
     return " ".join(parts)
-
-
-# --------------------------------------------------------------------------------- mix
-
-_PICTURE = re.compile(r"#([0-9]+)")
-_MAX_PICTURE_DIGITS = 6
-
-
-def parse_mix(text: str) -> list[MixSpec]:
-    """Read the mix syntax: items split on '|', each `text::weight` or `#N::weight`.
-
-    Pass the prompt part of the command (`ParsedText.prompt`). The weight is optional
-    (default 1.0); `#N` is the N-th attached picture, counted from 1. Raises GrammarError
-    for an empty item, a bad weight or picture number. Item counts are left to
-    `generation.request.validate`.
-    """
-    return [_mix_item(number, item) for number, item in enumerate(text.split("|"), start=1)]
-
-
-def _mix_item(number: int, item: str) -> MixSpec:
-    body, separator, weight_text = item.rpartition("::")
-    if not separator:
-        body, weight = item, 1.0
-    else:
-        weight = _mix_weight(number, weight_text)
-    body = body.strip()
-    if not body:
-        raise GrammarError.of("mix", item, "mix_item_empty", number=number)
-    picture = _PICTURE.fullmatch(body)
-    if picture is None:
-        return MixSpec(text=body, weight=weight)
-    digits = picture.group(1)
-    if len(digits) > _MAX_PICTURE_DIGITS or int(digits) < 1:
-        raise GrammarError.of("mix", body, "mix_picture_number", number=number, value=body)
-    return MixSpec(picture=int(digits) - 1, weight=weight)
-
-
-def _mix_weight(number: int, text: str) -> float:
-    """Read the weight after '::' in mix item `number`."""
-    weight = _to_float(text)
-    if weight is None:
-        raise GrammarError.of(
-            "weight", text, "weight_not_a_number", number=number, value=_show(text)
-        )
-    if not math.isfinite(weight):
-        raise GrammarError.of("weight", text, "weight_not_finite", number=number, value=_show(text))
-    if weight < 0:
-        raise GrammarError.of("weight", weight, "weight_negative", number=number, weight=weight)
-    return weight

@@ -23,6 +23,14 @@ async def speak_their_language(ctx: Context, route: Route, call_next: Next) -> N
     await call_next(ctx)
 
 
+async def answer_refusals(ctx: Context, route: Route, call_next: Next) -> None:
+    """What an adapter could not take (a file too big, not a picture) is refused, in the
+    user's language, and nothing else happens."""
+    if ctx.command.refusal is not None:
+        raise ctx.command.refusal
+    await call_next(ctx)
+
+
 async def refuse_banned(ctx: Context, route: Route, call_next: Next) -> None:
     """A banned user gets the reason, and only /help."""
     if ctx.user.banned and not route.open_to_banned:
@@ -42,7 +50,7 @@ async def admins_only(ctx: Context, route: Route, call_next: Next) -> None:
     await call_next(ctx)
 
 
-CHECKS: tuple[Check, ...] = (speak_their_language, refuse_banned, admins_only)
+CHECKS: tuple[Check, ...] = (speak_their_language, answer_refusals, refuse_banned, admins_only)
 
 
 def chain(checks: tuple[Check, ...], route: Route) -> Next:

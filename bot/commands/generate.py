@@ -6,7 +6,8 @@ import dataclasses
 from typing import Any
 
 from bot.chat.command import Attachment
-from bot.chat.grammar import ParsedText, parse_command_text, parse_mix
+from bot.chat.grammar import ParsedText, parse_command_text
+from bot.chat.mix import parse_mix
 from bot.commands.context import Context
 from bot.commands.intake import submit
 from bot.commands.router import Route, Router

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from bot.chat.command import Action, Button, Destination, OutImage
+from bot.chat.present import step_bar
 from bot.chat.replier import ProgressRef, Replier
+from bot.chat.throttle import Throttle
 from bot.i18n.catalogue import describe_reason, text
 from storage.records import ImageRecord, JobRecord, JobStatus
 from storage.store import Store
 
 log = logging.getLogger(__name__)
-
-BAR_WIDTH = 10
-
-
-def step_bar(done: int, total: int, width: int = BAR_WIDTH) -> str:
-    """A bar like `▰▰▰▱▱`."""
-    filled = width * done // max(total, 1)
-    return "▰" * filled + "▱" * (width - filled)
 
 
 def human_seconds(seconds: float | None, language: str | None = None) -> str:
@@ -57,9 +50,8 @@ class Notifier:
     ) -> None:
         self.store = store
         self.repliers = repliers
-        self.progress_interval = progress_interval
+        self._steps = Throttle(progress_interval)  # per job; the last step always goes
         self._refs: dict[int, ProgressRef] = {}
-        self._last_edit: dict[int, float] = {}
 
     def remember(self, job_id: int, ref: ProgressRef) -> None:
         """Note the progress message of a job just queued."""
@@ -112,10 +104,8 @@ class Notifier:
 
     async def job_progress(self, job: JobRecord, done: int, total: int) -> None:
         """Edit the bar, at most once per interval (the last step always)."""
-        now = time.monotonic()
-        if done < total and now - self._last_edit.get(job.id, 0.0) < self.progress_interval:
+        if not self._steps.admit(job.id, last=done >= total):
             return
-        self._last_edit[job.id] = now
         message = text(
             await self._lang(job),
             "progress",
@@ -193,4 +183,4 @@ class Notifier:
 
     def _forget(self, job_id: int) -> None:
         self._refs.pop(job_id, None)
-        self._last_edit.pop(job_id, None)
+        self._steps.forget(job_id)

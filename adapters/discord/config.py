@@ -1,0 +1,28 @@
+"""What the Discord adapter is configured with; the runner builds it from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.chat.menu import CommandInfo
+from generation.request import Limits
+
+
+@dataclass(frozen=True, slots=True)
+class DiscordConfig:
+    """What the Discord adapter needs from settings."""
+
+    token: str = field(repr=False)
+    commands: tuple[CommandInfo, ...]
+    """The bot's commands: the slash commands synced, and the /help topics."""
+    guilds: tuple[int, ...] = ()
+    max_download: int = 20 * 2**20
+    edit_interval: float = 1.0
+    shard_count: int | None = None  # set: an AutoShardedClient (many frontends, one token)
+    shard_ids: tuple[int, ...] = ()  # the shards this process runs (empty: all of them)
+    limits: Limits = field(default_factory=Limits)
+    """The operator's bounds: option ranges, prompt length and the sizes suggested."""
+    default_size: int = 768
+    """The side of the square size suggested first."""
+    families: tuple[str, ...] = ()
+    """The model families users may choose (autocomplete, admin preload and unload)."""

@@ -1,0 +1,140 @@
+"""Discord interactions in, the bot's commands out.
+
+Every interaction is acknowledged first with `defer(thinking=True)` (ephemeral for private
+commands), then its pictures are checked (type and size, before any download) and read,
+and one `Command` in the shared option grammar goes to the bot. A picture the adapter will
+not take becomes the command's `refusal`, which the bot words in the user's language.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+
+import aiohttp
+import discord
+
+from adapters.discord.config import DiscordConfig
+from adapters.discord.delivery import LiveInteractions
+from adapters.discord.target import interaction_extra
+from bot.chat.adapter import Handle
+from bot.chat.command import Action, Attachment, Button, Command, Destination
+from bot.chat.downloads import PICTURE_TYPES, check_download, check_picture_type
+from generation.request import RequestError
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+PRIVATE = frozenset(
+    {"admin", "settings", "quota", "queue", "history", "language", "link", "help", "cancel", "init"}
+)
+"""Commands whose answers only their user sees (ephemeral)."""
+
+Say = Callable[[Destination, str], Awaitable[None]]
+
+
+def content_type(picture: discord.Attachment) -> str:
+    """A file's declared type, else the one its name suggests (lower case, no parameters)."""
+    guessed = picture.content_type or mimetypes.guess_type(picture.filename)[0] or ""
+    return guessed.split(";")[0].strip().lower()
+
+
+def _check(picture: discord.Attachment, max_bytes: int) -> None:
+    """Refuse a picture by its declared type and size, before reading it."""
+    check_picture_type(picture.filename, content_type(picture))
+    check_download(picture.filename, picture.size, max_bytes)
+
+
+def _result_image_id(message: discord.Message) -> int | None:
+    """The image id of one of our results, from its "use as init" button."""
+    for row in message.components:
+        for child in getattr(row, "children", ()):
+            parsed = Button.parse(getattr(child, "custom_id", None) or "")
+            if parsed is not None and parsed[0] is Action.USE_AS_INIT:
+                return parsed[1]
+    return None
+
+
+def _command(interaction: discord.Interaction, name: str, words: str, *, private: bool) -> Command:
+    """The bot's command for an interaction (pictures are added once fetched)."""
+    return Command(
+        platform=PLATFORM,
+        user_id=str(interaction.user.id),
+        user_name=interaction.user.name,
+        chat_id=str(interaction.channel_id or ""),
+        name=name,
+        text=words.strip(),
+        locale=str(interaction.locale),
+        message_id=str(interaction.id),
+        extra=interaction_extra(interaction, private=private),
+    )
+
+
+class Inbound:
+    """Acknowledges interactions and hands the bot one command for each."""
+
+    def __init__(self, config: DiscordConfig, handle: Handle, live: LiveInteractions) -> None:
+        self.config = config
+        self.handle = handle
+        self.live = live
+
+    async def submit(
+        self,
+        interaction: discord.Interaction,
+        name: str,
+        command_text: str = "",
+        pictures: Sequence[discord.Attachment | None] = (),
+        *,
+        reply_image_id: int | None = None,
+    ) -> None:
+        """Acknowledge, fetch the pictures, and hand one command to the bot."""
+        private = name in PRIVATE
+        await interaction.response.defer(thinking=True, ephemeral=private)
+        self.live.remember(interaction)
+        command = _command(interaction, name, command_text, private=private)
+        given = [picture for picture in pictures if picture is not None]
+        try:
+            attachments = await self._download(given)
+        except RequestError as refusal:
+            await self.handle(replace(command, refusal=refusal))
+            return
+        await self.handle(replace(command, attachments=attachments, reply_image_id=reply_image_id))
+
+    async def press(self, interaction: discord.Interaction, button: Button) -> None:
+        """A result button: run its action on its image, as its presser."""
+        await self.submit(interaction, str(button.action), str(button.image_id))
+
+    async def choose_init_picture(
+        self, interaction: discord.Interaction, message: discord.Message
+    ) -> None:
+        """Use a message's picture as the next starting picture (ours by id, others as is).
+
+        A message without a picture is refused by the type of what it carries instead.
+        """
+        me = interaction.client.user
+        image_id = _result_image_id(message) if me and message.author.id == me.id else None
+        if image_id is not None:
+            await self.submit(interaction, "init", str(image_id), reply_image_id=image_id)
+            return
+        pictures = [a for a in message.attachments if content_type(a) in PICTURE_TYPES]
+        # The bot keeps the picture for the user's next picture command; with no picture,
+        # the first file is refused by its type, and with no file the bot asks for an id.
+        await self.submit(interaction, "init", "", (pictures or message.attachments)[:1])
+
+    async def _download(self, pictures: Sequence[discord.Attachment]) -> tuple[Attachment, ...]:
+        """Check every picture's type and size first, then read them (RequestError if bad)."""
+        for picture in pictures:
+            _check(picture, self.config.max_download)
+        attachments = []
+        for picture in pictures:
+            try:
+                data = await picture.read()
+            except (discord.HTTPException, aiohttp.ClientError) as error:
+                log.warning("could not download %s: %s", picture.filename, error)
+                raise RequestError.of(
+                    "image", picture.filename, "download_failed", name=picture.filename
+                ) from None
+            attachments.append(Attachment(data, picture.filename, content_type(picture)))
+        return tuple(attachments)

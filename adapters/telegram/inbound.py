@@ -1,0 +1,259 @@
+"""Telegram updates in, the bot's commands out.
+
+A message is a `/command text` (`/imagine@Bot ...` in groups), or in a private chat plain
+text: a prompt for the command the menu marks as the private-chat default, for img2img
+with a picture, for a mix in an album. Pictures come from photos and files (the message's
+own, or those of the message it replies to), downloaded within the cap; an album's
+messages are gathered into one command. A button press runs its action on its image, and
+replying to one of the bot's results names its image (`Command.reply_image_id`). A file
+the adapter will not download becomes the command's `refusal`, which the bot words in the
+user's language.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import re
+from collections.abc import Awaitable, Callable, Sequence
+
+from telegram import CallbackQuery, Message, Update, User
+from telegram.constants import ChatType
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from adapters.telegram.client import TelegramClient
+from adapters.telegram.config import TelegramConfig
+from adapters.telegram.delivery import SentResults
+from bot.chat.adapter import Handle
+from bot.chat.command import Attachment, Button, Command, Destination
+from bot.chat.downloads import check_download
+from bot.chat.menu import CommandInfo
+from bot.i18n.catalogue import text
+from generation.request import RequestError
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+_COMMAND = re.compile(r"/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?(?=\s|$)(.*)", re.DOTALL)
+_IMAGE_REF = re.compile(r"#(\d+)")
+
+Say = Callable[[Destination, str], Awaitable[None]]
+
+
+def parse_command(body: str, username: str) -> tuple[str, str] | None:
+    """`/name@bot rest` -> (name, rest); None when it is not a command or is for another bot."""
+    match = _COMMAND.match(body)
+    if match is None:
+        return None
+    name, mention, rest = match.groups()
+    if mention and mention.lower() != username.lower():
+        return None
+    return name, rest.strip()
+
+
+def private_default(commands: Sequence[CommandInfo]) -> str | None:
+    """The command a plain message in a private chat means, if any."""
+    return next((info.name for info in commands if info.private_default), None)
+
+
+def _has_picture(message: Message | None) -> bool:
+    return message is not None and (bool(message.photo) or message.document is not None)
+
+
+def _user_name(user: User) -> str:
+    return user.username or user.full_name
+
+
+def _keyboard_image(message: Message) -> int | None:
+    """The image a result's buttons act on (they carry stored ids, so this survives restarts)."""
+    rows = message.reply_markup.inline_keyboard if message.reply_markup else ()
+    for key in (key for row in rows for key in row):
+        parsed = Button.parse(key.callback_data if isinstance(key.callback_data, str) else "")
+        if parsed is not None:
+            return parsed[1]
+    return None
+
+
+def _extra(message: Message) -> dict[str, str]:
+    if message.is_topic_message and message.message_thread_id:
+        return {"thread": str(message.message_thread_id)}
+    return {}
+
+
+class Inbound:
+    """Turns messages, albums and button presses into commands for the bot."""
+
+    def __init__(
+        self,
+        client: TelegramClient,
+        config: TelegramConfig,
+        handle: Handle,
+        results: SentResults,
+        say: Say,
+    ) -> None:
+        self.client = client
+        self.config = config
+        self.handle = handle
+        self.results = results
+        self.say = say
+        self.prompt_command = private_default(config.commands) if config.private_prompts else None
+        self._albums: dict[str, list[Message]] = {}
+
+    async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A message: a command, a prompt, a picture, or part of an album."""
+        message = update.message
+        if message is None or message.from_user is None or message.from_user.is_bot:
+            return
+        if message.media_group_id:
+            await self._on_album_part(message)
+            return
+        intent = self._intent(message, "img2img")
+        if intent is not None:
+            await self._submit([message], message, *intent)
+
+    async def _on_album_part(self, message: Message) -> None:
+        """Gather an album's messages until none arrives for a moment, then run it once."""
+        key = f"{message.chat.id}:{message.media_group_id}"
+        parts = self._albums.setdefault(key, [])
+        parts.append(message)
+        if len(parts) > 1:
+            return
+        seen = 0
+        while seen < len(parts):
+            seen = len(parts)
+            await asyncio.sleep(self.config.album_seconds)
+        album = sorted(self._albums.pop(key), key=lambda part: part.message_id)
+        captioned = next((part for part in album if part.caption), album[0])
+        intent = self._intent(captioned, "mix")
+        if intent is not None:
+            await self._submit(album, captioned, *intent)
+
+    def _intent(self, message: Message, picture_command: str) -> tuple[str, str] | None:
+        """The command a message asks for: its own `/command`, else a private-chat prompt."""
+        body = message.text or message.caption or ""
+        if body.startswith("/"):
+            return parse_command(body, self.client.bot.username)
+        prompt = body.strip()
+        if not prompt or message.chat.type != ChatType.PRIVATE or self.prompt_command is None:
+            return None
+        if _has_picture(message) or _has_picture(message.reply_to_message):
+            return picture_command, prompt
+        return self.prompt_command, prompt
+
+    async def _submit(self, parts: list[Message], message: Message, name: str, rest: str) -> None:
+        """Download the pictures (within the cap), build the command and hand it to the bot."""
+        command = self._command(message, name, rest)
+        try:
+            own = [picture for part in parts for picture in await self._pictures(part)]
+            replied = await self._pictures(message.reply_to_message)
+        except RequestError as refusal:
+            await self.handle(dataclasses.replace(command, refusal=refusal))
+            return
+        await self.handle(
+            dataclasses.replace(command, attachments=tuple(own), reply_attachments=tuple(replied))
+        )
+
+    def _command(self, message: Message, name: str, rest: str) -> Command:
+        """The command a message makes, before its pictures are downloaded."""
+        user = message.from_user
+        assert user is not None, "checked by on_message"
+        return Command(
+            platform=PLATFORM,
+            user_id=str(user.id),
+            user_name=_user_name(user),
+            chat_id=str(message.chat.id),
+            name=name,
+            text=rest,
+            reply_image_id=self._replied_image(message),
+            locale=user.language_code,
+            message_id=str(message.message_id),
+            extra=_extra(message),
+        )
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A button press: answer it at once, then run its action on its image."""
+        query = update.callback_query
+        if query is None:
+            return
+        await self.client.guarded(query.answer(), "answer a button press")
+        data = query.data if isinstance(query.data, str) else ""
+        parsed = Button.parse(data)
+        if parsed is None or query.message is None:
+            return
+        await self.handle(self._button_command(query, str(parsed[0]), parsed[1]))
+
+    def _button_command(self, query: CallbackQuery, action: str, image_id: int) -> Command:
+        message = query.message
+        assert message is not None, "checked by on_button"
+        return Command(
+            platform=PLATFORM,
+            user_id=str(query.from_user.id),
+            user_name=_user_name(query.from_user),
+            chat_id=str(message.chat.id),
+            name=action,
+            text=str(image_id),
+            locale=query.from_user.language_code,
+            message_id=str(message.message_id),
+            extra=_extra(message) if isinstance(message, Message) else {},
+        )
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log a failed update once, with its traceback, and apologise to the user."""
+        log.error("Telegram: an update could not be handled", exc_info=context.error)
+        if not isinstance(update, Update) or update.effective_chat is None:
+            return
+        user, message = update.effective_user, update.effective_message
+        destination = Destination(
+            PLATFORM,
+            str(update.effective_chat.id),
+            str(user.id) if user is not None else "",
+            reply_to=str(message.message_id) if message is not None else None,
+        )
+        language = user.language_code if user is not None else None
+        await self.say(destination, text(language, "error"))
+
+    def _replied_image(self, message: Message) -> int | None:
+        """The image id of the bot's result this message replies to, if it does."""
+        reply = message.reply_to_message
+        if reply is None or reply.from_user is None or reply.from_user.id != message.get_bot().id:
+            return None
+        known = self.results.get(reply.chat.id, reply.message_id)
+        if known is None:
+            known = _keyboard_image(reply)
+        if known is None and _has_picture(reply):
+            found = _IMAGE_REF.findall(reply.caption or "")
+            known = int(found[-1]) if found else None
+        return known
+
+    async def _pictures(self, message: Message | None) -> list[Attachment]:
+        """The picture a message carries (photo or file), downloaded within the cap."""
+        if message is None:
+            return []
+        if message.photo:
+            size = message.photo[-1]
+            name = f"photo-{message.message_id}.jpg"
+            return [await self._download(size.file_id, size.file_size, name, "image/jpeg")]
+        document = message.document
+        if document is None:
+            return []
+        name, kind = document.file_name or "file", document.mime_type or ""
+        return [await self._download(document.file_id, document.file_size, name, kind)]
+
+    async def _download(
+        self, file_id: str, size: int | None, name: str, content_type: str
+    ) -> Attachment:
+        """Download a file, refusing it before the download when it is over the cap."""
+        limit = self.config.max_download
+        check_download(name, size, limit)
+        try:
+            file = await self.client.bot.get_file(file_id)
+        except BadRequest as error:
+            if "too big" not in str(error).lower():
+                raise
+            raise RequestError.of("file", name, "file_too_big_for_bots", name=name) from None
+        check_download(name, file.file_size, limit)
+        data = bytes(await file.download_as_bytearray())
+        check_download(name, len(data), limit)
+        return Attachment(data, name, content_type)
