@@ -466,26 +466,29 @@ async def _check_expired_tokens(world: World, ids: dict[str, int]) -> None:
         lambda r: bool(r.match("PATCH", channel + r"/\d+")) and "is done" in str(r.json)
     )
     # An interaction older than 15 minutes is answered in the channel without trying its token.
-    old = make.slash("show", BOB, {"id": ids["imagine"]}, age=timedelta(minutes=20))
+    old = make.slash("show", BOB, {"id": ids["img2img"]}, age=timedelta(minutes=20))
     await world.ask(old)
     shown = await fake.wait_for(
         lambda r: bool(r.match("POST", channel)) and "Image #" in str(r.json)
     )
-    assert shown.json["content"].startswith(f"<@1002> Image #{ids['imagine']}: text2img")
+    assert shown.json["content"].startswith(f"<@1002> Image #{ids['img2img']}: img2img")
     assert not fake.find(lambda r: old["token"] in r.path and "/webhooks/" in r.path)
 
 
 async def _check_button_after_restart(world: World, ids: dict[str, int]) -> None:
-    """A button of a result made before the restart still works, for whoever presses it."""
+    """A button of a result made before the restart still works for its owner; a stranger
+    pressing it hears that there is no such image."""
     fake, make = world.fake, world.make
     custom_id = f"kb:variations:{ids['imagine']}"
-    token = await world.ask(make.press(custom_id, fake.message_with(custom_id), BOB))
+    token = await world.ask(make.press(custom_id, fake.message_with(custom_id), ALICE))
     assert (await world.answer(token)).startswith("Queued as job #")
     assert fake.find(lambda r: _is_callback(r, token))[0].json["type"] == 5
     _assert_result(await world.result(token), pictures=2)
-    show = f"kb:show:{ids['imagine']}"
-    said = await world.answer(await world.ask(make.press(show, fake.message_with(show), ALICE)))
-    assert said.startswith(f"Image #{ids['imagine']}: text2img")
+    stranger = await world.ask(make.press(custom_id, fake.message_with(custom_id), BOB))
+    assert await world.answer(stranger) == f"There is no image #{ids['imagine']}."
+    show = f"kb:show:{ids['img2img']}"
+    said = await world.answer(await world.ask(make.press(show, fake.message_with(show), BOB)))
+    assert said.startswith(f"Image #{ids['img2img']}: img2img")
 
 
 async def test_handler_errors_are_logged_once_and_answered_politely(
