@@ -11,12 +11,10 @@ import dataclasses
 import os
 import re
 import signal
-import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -33,90 +31,18 @@ from bot.jobs.distributed import (
 )
 from storage.records import JobStatus
 from tests.botkit import FakeReplier, cmd
+from tests.cluster import Cluster, cluster_fixture
 from tests.postgres import fresh_postgres_database
 
 pytestmark = pytest.mark.slow
 
 QUICK = "--size 64x64 --steps 30 --prior-steps 2 --model 2.2"
-# Long enough that all 12 are queued before a worker could take anyone's second job.
-FAIR = "--size 64x64 --steps 60 --prior-steps 2 --model 2.2"
 LONG = "--size 128x128 --steps 150 --prior-steps 2 --model 2.2"
 SLOW = LONG
 
 
-@dataclass
-class Cluster:
-    """A database, a shared data folder and the worker processes on them."""
-
-    url: str
-    data: Path
-    models: Path
-    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    logs: list[Path] = field(default_factory=list)
-
-    def env(self) -> dict[str, str]:
-        return {
-            **os.environ,
-            "KBOT_QUEUE": "procrastinate",
-            "KBOT_DATABASE_URL": self.url,
-            "KBOT_DATA_DIR": str(self.data),
-            "KBOT_MODELS": str(self.models),
-            "KBOT_DEVICE": "cpu",
-            "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
-        }
-
-    def start_worker(self) -> subprocess.Popen[bytes]:
-        log = self.data.parent / f"worker-{len(self.workers)}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "-v", "worker", "--device", "cpu", "--models", "2.2"],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=self.env(),
-            )
-        self.workers.append(process)
-        self.logs.append(log)
-        deadline = time.monotonic() + 120
-        while b"serving" not in log.read_bytes():
-            assert process.poll() is None, log.read_text(errors="replace")
-            assert time.monotonic() < deadline, log.read_text(errors="replace")
-            time.sleep(0.1)
-        return process
-
-    def settings(self) -> Settings:
-        return Settings(
-            models=self.models,
-            device=("cpu",),
-            data_dir=self.data,
-            database_url=self.url,
-            queue="procrastinate",
-            progress_interval=0.0,
-            daily_limit=1000,
-        )
-
-
-@pytest.fixture(scope="module")
-def cluster(
-    postgres_url: str, tiny_models: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Cluster]:
-    """Migrated database, two workers (the tests may kill and restart them)."""
-    root = tmp_path_factory.mktemp("cluster")
-    found = Cluster(fresh_postgres_database(postgres_url), root / "data", tiny_models)
-    for _ in range(2):  # idempotent
-        done = subprocess.run(
-            [sys.executable, "-m", "bot", "migrate"], env=found.env(), capture_output=True
-        )
-        assert done.returncode == 0, done.stderr.decode()
-    found.start_worker()
-    found.start_worker()
-    try:
-        yield found
-    finally:
-        for process in found.workers:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=30)
+# Two workers (the tests may kill and start them); migrated twice, since that is idempotent.
+cluster = cluster_fixture(workers=2, migrations=2)
 
 
 @asynccontextmanager
@@ -158,9 +84,13 @@ def test_helpers() -> None:
 async def test_twelve_jobs_four_users_fair_and_spread(cluster: Cluster) -> None:
     users = ["ann", "bob", "cyd", "dan"]
     async with frontend(cluster) as (app, replier):
-        for user in users:
-            for n in range(3):
-                await app.bot.handle(cmd(user, "imagine", f"{user} {n} {FAIR} --seed {n}"))
+        cluster.freeze()  # all 12 are queued before a worker takes any
+        try:
+            for user in users:
+                for n in range(3):
+                    await app.bot.handle(cmd(user, "imagine", f"{user} {n} {QUICK} --seed {n}"))
+        finally:
+            cluster.thaw()
         await asyncio.wait_for(app.idle(), timeout=120)
         jobs = await app.store.jobs(tuple(JobStatus))
         assert [job.status for job in jobs] == [JobStatus.DONE] * 12
