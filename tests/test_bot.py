@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.jobs.local import MAX_ATTEMPTS
+from bot.jobs.lifecycle import MAX_ATTEMPTS
 from generation.request import RequestError
 from storage.records import JobStatus
 from storage.store import Store
@@ -409,8 +409,10 @@ async def test_a_job_end_told_twice_reaches_its_owner_once(store: Store) -> None
     user = await store.find_user("test", "wes")
     assert user is not None
     (job,) = await store.jobs((JobStatus.DONE,), user.id)
-    images = [image for i in job.image_ids if (image := await store.get_image(i)) is not None]
-    await kit.bot.notifier.job_done(job, images)  # a late duplicate notification
-    await kit.bot.notifier.tell_untold([job])
+    from bot.jobs.lifecycle import Teller
+
+    again = Teller(store, kit.bot.notifier, kit.bot.repliers)
+    await again.ended(job)  # a late duplicate notification
+    await again.tell_untold()
     assert len(kit.replier.images) == 1
     await kit.queue.stop()

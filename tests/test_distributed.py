@@ -352,7 +352,7 @@ async def test_in_process_worker_starts_again_after_a_failure(
 
 async def test_attempts_are_capped(postgres_url: str, tmp_path: Path) -> None:
     """A job whose worker died on its last attempt fails with a refund, and says so."""
-    from bot.jobs.local import MAX_ATTEMPTS
+    from bot.jobs.lifecycle import MAX_ATTEMPTS
     from bot.jobs.worker import Runtime, run_job
     from generation.request import GenerationRequest
     from storage.store import Store
@@ -367,7 +367,7 @@ async def test_attempts_are_capped(postgres_url: str, tmp_path: Path) -> None:
             await store.requeue(job.id)
             assert await store.mark_running(job.id)
         runtime = Runtime(asyncio.get_running_loop(), store, service=None, name="w")  # type: ignore[arg-type]
-        outcome = await asyncio.to_thread(run_job, runtime, job.id, lambda: False)
+        outcome = await run_job(runtime, job.id, lambda: False)
         assert outcome == "failed"
         ended = await store.get_job(job.id)
         assert ended is not None and ended.status == JobStatus.FAILED

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Container
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -18,8 +18,7 @@ from bot.app.settings import Settings, SettingsError
 if TYPE_CHECKING:
     from bot.chat.replier import Replier
     from bot.commands.dispatch import Bot
-    from bot.jobs.distributed import ProcrastinateQueue
-    from bot.jobs.local import LocalQueue
+    from bot.jobs.port import Generator, JobEvents, JobQueue
     from generation.engine.checkpoints import ModelRegistry
     from generation.engine.service import GenerationService
     from generation.request import Family
@@ -95,7 +94,7 @@ class App:
 
     bot: Bot
     store: Store
-    queue: LocalQueue | ProcrastinateQueue
+    queue: JobQueue
     service: GenerationService
     repliers: dict[str, Replier]
 
@@ -104,13 +103,42 @@ class App:
         await self.queue.wait_idle()
 
 
+def build_queue(
+    settings: Settings,
+    store: Store,
+    generator: Generator,
+    events: JobEvents,
+    platforms: Container[str],
+    *,
+    concurrency: int = 1,
+) -> JobQueue:
+    """The job queue `KBOT_QUEUE` names: embedded (`local`) or on workers (`procrastinate`).
+
+    `platforms` are those whose users this process talks to (adapters add theirs later).
+    """
+    if settings.queue == "procrastinate":
+        from bot.jobs.distributed import ProcrastinateQueue
+
+        return ProcrastinateQueue(store, events, settings.database, platforms=platforms)
+    from bot.jobs.local import LocalQueue
+    from generation.engine.service import batch_key
+
+    return LocalQueue(
+        store,
+        generator,
+        events,
+        platforms=platforms,
+        concurrency=concurrency,
+        max_batch=settings.max_batch,
+        batch_key=batch_key,
+    )
+
+
 @asynccontextmanager
 async def running_bot(settings: Settings) -> AsyncIterator[App]:
     """Build the whole bot; adapters register their repliers, then call `app.queue.start()`."""
     from bot.commands.dispatch import Bot, BotConfig
-    from bot.jobs.local import LocalQueue
     from bot.jobs.notify import Notifier
-    from generation.engine.service import batch_key
     from storage.store import Store
 
     if settings.queue == "procrastinate" and not settings.database.startswith("postgresql"):
@@ -122,20 +150,9 @@ async def running_bot(settings: Settings) -> AsyncIterator[App]:
     service = build_generation(settings)
     repliers: dict[str, Replier] = {}
     notifier = Notifier(store, repliers, progress_interval=settings.progress_interval)
-    queue: LocalQueue | ProcrastinateQueue
-    if settings.queue == "procrastinate":
-        from bot.jobs.distributed import ProcrastinateQueue
-
-        queue = ProcrastinateQueue(store, notifier, settings.database, platforms=repliers)
-    else:
-        queue = LocalQueue(
-            store,
-            service,
-            notifier,
-            concurrency=len(service.caches),
-            max_batch=settings.max_batch,
-            batch_key=batch_key,
-        )
+    queue = build_queue(
+        settings, store, service, notifier, repliers, concurrency=len(service.caches)
+    )
     config = BotConfig(
         admins=settings.admins,
         default_model=settings.default_model,

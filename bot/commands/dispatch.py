@@ -13,8 +13,8 @@ from typing import Any, Protocol
 from bot.chat.command import Command
 from bot.chat.replier import Replier
 from bot.i18n.catalogue import describe_error, normalise_language, text
-from bot.jobs.local import JobQueue
 from bot.jobs.notify import Notifier, human_seconds
+from bot.jobs.port import JobQueue
 from generation.request import Family, GenerationRequest, Limits, RequestError
 from storage.records import UserRecord
 from storage.store import Store, StoreError
