@@ -59,9 +59,6 @@ class _Silent:
     async def job_recovered(self, job: Any, outcome: str) -> None:
         """Ignored."""
 
-    async def tell_untold(self, jobs: Any) -> None:
-        """Ignored."""
-
 
 def tiny_models() -> Path:
     """The tiny registry, built once under .kbot/."""

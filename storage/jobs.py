@@ -15,12 +15,11 @@ from generation.request import GenerationRequest
 from storage import quotas
 from storage.db import Database, StoreError, chunks, execute, get_row, has_id, returned, utcnow
 from storage.images import Images
-from storage.records import ACTIVE, ImageRecord, JobRecord, JobStatus
+from storage.records import ACTIVE, TOLD, ImageRecord, JobRecord, JobStatus
 from storage.tables import Image, Job, JobInput
 from storage.users import user_row
 
 # How they ended is told for jobs done or failed; a cancelled job's owner hears it at once.
-TOLD = (JobStatus.DONE, JobStatus.FAILED)
 # How far back `untold_jobs` looks: older results are not sent out of the blue.
 UNTOLD_WITHIN = timedelta(days=1)
 

@@ -22,6 +22,7 @@ class JobStatus(enum.StrEnum):
 
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+TOLD = (JobStatus.DONE, JobStatus.FAILED)  # the ends an owner is told about
 
 
 @dataclass(frozen=True, slots=True)

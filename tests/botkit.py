@@ -18,6 +18,7 @@ from bot.commands.dispatch import Bot
 from bot.control.port import Holding, Outcome, Report
 from bot.jobs.local import LocalQueue
 from bot.jobs.notify import Notifier
+from bot.jobs.port import JobQueue
 from generation.families import DEFAULT_FAMILIES
 from generation.images import encode_png
 from generation.request import GenerationRequest, validate
@@ -122,25 +123,34 @@ def prepare(request: GenerationRequest) -> GenerationRequest:
 @dataclass
 class Kit:
     bot: Bot
-    queue: LocalQueue
+    queue: JobQueue
     replier: FakeReplier
     store: Store
     repliers: dict[str, Any]
     notifier: Notifier
 
 
+# Builds the queue of a kit from its notifier and its repliers (the platforms it serves).
+QueueMaker = Callable[[Notifier, dict[str, Any]], JobQueue]
+
+
 def make_bot(
     store: Store,
     generator: Any,
     *,
+    queue_maker: QueueMaker | None = None,
     prepare_fn: Callable[[GenerationRequest], GenerationRequest] = prepare,
     **config: Any,
 ) -> Kit:
-    """A bot over `store` with a fake replier on platform "test"."""
+    """A bot over `store` with a fake replier on platform "test" (the embedded queue unless
+    `queue_maker` builds another)."""
     replier = FakeReplier()
     repliers: dict[str, Any] = {"test": replier}
     notifier = Notifier(store, repliers, progress_interval=0.0)
-    queue = LocalQueue(store, generator, notifier)
+    if queue_maker is None:
+        queue: JobQueue = LocalQueue(store, generator, notifier, platforms=repliers)
+    else:
+        queue = queue_maker(notifier, repliers)
     router = build_router()
     services = Services(
         store=store,

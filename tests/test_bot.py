@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.jobs.local import MAX_ATTEMPTS
 from generation.request import RequestError
 from storage.records import JobStatus
 from storage.store import Store
@@ -80,57 +79,6 @@ async def test_one_users_backlog_delays_another_by_at_most_one_job(store: Store)
     await kit.queue.wait_idle()
     started_before = generator.order.index("light")
     assert generator.order[:started_before] in (["busy 0"], ["busy 0", "busy 1"])
-    await kit.queue.stop()
-
-
-async def test_queue_bounds_are_polite(store: Store) -> None:
-    generator = FakeGenerator()
-    generator.gate.clear()
-    kit = make_bot(store, generator, user_queue=2, queue_size=3)
-    await kit.queue.start()
-    for n in range(3):
-        await kit.bot.handle(cmd("carol", "imagine", f"c{n} {SMALL}"))
-    assert "already have 2 jobs waiting (the limit is 2)" in kit.replier.said("carol")[-1]
-    await kit.bot.handle(cmd("dave", "imagine", f"d {SMALL}"))
-    await kit.bot.handle(cmd("erin", "imagine", f"e {SMALL}"))
-    assert "The queue is full right now (3 jobs)" in kit.replier.said("erin")[-1]
-    user = await store.find_user("test", "erin")
-    assert user is not None and (await store.quota(user.id)).used_today == 0
-    generator.gate.set()
-    await kit.queue.wait_idle()
-    await kit.queue.stop()
-
-
-async def test_restart_runs_queued_retries_running_once_and_fails_the_second_time(
-    store: Store,
-) -> None:
-    user = await store.ensure_user("test", "frank", "frank")
-    from generation.request import GenerationRequest
-
-    request = GenerationRequest(prompt="left behind", width=64, height=64, steps=2, seed=1)
-    destination = {"platform": "test", "chat_id": "c", "user_id": "frank"}
-    queued = await store.create_job(user.id, request, destination, 1)
-    once = await store.create_job(user.id, request, destination, 1)
-    twice = await store.create_job(user.id, request, destination, 1)
-    assert await store.reserve_quota(user.id, 3)
-    for _ in range(MAX_ATTEMPTS - 1):
-        assert await store.mark_running(once.id)
-    for _ in range(MAX_ATTEMPTS):
-        if twice.id:
-            await store.requeue(twice.id)
-        assert await store.mark_running(twice.id)
-    kit = make_bot(store, FakeGenerator())
-    await kit.queue.start()
-    await kit.queue.wait_idle()
-    said = kit.replier.said("frank")
-    assert f"job #{queued.id} is still in the queue" in " ".join(said)
-    assert f"job #{once.id} was running; it will run once more" in " ".join(said)
-    assert any(f"job #{twice.id} failed" in text for text in said)
-    jobs = {job.id: job for job in await store.jobs(tuple(JobStatus), user.id)}
-    assert jobs[queued.id].status == "done" and jobs[once.id].status == "done"
-    assert jobs[twice.id].status == "failed"
-    assert jobs[once.id].attempts == MAX_ATTEMPTS
-    assert (await store.quota(user.id)).used_today == 2
     await kit.queue.stop()
 
 
@@ -390,44 +338,3 @@ def test_stored_reasons_fall_back_to_their_own_words() -> None:
     assert reason_of(plain) == "a ready sentence"
     catalogued = RequestError.of("image", None, "needs_picture", task="depth")
     assert describe_reason(reason_of(catalogued), "en") == str(catalogued)
-
-
-async def test_a_result_nobody_was_told_about_is_sent_once_after_a_restart(store: Store) -> None:
-    """The process stopped between storing a job's end and telling its owner."""
-    from generation.request import GenerationRequest
-    from tests.helpers import png
-
-    user = await store.ensure_user("test", "vic", "vic")
-
-    destination = {"platform": "test", "chat_id": "chat-vic", "user_id": "vic", "extra": {}}
-    made = await store.create_job(user.id, GenerationRequest(prompt="a kite"), destination, 1)
-    lost = await store.create_job(user.id, GenerationRequest(prompt="a boat"), destination, 1)
-    assert await store.mark_running(made.id)
-    await store.mark_done(made.id, [(png(), {"seed": 3, "model": "2.2"})])
-    assert await store.mark_failed(lost.id, "internal")
-
-    for restart in range(2):
-        kit = make_bot(store, FakeGenerator())
-        await kit.queue.start()
-        await kit.queue.wait_idle()
-        if restart == 0:
-            assert [who for who, *_ in kit.replier.images] == ["vic"]
-            assert any("failed" in said for said in kit.replier.said("vic"))
-        else:  # told already: nothing again
-            assert kit.replier.images == [] and kit.replier.said("vic") == []
-        await kit.queue.stop()
-
-
-async def test_a_job_end_told_twice_reaches_its_owner_once(store: Store) -> None:
-    kit = make_bot(store, FakeGenerator())
-    await kit.queue.start()
-    await kit.bot.handle(cmd("wes", "imagine", f"a lamp {SMALL}"))
-    await kit.queue.wait_idle()
-    user = await store.find_user("test", "wes")
-    assert user is not None
-    (job,) = await store.jobs((JobStatus.DONE,), user.id)
-    images = [image for i in job.image_ids if (image := await store.get_image(i)) is not None]
-    await kit.notifier.job_done(job, images)  # a late duplicate notification
-    await kit.notifier.tell_untold([job])
-    assert len(kit.replier.images) == 1
-    await kit.queue.stop()

@@ -22,8 +22,7 @@ import pytest
 from bot.app.root import App, running_bot
 from bot.control.database import DatabaseControl
 from tests.botkit import FakeReplier, cmd
-from tests.cluster import Cluster, migrate, stop_all
-from tests.postgres import fresh_postgres_database
+from tests.cluster import Cluster, running_cluster
 
 pytestmark = pytest.mark.slow
 
@@ -45,14 +44,10 @@ def fleet(
     postgres_url: str, tiny_models: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Fleet]:
     root = tmp_path_factory.mktemp("fleet")
-    cluster = Cluster(fresh_postgres_database(postgres_url), root / "data", tiny_models)
-    migrate(cluster)
-    try:
+    with running_cluster(postgres_url, tiny_models, root, workers=0) as cluster:
         first = cluster.start_worker("2.2")
         second = cluster.start_worker("2.1,3")
         yield Fleet(cluster, f"{HOST}:{first.pid}:cpu", f"{HOST}:{second.pid}:cpu")
-    finally:
-        stop_all(cluster)
 
 
 @asynccontextmanager

@@ -12,7 +12,7 @@ import re
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -30,33 +30,18 @@ from bot.jobs.distributed import (
 )
 from storage.records import JobStatus
 from tests.botkit import FakeReplier, cmd
-from tests.cluster import Cluster, migrate, stop_all
+from tests.cluster import Cluster, cluster_fixture
 from tests.postgres import fresh_postgres_database
 
 pytestmark = pytest.mark.slow
 
 QUICK = "--size 64x64 --steps 30 --prior-steps 2 --model 2.2"
-# Long enough that all 12 are queued before a worker could take anyone's second job.
-FAIR = "--size 64x64 --steps 60 --prior-steps 2 --model 2.2"
 LONG = "--size 128x128 --steps 150 --prior-steps 2 --model 2.2"
-SLOW = LONG
 HEAVY = {"torch", "diffusers", "transformers"}
 
 
-@pytest.fixture(scope="module")
-def cluster(
-    postgres_url: str, tiny_models: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Cluster]:
-    """Migrated database, two workers (the tests may kill and restart them)."""
-    root = tmp_path_factory.mktemp("cluster")
-    found = Cluster(fresh_postgres_database(postgres_url), root / "data", tiny_models)
-    migrate(found)
-    found.start_worker()
-    found.start_worker()
-    try:
-        yield found
-    finally:
-        stop_all(found)
+# Two workers (the tests may kill and start them); migrated twice, since that is idempotent.
+cluster = cluster_fixture(workers=2, migrations=2)
 
 
 @asynccontextmanager
@@ -98,9 +83,13 @@ def test_helpers() -> None:
 async def test_twelve_jobs_four_users_fair_and_spread(cluster: Cluster) -> None:
     users = ["ann", "bob", "cyd", "dan"]
     async with frontend(cluster) as (app, replier):
-        for user in users:
-            for n in range(3):
-                await app.bot.handle(cmd(user, "imagine", f"{user} {n} {FAIR} --seed {n}"))
+        cluster.freeze()  # all 12 are queued before a worker takes any
+        try:
+            for user in users:
+                for n in range(3):
+                    await app.bot.handle(cmd(user, "imagine", f"{user} {n} {QUICK} --seed {n}"))
+        finally:
+            cluster.thaw()
         await asyncio.wait_for(app.idle(), timeout=120)
         jobs = await app.store.jobs(tuple(JobStatus))
         assert [job.status for job in jobs] == [JobStatus.DONE] * 12
@@ -136,27 +125,6 @@ async def test_same_png_as_embedded(cluster: Cluster, service: object) -> None:
     finally:
         torch.set_num_threads(threads)
     assert embedded.images[0] == distributed
-
-
-async def test_cancel_queued_and_running(cluster: Cluster) -> None:
-    async with frontend(cluster) as (app, replier):
-        queue = _queue(app)
-        await app.bot.handle(cmd("fay", "imagine", f"long {SLOW}"))
-        running = await _latest_job(app, "fay")
-        await app.bot.handle(cmd("fay", "imagine", f"next {QUICK}"))
-        queued = await _latest_job(app, "fay")
-        await _until(lambda: running in queue.workers, 60, "the first job to start")
-        assert await queue.cancel(queued)
-        assert await queue.cancel(running)
-        await asyncio.wait_for(app.idle(), timeout=60)
-        first = await app.store.get_job(running)
-        second = await app.store.get_job(queued)
-        assert second is not None and second.status == JobStatus.CANCELLED
-        assert first is not None and first.status == JobStatus.FAILED
-        assert first.error == "cancelled"
-        assert replier.images == []
-        quota = await app.store.quota(first.user_id)
-        assert quota.used_today == 0
 
 
 async def test_sigkill_worker_job_finishes_on_the_other(cluster: Cluster) -> None:
@@ -339,7 +307,7 @@ async def test_queue_schema_is_created_once_when_all_start_together(postgres_url
 async def test_in_process_worker_starts_again_after_a_failure(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import bot.jobs.worker
+    import bot.app.worker
     from bot.app.roles import supervised_worker
 
     calls: list[str] = []
@@ -352,7 +320,7 @@ async def test_in_process_worker_starts_again_after_a_failure(
         again.set()
         await asyncio.Event().wait()  # serves until cancelled
 
-    monkeypatch.setattr(bot.jobs.worker, "run_worker", flaky)
+    monkeypatch.setattr(bot.app.worker, "run_worker", flaky)
     task = asyncio.create_task(supervised_worker(Settings(), pause=0.01))
     try:
         await asyncio.wait_for(again.wait(), timeout=10)
@@ -366,28 +334,22 @@ async def test_in_process_worker_starts_again_after_a_failure(
     assert failures[0].exc_info is not None and "went away" in str(failures[0].exc_info[1])
 
 
-async def test_attempts_are_capped(postgres_url: str, tmp_path: Path) -> None:
-    """A job whose worker died on its last attempt fails with a refund, and says so."""
-    from bot.jobs.local import MAX_ATTEMPTS
-    from bot.jobs.worker import Runtime, run_job
-    from generation.request import GenerationRequest
-    from storage.store import Store
-
-    url = fresh_postgres_database(postgres_url)
-    store = await Store.open(url, tmp_path / "data")
-    try:
-        user = await store.ensure_user("test", "joe", "joe")
-        assert await store.reserve_quota(user.id, 1)
-        job = await store.create_job(user.id, GenerationRequest(prompt="x"), {}, 1)
-        for _ in range(MAX_ATTEMPTS):
-            await store.requeue(job.id)
-            assert await store.mark_running(job.id)
-        runtime = Runtime(asyncio.get_running_loop(), store, service=None, name="w")  # type: ignore[arg-type]
-        outcome = await asyncio.to_thread(run_job, runtime, job.id, lambda: False)
-        assert outcome == "failed"
-        ended = await store.get_job(job.id)
-        assert ended is not None and ended.status == JobStatus.FAILED
-        assert ended.error == "interrupted"
-        assert (await store.quota(user.id)).used_today == 0
-    finally:
-        await store.close()
+async def test_two_frontends_hear_one_end_and_its_owner_is_told_once(cluster: Cluster) -> None:
+    """Both own the job (one took it, the other adopted it at start): both hear its end."""
+    async with frontend(cluster) as (first, told_first):
+        cluster.freeze()
+        try:
+            await first.bot.handle(cmd("uma", "imagine", f"heard twice {QUICK}"))
+            job_id = await _latest_job(first, "uma")
+            async with frontend(cluster) as (second, told_second):
+                cluster.thaw()
+                await asyncio.wait_for(first.idle(), timeout=60)
+                await asyncio.wait_for(second.idle(), timeout=60)
+        finally:
+            cluster.thaw()
+        images = told_first.images + told_second.images
+        assert [who for who, *_ in images] == ["uma"]
+        progress = told_first.progress + told_second.progress
+        assert sum("is done" in text for _, text, _ in progress) == 1
+        job = await first.store.get_job(job_id)
+        assert job is not None and job.status == JobStatus.DONE

@@ -19,9 +19,9 @@ import pytest
 from PIL import Image
 
 from bot.app.settings import SettingsError
+from bot.app.worker import families as worker_families
 from bot.chat.grammar import GrammarError, parse_command_text
 from bot.i18n.catalogue import help_text
-from bot.jobs.worker import families as worker_families
 from generation.engine.cache import EngineOptions, Load, PipelineCache, PipelineSpec
 from generation.engine.calls import Call
 from generation.engine.checkpoints import ModelRegistry, hub_checkpoints

@@ -36,7 +36,7 @@ def add_worker_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     """Serve jobs until SIGTERM; the running job finishes first."""
-    from bot.jobs.worker import run_worker
+    from bot.app.worker import run_worker
 
     asyncio.run(run_worker(settings, args.device, args.models))
     return 0
@@ -99,7 +99,7 @@ async def supervised_worker(settings: Settings, *, pause: float = RESTART_SECOND
     queued with nobody to run it; the error is logged and the worker comes back after
     `pause` seconds. Cancel the task to stop it.
     """
-    from bot.jobs.worker import run_worker
+    from bot.app.worker import run_worker
 
     while True:
         try:

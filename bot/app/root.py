@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Container
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -21,8 +21,7 @@ if TYPE_CHECKING:
     from bot.commands.dispatch import Bot
     from bot.commands.router import Router
     from bot.control.port import EngineControl
-    from bot.jobs.distributed import ProcrastinateQueue
-    from bot.jobs.local import LocalQueue
+    from bot.jobs.port import Generator, JobEvents, JobQueue
     from generation.engine.checkpoints import ModelRegistry
     from generation.engine.service import GenerationService
     from generation.intake import Intake
@@ -88,13 +87,45 @@ class App:
 
     bot: Bot
     store: Store
-    queue: LocalQueue | ProcrastinateQueue
+    queue: JobQueue
     service: GenerationService | None  # None where workers generate (procrastinate)
     repliers: dict[str, Replier]
 
     async def idle(self) -> None:
         """Wait until no job is queued or running."""
         await self.queue.wait_idle()
+
+
+def build_queue(
+    settings: Settings,
+    store: Store,
+    generator: Generator | None,
+    events: JobEvents,
+    platforms: Container[str],
+    *,
+    concurrency: int = 1,
+) -> JobQueue:
+    """The job queue `KBOT_QUEUE` names: embedded (`local`) or on workers (`procrastinate`).
+
+    `platforms` are those whose users this process talks to (adapters add theirs later).
+    """
+    if settings.queue == "procrastinate":
+        from bot.jobs.distributed import ProcrastinateQueue
+
+        return ProcrastinateQueue(store, events, settings.database, platforms=platforms)
+    from bot.jobs.local import LocalQueue
+    from generation.engine.service import batch_key
+
+    assert generator is not None, "the embedded queue generates in this process"
+    return LocalQueue(
+        store,
+        generator,
+        events,
+        platforms=platforms,
+        concurrency=concurrency,
+        max_batch=settings.max_batch,
+        batch_key=batch_key,
+    )
 
 
 def build_router() -> Router:
@@ -138,31 +169,20 @@ async def running_bot(settings: Settings) -> AsyncIterator[App]:
     repliers: dict[str, Replier] = {}
     notifier = Notifier(store, repliers, progress_interval=settings.progress_interval)
     service: GenerationService | None = None
-    queue: LocalQueue | ProcrastinateQueue
     engine: EngineControl
     try:
         if settings.queue == "procrastinate":
             from bot.control.database import DatabaseControl
-            from bot.jobs.distributed import ProcrastinateQueue
             from storage.workers import WorkerDirectory
 
-            queue = ProcrastinateQueue(store, notifier, settings.database, platforms=repliers)
             engine = DatabaseControl(WorkerDirectory(store.engine))
         else:
             from bot.control.inprocess import InProcessControl
-            from bot.jobs.local import LocalQueue
-            from generation.engine.service import batch_key
 
             service = build_generation(settings)
-            queue = LocalQueue(
-                store,
-                service,
-                notifier,
-                concurrency=len(service.caches),
-                max_batch=settings.max_batch,
-                batch_key=batch_key,
-            )
             engine = InProcessControl(service, families)
+        concurrency = len(service.caches) if service is not None else 1
+        queue = build_queue(settings, store, service, notifier, repliers, concurrency=concurrency)
         config = BotConfig(
             admins=settings.admins,
             default_model=settings.default_model,

@@ -11,8 +11,8 @@ from bot.chat.menu import CommandInfo
 from bot.chat.replier import Replier
 from bot.control.port import EngineControl
 from bot.i18n.catalogue import text
-from bot.jobs.local import JobQueue
 from bot.jobs.notify import Notifier
+from bot.jobs.port import JobQueue
 from generation.families import DEFAULT_FAMILIES, Families
 from generation.request import GenerationRequest, Limits
 from storage.records import UserRecord

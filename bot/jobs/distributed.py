@@ -6,28 +6,30 @@ workers) and `priority=-depth`, where depth is how many of the user's jobs were 
 active: procrastinate picks the highest priority, then the oldest job, so the waiting jobs
 run round robin across users, as in the embedded queue.
 
-procrastinate stores no results: workers change our jobs table (the truth, as on one
-machine) and send `pg_notify(kbot_jobs, '<kind>:<job id>:...')`; every frontend listens and
-turns notifications for the jobs it owns (those it submitted, and at start the active jobs
-of the platforms it serves) into `JobEvents`. Images are files under the shared data folder.
+procrastinate stores no results: workers move our jobs table (the truth, as on one
+machine) through `bot.jobs.lifecycle` and send `pg_notify(kbot_jobs, '<kind>:<job id>:...')`;
+every frontend listens and hands the notifications for the jobs it owns (those it submitted,
+and at start the active jobs of the platforms it serves) to the lifecycle's `Teller`. Images
+are files under the shared data folder.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
-import time
-from collections import deque
-from collections.abc import Iterable
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bot.jobs.local import JobEvents
-from storage.records import ImageRecord, JobRecord, JobStatus
+from bot.jobs import lifecycle, metrics
+from bot.jobs.lifecycle import Estimator, Recovery, Teller
+from bot.jobs.port import JobEvents
+from storage.records import JobRecord, JobStatus
 from storage.store import Store
 
 if TYPE_CHECKING:
@@ -44,6 +46,16 @@ HEARTBEAT_SECONDS = 2.0
 STALLED_SECONDS = 6.0
 # Advisory lock key serialising the creation of procrastinate's schema ("kbqs").
 SCHEMA_LOCK_KEY = 0x6B627173
+
+
+class Kind(enum.StrEnum):
+    """What a notification says happened to a job (the first part of its payload)."""
+
+    STARTED = "started"  # extra: the worker's name
+    PROGRESS = "progress"  # extra: steps done, steps in all
+    DONE = "done"  # extra: the worker's name
+    FAILED = "failed"  # extra: the reason
+    RETRY = "retry"  # an earlier attempt's worker died; it runs again
 
 
 def queue_name(family: str) -> str:
@@ -110,9 +122,9 @@ async def migrate(database_url: str, store: Store) -> bool:
     return await apply_schema(database_url)
 
 
-async def notify(store: Store, kind: str, job_id: int, *extra: object) -> None:
+async def notify(store: Store, kind: Kind, job_id: int, *extra: object) -> None:
     """Tell every frontend about a job: `kind:job_id[:extra...]` on the CHANNEL."""
-    payload = ":".join(str(part) for part in (kind, job_id, *extra))
+    payload = ":".join(str(part) for part in (kind.value, job_id, *extra))
     async with store.engine.begin() as connection:
         await connection.execute(
             text("SELECT pg_notify(:channel, :payload)"),
@@ -173,7 +185,11 @@ class _Snapshot:
 
 
 class ProcrastinateQueue:
-    """`JobQueue` for frontends: jobs run on `kandinsky-bot worker` processes anywhere."""
+    """`JobQueue` for frontends: jobs run on `kandinsky-bot worker` processes anywhere.
+
+    `platforms` (None: all) are the platforms whose users this frontend talks to: it takes
+    over their active jobs at start and tells their owners.
+    """
 
     def __init__(
         self,
@@ -181,25 +197,24 @@ class ProcrastinateQueue:
         events: JobEvents,
         database_url: str,
         *,
-        platforms: Iterable[str] = (),
+        platforms: Container[str] | None = None,
         adopt: bool = True,
         listen: bool = True,
     ) -> None:
         self._store = store
-        self._events = events
+        self._teller = Teller(store, events, platforms)
+        self._estimator = Estimator()
         self._app = build_app(database_url)
         self._database_url = database_url
         self._conninfo = conninfo(database_url)
-        self._platforms = platforms
         self._adopt = adopt
         self._listen_enabled = listen
         self._owned: set[int] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._snapshot = _Snapshot([], [], {})
-        self._run_seconds: deque[float] = deque([10.0], maxlen=20)
-        self._started: dict[int, float] = {}
         self._listening = asyncio.Event()
         self._pending: set[asyncio.Task[None]] = set()
+        self._sweeping = asyncio.Lock()
         self.workers: dict[int, str] = {}
 
     @property
@@ -208,6 +223,11 @@ class ProcrastinateQueue:
         return self._app
 
     # -- interface ---------------------------------------------------------------------
+    @property
+    def batches(self) -> bool:
+        """Never: a worker runs one job at a time."""
+        return False
+
     async def start(self) -> None:
         """Open the app, listen to job notifications, adopt active jobs, refresh the view."""
         await self._app.open_async()
@@ -222,18 +242,20 @@ class ProcrastinateQueue:
         await self._tell_untold()
 
     async def _adopt_active(self) -> None:
-        """Own the active jobs of our platforms; defer queued ones nobody deferred.
+        """Own the active jobs of our platforms; defer those nobody will run.
 
-        A frontend that died between storing a job and deferring it leaves such a job. A
-        second defer of a job is harmless: the worker only runs a job that is still queued.
+        A frontend that died between storing a job and deferring it leaves a queued job
+        with no procrastinate job; a worker task that ended without ending its job leaves a
+        running one. Deferred again, a worker runs the first and retries or fails the
+        second (`lifecycle.recover`). A second defer of a job is harmless: a worker only
+        runs a job that is still active.
         """
-        platforms = set(self._platforms)
         for job in await self._store.jobs((JobStatus.QUEUED, JobStatus.RUNNING)):
-            if platforms and job.destination.get("platform") not in platforms:
+            if not self._teller.serves(job):
                 continue
             self._owned.add(job.id)
-            if job.status == JobStatus.QUEUED and await self._procrastinate_job(job.id) is None:
-                log.warning("job #%s was never handed to the queue; deferring it now", job.id)
+            if await self._procrastinate_job(job.id) is None:
+                log.warning("job #%s is %s with nobody to run it; deferring it", job.id, job.status)
                 await self.submit(job)
 
     async def stop(self) -> None:
@@ -269,12 +291,12 @@ class ProcrastinateQueue:
         if found is not None:
             procrastinate_id, status = found
             if status == "todo" and await manager.cancel_job_by_id_async(procrastinate_id):
-                cancelled = await self._store.cancel_job(job_id)
+                cancelled = await lifecycle.cancel(self._store, job_id)
                 await self._refresh()
                 return cancelled
             if await manager.cancel_job_by_id_async(procrastinate_id, abort=True):
                 return True
-        return await self._store.cancel_job(job_id)
+        return await lifecycle.cancel(self._store, job_id)
 
     def waiting(self) -> list[JobRecord]:
         """Waiting jobs in the order workers will take them (round robin by user)."""
@@ -294,35 +316,37 @@ class ProcrastinateQueue:
     def eta(self, job_id: int) -> float | None:
         """Seconds until done, from the recent average run time."""
         if any(job.id == job_id for job in self._snapshot.running):
-            return self._average()
+            return self._until_done(None)
         position = self.position(job_id)
-        return None if position is None else self._seconds_for(position)
+        return None if position is None else self._until_done(position)
 
     def estimate(self, user_id: int) -> tuple[int, float | None]:
         """Position and seconds to done that a new job of `user_id` would get."""
         mine = sum(job.user_id == user_id for job in self._active())
         depth = self._snapshot.depth
         ahead = sum(1 for job in self._snapshot.waiting if depth.get(job.id, 0) <= mine)
-        return ahead + 1, self._seconds_for(ahead + 1)
+        return ahead + 1, self._until_done(ahead + 1)
 
     async def wait_idle(self) -> None:
-        """Wait until no job is queued or running anywhere (and events are delivered)."""
-        while await self._store.count_active():  # noqa: ASYNC110 - other processes
+        """Wait until no job is queued or running anywhere and our owners were told."""
+        while await self._store.count_active() or await self._untold():  # noqa: ASYNC110 - other processes
             await asyncio.sleep(0.1)
-        await asyncio.sleep(0.2)
-        if self._pending:
+        async with self._sweeping:  # a look for untold jobs may be telling one now
+            pass
+        while self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
 
     # -- view ----------------------------------------------------------------------------
     def _active(self) -> list[JobRecord]:
         return [*self._snapshot.waiting, *self._snapshot.running]
 
-    def _average(self) -> float:
-        return sum(self._run_seconds) / len(self._run_seconds)
+    def _until_done(self, position: int | None) -> float:
+        running = len(self._snapshot.running)
+        slots = max(1, running, len(set(self.workers.values())))
+        return self._estimator.until_done(position, running=running, slots=slots)
 
-    def _seconds_for(self, position: int) -> float:
-        slots = max(1, len(self._snapshot.running), len(set(self.workers.values())))
-        return self._average() * ((position - 1 + len(self._snapshot.running)) // slots + 1)
+    async def _untold(self) -> bool:
+        return any(self._teller.serves(job) for job in await self._store.untold_jobs())
 
     async def _procrastinate_job(self, job_id: int) -> tuple[int, str] | None:
         row = await self._app.connector.execute_query_one_async(
@@ -346,8 +370,6 @@ class ProcrastinateQueue:
         running = await self._store.jobs((JobStatus.RUNNING,))
         depth = {job_id: rank for job_id, (rank, _) in order.items()}
         self._snapshot = _Snapshot(waiting, running, depth)
-        from bot.jobs import metrics
-
         metrics.QUEUE_DEPTH.set(len(waiting))
 
     async def _refresh_loop(self) -> None:
@@ -361,16 +383,9 @@ class ProcrastinateQueue:
 
     async def _tell_untold(self) -> None:
         """Tell the owners of jobs that ended unheard: a notification lost while the
-        listening connection was down, or a job that ended while no frontend ran. The
-        store lets one process tell each owner, once."""
-        platforms = set(self._platforms)
-        untold = [
-            job
-            for job in await self._store.untold_jobs()
-            if not platforms or job.destination.get("platform") in platforms
-        ]
-        if untold:
-            await self._events.tell_untold(untold)
+        listening connection was down, or a job that ended while no frontend ran."""
+        async with self._sweeping:
+            await self._teller.tell_untold()
 
     # -- notifications ---------------------------------------------------------------------
     async def _listen(self) -> None:
@@ -400,7 +415,7 @@ class ProcrastinateQueue:
             task.add_done_callback(self._pending.discard)
 
     async def _dispatch(self, notice: Notice) -> None:
-        """Turn one notification into a job event; a failing adapter never stops us."""
+        """Hand one notification to the teller; a failing adapter never stops us."""
         try:
             job = await self._store.get_job(notice.job_id)
             if job is not None:
@@ -409,24 +424,15 @@ class ProcrastinateQueue:
             log.exception("could not tell a user about job #%s", notice.job_id)
 
     async def _event(self, notice: Notice, job: JobRecord) -> None:
-        if notice.kind == "started":
-            self._started[job.id] = time.monotonic()
+        if notice.kind == Kind.STARTED:
             self.workers[job.id] = ":".join(notice.extra) or "?"
-            await self._events.job_started(job)
-        elif notice.kind == "progress" and len(notice.extra) >= 2:
-            await self._events.job_progress(job, int(notice.extra[0]), int(notice.extra[1]))
-        elif notice.kind == "done":
-            began = self._started.pop(job.id, None)
-            if began is not None:
-                self._run_seconds.append(time.monotonic() - began)
+            await self._teller.started(job)
+        elif notice.kind == Kind.PROGRESS and len(notice.extra) >= 2:
+            await self._teller.progress(job, int(notice.extra[0]), int(notice.extra[1]))
+        elif notice.kind in (Kind.DONE, Kind.FAILED):
             self._owned.discard(job.id)
-            await self._events.job_done(job, await self._images(job))
-        elif notice.kind == "failed":
-            self._owned.discard(job.id)
-            await self._events.job_failed(job, job.error or "internal")
-        elif notice.kind == "retry":
-            await self._events.job_recovered(job, "retry")
-
-    async def _images(self, job: JobRecord) -> list[ImageRecord]:
-        images = [await self._store.get_image(image_id) for image_id in job.image_ids]
-        return [image for image in images if image is not None]
+            if job.status is JobStatus.DONE and job.started_at and job.finished_at:
+                self._estimator.measured((job.finished_at - job.started_at).total_seconds())
+            await self._teller.ended(job)
+        elif notice.kind == Kind.RETRY:
+            await self._teller.recovered(job, Recovery.RETRY)

@@ -1,4 +1,8 @@
-"""Tells users what happens to their jobs, through their platform's replier."""
+"""Tells users what happens to their jobs, through their platform's replier.
+
+`Notifier` implements the port's `JobEvents`; the lifecycle's `Teller` decides when (and
+that a job's end is told once).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from bot.chat.present import step_bar
 from bot.chat.replier import ProgressRef, Replier
 from bot.chat.throttle import Throttle
 from bot.i18n.catalogue import describe_reason, text
-from storage.records import ImageRecord, JobRecord, JobStatus
+from storage.records import ImageRecord, JobRecord
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -116,29 +120,8 @@ class Notifier:
         )
         await self.progress(job, message)
 
-    async def _claim(self, job: JobRecord) -> bool:
-        """True when this process tells the owner how `job` ended (once, ever).
-
-        Not when no adapter of the job's platform runs here: a process that has one will.
-        """
-        if Destination.from_dict(job.destination).platform not in self.repliers:
-            return False
-        return await self.store.claim_telling(job.id)
-
-    async def tell_untold(self, jobs: list[JobRecord]) -> None:
-        """Tell the owners of jobs that ended while nobody could tell them."""
-        for job in jobs:
-            if job.status is JobStatus.DONE:
-                images = [await self.store.get_image(image_id) for image_id in job.image_ids]
-                await self.job_done(job, [image for image in images if image is not None])
-            elif job.status is JobStatus.FAILED:
-                await self.job_failed(job, job.error or "internal")
-
     async def job_done(self, job: JobRecord, images: list[ImageRecord]) -> None:
         """Send the pictures with their caption and buttons."""
-        if not await self._claim(job):
-            self._forget(job.id)
-            return
         await self.progress(job, text(await self._lang(job), "done", job=job.id))
         self._forget(job.id)
         target = self._replier(job)
@@ -163,8 +146,6 @@ class Notifier:
     async def job_failed(self, job: JobRecord, reason: str) -> None:
         """Tell the owner, with the reason and the refund."""
         self._forget(job.id)
-        if not await self._claim(job):
-            return
         if reason == "cancelled":
             await self.say(job, "cancelled", job=job.id)
             return

@@ -1,0 +1,106 @@
+"""`kandinsky-bot worker`: one GPU worker process of the procrastinate queue.
+
+Pipelines load once per process; one job at a time on its device; it only takes jobs of the
+model families it was given (one procrastinate queue per family). While it runs it is in the
+`workers` table and carries out admin preloads and unloads. SIGTERM: the running job
+finishes, then the process exits 0 (no graceful-shutdown timeout).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from bot.app.settings import Settings, SettingsError
+from bot.jobs import metrics
+from bot.jobs.distributed import HEARTBEAT_SECONDS, apply_schema, queue_name, stalled_loop
+from bot.jobs.worker import Runtime, build_worker_app
+from generation.families import DEFAULT_FAMILIES, Families
+from storage.store import Store
+
+if TYPE_CHECKING:
+    from generation.engine.service import GenerationService
+
+log = logging.getLogger(__name__)
+
+
+def families(models: Sequence[str], registry: Families = DEFAULT_FAMILIES) -> list[str]:
+    """`2.2,3` -> the family names (every family of `registry` when empty)."""
+    names = [part.strip() for entry in models for part in entry.split(",") if part.strip()]
+    unknown = [name for name in names if name not in registry]
+    if unknown:
+        raise SettingsError(f"--models lists some of {registry.spoken()}, got {', '.join(unknown)}")
+    return names or list(registry.names())
+
+
+async def run_worker(
+    settings: Settings,
+    device: str,
+    models: Sequence[str],
+    *,
+    signals: bool = True,
+    metrics_server: bool = True,
+) -> None:
+    """Serve jobs of `models` on `device` until SIGTERM/SIGINT (the running job finishes).
+
+    With `signals=False` (inside `kandinsky-bot run`) it stops when cancelled instead. The
+    worker is in the `workers` table while it runs, and carries out admin preloads and unloads.
+    """
+    from bot.app.root import build_generation
+    from bot.control.database import WorkerPresence
+    from bot.control.inprocess import InProcessControl
+    from storage.workers import WorkerDirectory
+
+    # A worker serves the procrastinate queue whatever KBOT_QUEUE says (settings check the URL).
+    settings = dataclasses.replace(
+        settings, queue="procrastinate", device=(device,) if device else settings.device
+    )
+    served = families(models)
+    store = await Store.open(
+        settings.database, settings.data_dir, default_daily_limit=settings.daily_limit
+    )
+    service = build_generation(settings)
+    control = InProcessControl(service, served)
+    presence = WorkerPresence(WorkerDirectory(store.engine), control)
+    name = control.name
+    holder = [Runtime(asyncio.get_running_loop(), store, service, name)]
+    app = build_worker_app(settings.database, holder)
+    addr = settings.metrics_addr if metrics_server else None
+    server = await metrics.start_metrics(addr, role="worker")
+    try:
+        async with app.open_async(), presence.running():
+            await apply_schema(settings.database)
+            await asyncio.to_thread(_preload, service, served)
+            await presence.register()
+            stalled = asyncio.create_task(stalled_loop(app))
+            metrics.ready()
+            log.warning("worker %s serving %s", name, ", ".join(served))
+            try:
+                await app.run_worker_async(
+                    queues=[queue_name(family) for family in served],
+                    name=name,
+                    concurrency=1,
+                    update_heartbeat_interval=HEARTBEAT_SECONDS,
+                    abort_job_polling_interval=1.0,
+                    fetch_job_polling_interval=1.0,
+                    install_signal_handlers=signals,
+                )
+            finally:
+                stalled.cancel()
+                await asyncio.gather(stalled, return_exceptions=True)
+    finally:
+        if server is not None:
+            await server.stop()
+        await asyncio.to_thread(service.close)
+        await store.close()
+
+
+def _preload(service: GenerationService, served: list[str]) -> None:
+    for family in served:
+        try:
+            service.preload(family)
+        except Exception:
+            log.exception("could not preload %s", family)
