@@ -90,13 +90,11 @@ ERRORS: dict[str, str] = {
     "recipe_damaged": "this PNG's recipe is damaged",
     # -- the command line (bot.app.cli) --------------------------------------------------------
     "cannot_read": "cannot read {what} {path}: {reason}",
-    "mix_weight_number": "mix weight must be a number, got {value}",
     "recipe_needs_image": "this recipe needs its original picture: pass --image",
     # -- downloads by the chat adapters ----------------------------------------------------
     "download_failed": "I could not download {name}; please attach it again",
     "file_wrong_type": "{name} is {kind}, not a PNG, JPEG or WebP picture",
     "file_unknown_type": "{name} is of an unknown type, not a PNG, JPEG or WebP picture",
-    "file_too_large": "{name} is {size:.1f} MB; the limit is {limit:.1f} MB",
     "file_too_big_for_bots": "the file {name} is too large for bots to download",
     "file_over_download_limit": "the file {name} is {size:.1f} MB; I can download files up "
     "to {limit:.0f} MB",

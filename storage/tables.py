@@ -149,6 +149,7 @@ class Job(Base):
     finished_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
     told_at: Mapped[datetime | None]  # when the owner was told how it ended
+    source: Mapped[str | None] = mapped_column(String(160), unique=True)  # e.g. its update
 
 
 class JobInput(Base):
@@ -275,3 +276,52 @@ class WorkerReply(Base):
     worker: Mapped[str] = mapped_column(String(200), primary_key=True)
     result: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
+
+
+class InboxEntry(Base):
+    """Something a platform delivered (a Telegram update, ...), stored before it is
+    acknowledged and marked done once the bot has stored its job or answered it."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("platform", "key", name="uq_inbox_platform_key"),
+        Index("ix_inbox_done_at_id", "done_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(128))
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    done_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxMessage(Base):
+    """A message to a user, kept until the platform took it (or refused it for good).
+
+    `key` makes a message idempotent (e.g. `job:12:result`): a second one with the same key
+    is not queued again.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_outbox_key"),
+        Index("ix_outbox_status_next_at", "status", "next_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str | None] = mapped_column(String(200))
+    platform: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    destination: Mapped[dict[str, Any]]
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)

@@ -330,7 +330,7 @@ async def test_the_end_of_a_job_is_told_exactly_once(backend: Backend) -> None:
         await h.say("jon", f"a lamp {SMALL}")
         await h.idle()
         (job,) = await h.jobs("jon")
-        again = Teller(h.store, h.kit.bot.notifier, h.kit.bot.repliers)
+        again = Teller(h.store, h.kit.notifier, h.kit.repliers)
         await again.ended(job)
         await again.tell_untold()
         assert h.images("jon") == 1

@@ -44,6 +44,8 @@ TABLES = {
     "workers",
     "worker_requests",
     "worker_replies",
+    "inbox",
+    "outbox",
 }
 PICTURE = png(color="navy")
 OTHER_PICTURE = png(color="olive")
@@ -88,7 +90,7 @@ async def test_migrations_create_the_schema_and_open_is_idempotent(
         async with first.engine.connect() as connection:
             tables, differences, revision = await connection.run_sync(_schema)
         assert tables == TABLES | {"alembic_version"}
-        assert revision == "0003"
+        assert revision == "0004"
         assert differences == []  # the migration and the ORM models agree
         owner = await first.ensure_user("discord", "1", "ann")
     finally:
@@ -97,7 +99,7 @@ async def test_migrations_create_the_schema_and_open_is_idempotent(
     try:
         assert (await second.get_user(owner.id)).name == "ann"
         async with second.engine.connect() as connection:
-            assert (await connection.run_sync(_schema))[2] == "0003"
+            assert (await connection.run_sync(_schema))[2] == "0004"
     finally:
         await second.close()
 

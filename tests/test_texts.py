@@ -227,11 +227,13 @@ def test_an_uncatalogued_error_keeps_its_own_words() -> None:
 
 def test_numbers_are_formatted_by_each_language() -> None:
     error = RequestError.of(
-        "file", "cat.png", "file_too_large", name="cat.png", size=50.0, limit=20
+        "file", "cat.png", "file_over_download_limit", name="cat.png", size=50.0, limit=20
     )
-    assert str(error) == "cat.png is 50.0 MB; the limit is 20.0 MB"
-    assert describe_error(error, "ru") == "Файл cat.png весит 50.0 МБ; максимум — 20.0 МБ"
-    assert "50.0" in describe_error(error, "ar") and "20.0" in describe_error(error, "ar")
+    assert str(error) == "the file cat.png is 50.0 MB; I can download files up to 20 MB"
+    assert describe_error(error, "ru") == (
+        "Файл cat.png весит 50.0 МБ; я могу скачивать файлы до 20 МБ"
+    )
+    assert "50.0" in describe_error(error, "ar") and " 20 " in describe_error(error, "ar")
 
 
 def test_request_validation_errors_are_translated() -> None:

@@ -274,15 +274,11 @@ AR_ERRORS: dict[str, str] = {
     "recipe_damaged": "إعدادات الإنشاء في صورة PNG هذه تالفة",
     # the command line
     "cannot_read": "تعذّرت قراءة {what} {path}: {reason}",
-    "mix_weight_number": "يجب أن يكون وزن المزج عددًا؛ القيمة المُدخلة: {value}",
     "recipe_needs_image": "تحتاج هذه الإعدادات إلى الصورة الأصلية: استخدم --image",
     # downloads by the chat adapters
     "download_failed": "تعذّر تنزيل {name}؛ يُرجى إرفاقه مجددًا",
     "file_wrong_type": "نوع الملف {name} هو {kind}، وليس صورة PNG أو JPEG أو WebP",
     "file_unknown_type": "نوع الملف {name} غير معروف، وليس صورة PNG أو JPEG أو WebP",
-    "file_too_large": (
-        "حجم الملف {name} هو {size:.1f} ميغابايت؛ والحد الأقصى {limit:.1f} ميغابايت"
-    ),
     "file_too_big_for_bots": "الملف {name} أكبر من أن تنزّله البوتات",
     "file_over_download_limit": (
         "حجم الملف {name} هو {size:.1f} ميغابايت؛ يمكنني تنزيل ملفات حتى {limit:.0f} ميغابايت"

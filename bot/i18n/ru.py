@@ -296,13 +296,11 @@ RU_ERRORS: dict[str, str] = {
     "recipe_damaged": "Параметры генерации в этом PNG повреждены",
     # the command line
     "cannot_read": "Не удалось прочитать {what} {path}: {reason}",
-    "mix_weight_number": "Вес смешивания должен быть числом; получено: {value}",
     "recipe_needs_image": "Для этих параметров нужна исходная картинка: укажите --image",
     # downloads by the chat adapters
     "download_failed": "Не удалось скачать {name}; прикрепите файл ещё раз",
     "file_wrong_type": "Файл {name} имеет тип {kind}, а не PNG, JPEG или WebP",
     "file_unknown_type": "Тип файла {name} неизвестен; нужна картинка PNG, JPEG или WebP",
-    "file_too_large": "Файл {name} весит {size:.1f} МБ; максимум — {limit:.1f} МБ",
     "file_too_big_for_bots": "Файл {name} слишком большой: боты не могут его скачать",
     "file_over_download_limit": (
         "Файл {name} весит {size:.1f} МБ; я могу скачивать файлы до {limit:.0f} МБ"
