@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -74,9 +76,62 @@ def test_env_example_names_known_settings() -> None:
     assert names and set(names) <= known
 
 
-def test_dockerfile_has_a_health_check() -> None:
+def _stages() -> list[list[str]]:
+    """The Dockerfile's build stages, each a list of instructions (continuations joined)."""
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    stages: list[list[str]] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("FROM "):
+            stages.append([])
+        if stages:
+            stages[-1].append(line)
+    return stages
+
+
+def test_the_image_runs_the_tested_python_as_a_non_root_user() -> None:
     text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
-    assert "HEALTHCHECK" in text and "/livez" in text and "USER kbot" in text
+    base = re.search(r"^ARG PYTHON_IMAGE=python:(\d+)\.(\d+)-slim", text, re.M)
+    assert base is not None
+    assert (int(base[1]), int(base[2])) == sys.version_info[:2]
+    final = _stages()[-1]
+    assert "USER 1000:1000" in final
+    assert any(line.startswith("HEALTHCHECK") and "/healthz" in line for line in final)
+    assert "COPY --chown=kbot:kbot benchmarks /app/benchmarks" in final
+    assert "WORKDIR /data" in final
+
+
+def test_compilers_stay_in_the_build_stage() -> None:
+    build, final = _stages()
+    assert any("build-essential" in line for line in build)
+    assert not any("build-essential" in line or "apt-get" in line for line in final)
+    assert "COPY --from=build /opt/venv /opt/venv" in final
+
+
+def test_the_dockerfile_passes_hadolint() -> None:
+    hadolint = Path(sys.executable).parent / "hadolint"
+    done = subprocess.run(
+        [str(hadolint), "--no-color", "Dockerfile"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_hadolint_can_fail(tmp_path: Path) -> None:
+    """The check above is real: an unpinned apt-get install in a copy is reported."""
+    copy = tmp_path / "Dockerfile"
+    copy.write_text("FROM debian:12\nRUN apt-get install curl\n", encoding="utf-8")
+    hadolint = Path(sys.executable).parent / "hadolint"
+    done = subprocess.run([str(hadolint), "--no-color", str(copy)], capture_output=True, text=True)
+    assert done.returncode != 0 and "DL3008" in done.stdout
+
+
+def test_metrics_are_published_on_the_loopback_only() -> None:
+    services = _compose()["services"]
+    assert isinstance(services, dict)
+    metrics = [port for port in services["frontend"]["ports"] if port.endswith(":9090")]
+    assert metrics == ["127.0.0.1:9090:9090"]
 
 
 def _compose_command() -> list[str]:
