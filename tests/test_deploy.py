@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -168,3 +169,56 @@ def test_docker_compose_config_rejects_a_broken_file(tmp_path: Path) -> None:
     done = _config("-f", str(copy))
     assert done.returncode != 0
     assert "restrat" in done.stderr
+
+
+def _install_commands(build: list[str]) -> list[list[str]]:
+    """The build stage's `pip install` commands, as argument lists."""
+    commands = []
+    for line in build:
+        if line.startswith("RUN "):
+            for part in line.removeprefix("RUN ").split("&&"):
+                words = shlex.split(part)
+                if words[:2] == ["pip", "install"]:
+                    commands.append(words)
+    return commands
+
+
+def test_the_image_environment_builds_in_a_virtualenv(tmp_path: Path) -> None:
+    """The build stage's copies and installs, replayed with this Python into a virtualenv."""
+    build = _stages()[0]
+    source = tmp_path / "src"
+    source.mkdir()
+    for line in build:
+        if line.startswith("COPY ") and "--from" not in line:
+            *names, target = line.split()[1:]
+            for name in names:
+                copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy
+                copy(ROOT / name, source / target if target != "./" else source / name)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    commands = _install_commands(build)
+    assert [words[-1] for words in commands] == ["torch==2.13.0", "./[postgres]"]
+    for words in commands:
+        pip = [str(venv / "bin" / "pip"), *words[1:], "--quiet"]
+        done = subprocess.run(pip, cwd=source, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+    probe = "import sys, torch, diffusers, asyncpg, procrastinate, bot.app.cli; print(sys.version)"
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", probe],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": ""},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith(f"{sys.version_info.major}.{sys.version_info.minor}.")
+    assert (
+        "/src/"
+        not in subprocess.run(
+            [str(venv / "bin" / "python"), "-c", "import bot; print(bot.__file__)"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": ""},
+        ).stdout
+    ), "the project is installed into the virtualenv, not linked to its source"
