@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -74,9 +77,62 @@ def test_env_example_names_known_settings() -> None:
     assert names and set(names) <= known
 
 
-def test_dockerfile_has_a_health_check() -> None:
+def _stages() -> list[list[str]]:
+    """The Dockerfile's build stages, each a list of instructions (continuations joined)."""
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    stages: list[list[str]] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("FROM "):
+            stages.append([])
+        if stages:
+            stages[-1].append(line)
+    return stages
+
+
+def test_the_image_runs_the_tested_python_as_a_non_root_user() -> None:
     text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
-    assert "HEALTHCHECK" in text and "/livez" in text and "USER kbot" in text
+    base = re.search(r"^ARG PYTHON_IMAGE=python:(\d+)\.(\d+)-slim", text, re.M)
+    assert base is not None
+    assert (int(base[1]), int(base[2])) == sys.version_info[:2]
+    final = _stages()[-1]
+    assert "USER 1000:1000" in final
+    assert any(line.startswith("HEALTHCHECK") and "/healthz" in line for line in final)
+    assert "COPY --chown=kbot:kbot benchmarks /app/benchmarks" in final
+    assert "WORKDIR /data" in final
+
+
+def test_compilers_stay_in_the_build_stage() -> None:
+    build, final = _stages()
+    assert any("build-essential" in line for line in build)
+    assert not any("build-essential" in line or "apt-get" in line for line in final)
+    assert "COPY --from=build /opt/venv /opt/venv" in final
+
+
+def test_the_dockerfile_passes_hadolint() -> None:
+    hadolint = Path(sys.executable).parent / "hadolint"
+    done = subprocess.run(
+        [str(hadolint), "--no-color", "Dockerfile"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_hadolint_can_fail(tmp_path: Path) -> None:
+    """The check above is real: an unpinned apt-get install in a copy is reported."""
+    copy = tmp_path / "Dockerfile"
+    copy.write_text("FROM debian:12\nRUN apt-get install curl\n", encoding="utf-8")
+    hadolint = Path(sys.executable).parent / "hadolint"
+    done = subprocess.run([str(hadolint), "--no-color", str(copy)], capture_output=True, text=True)
+    assert done.returncode != 0 and "DL3008" in done.stdout
+
+
+def test_metrics_are_published_on_the_loopback_only() -> None:
+    services = _compose()["services"]
+    assert isinstance(services, dict)
+    metrics = [port for port in services["frontend"]["ports"] if port.endswith(":9090")]
+    assert metrics == ["127.0.0.1:9090:9090"]
 
 
 def _compose_command() -> list[str]:
@@ -113,3 +169,56 @@ def test_docker_compose_config_rejects_a_broken_file(tmp_path: Path) -> None:
     done = _config("-f", str(copy))
     assert done.returncode != 0
     assert "restrat" in done.stderr
+
+
+def _install_commands(build: list[str]) -> list[list[str]]:
+    """The build stage's `pip install` commands, as argument lists."""
+    commands = []
+    for line in build:
+        if line.startswith("RUN "):
+            for part in line.removeprefix("RUN ").split("&&"):
+                words = shlex.split(part)
+                if words[:2] == ["pip", "install"]:
+                    commands.append(words)
+    return commands
+
+
+def test_the_image_environment_builds_in_a_virtualenv(tmp_path: Path) -> None:
+    """The build stage's copies and installs, replayed with this Python into a virtualenv."""
+    build = _stages()[0]
+    source = tmp_path / "src"
+    source.mkdir()
+    for line in build:
+        if line.startswith("COPY ") and "--from" not in line:
+            *names, target = line.split()[1:]
+            for name in names:
+                copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy
+                copy(ROOT / name, source / target if target != "./" else source / name)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    commands = _install_commands(build)
+    assert [words[-1] for words in commands] == ["torch==2.13.0", "./[postgres]"]
+    for words in commands:
+        pip = [str(venv / "bin" / "pip"), *words[1:], "--quiet"]
+        done = subprocess.run(pip, cwd=source, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+    probe = "import sys, torch, diffusers, asyncpg, procrastinate, bot.app.cli; print(sys.version)"
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", probe],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": ""},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith(f"{sys.version_info.major}.{sys.version_info.minor}.")
+    assert (
+        "/src/"
+        not in subprocess.run(
+            [str(venv / "bin" / "python"), "-c", "import bot; print(bot.__file__)"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": ""},
+        ).stdout
+    ), "the project is installed into the virtualenv, not linked to its source"
