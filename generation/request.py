@@ -455,3 +455,13 @@ def size_for_aspect(
     while w * h > limits.max_pixels:
         w, h = (w - multiple, h) if w >= h else (w, h - multiple)
     return w, h
+
+
+_BATCHABLE = (Task.TEXT2IMG, Task.IMG2IMG)
+
+
+def batch_key(request: GenerationRequest) -> object:
+    """Requests with equal keys can run in one pipeline call."""
+    if request.task not in _BATCHABLE:
+        return id(request)
+    return request.replace(prompt="", negative_prompt="", seed=None, init_image=None)

@@ -13,15 +13,18 @@ development, something like::
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import MIGRATION_LOCK
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -36,8 +39,30 @@ def async_url(url: str | URL) -> URL:
     return parsed.set(drivername=driver) if driver else parsed
 
 
+def head_revision() -> str:
+    """The newest revision of the packaged scripts: the one no other script revises.
+
+    Read from the scripts' text, so a process whose database is up to date never imports
+    Alembic (it costs start-up time).
+    """
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for script in MIGRATIONS.joinpath("versions").glob("v*.py"):
+        source = script.read_text(encoding="utf-8")
+        found = re.search(r'^revision = "([^"]+)"', source, re.M)
+        down = re.search(r'^down_revision = "([^"]+)"', source, re.M)
+        if found:
+            revisions.add(found.group(1))
+        if down:
+            revised.add(down.group(1))
+    (head,) = revisions - revised
+    return head
+
+
 def alembic_config(url: str | URL | None = None) -> Config:
     """An Alembic configuration pointing at the packaged migration scripts."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("file_template", "v%%(rev)s_%%(slug)s")
@@ -54,7 +79,17 @@ def _quiet_alembic() -> None:
         logger.setLevel(logging.WARNING)
 
 
+def _current(connection: Connection) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
 def _upgrade_on(connection: Connection) -> None:
+    if _current(connection) == head_revision():
+        return
+    from alembic import command
+
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")

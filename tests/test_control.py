@@ -67,7 +67,7 @@ async def admin(app: App, replier: FakeReplier, words: str) -> list[str]:
 
 async def test_models_lists_what_each_worker_holds(fleet: Fleet) -> None:
     async with frontend(fleet) as (app, replier):
-        assert app.service is None
+        assert app.engine is None
         assert isinstance(app.bot.services.engine, DatabaseControl)
         assert await admin(app, replier, "models") == [
             f"{fleet.k22} (cpu), serves 2.2: 2.2/prior, 2.2/text2img",
@@ -166,7 +166,7 @@ async def main() -> None:
         await app.bot.handle(cmd("boss", "admin", "models"))
     said = [text for _, text in replier.texts] + [text for _, text, _ in replier.progress]
     heavy = sorted(name for name in ("torch", "diffusers", "transformers") if name in sys.modules)
-    print(json.dumps({"said": said, "heavy": heavy, "service": app.service is not None}))
+    print(json.dumps({"said": said, "heavy": heavy, "service": app.engine is not None}))
 
 
 asyncio.run(main())

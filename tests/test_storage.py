@@ -666,3 +666,12 @@ async def test_upgrading_counts_jobs_that_ended_before_as_told(db_url: str, tmp_
         assert not await store.claim_telling(old.id)
     finally:
         await store.close()
+
+
+def test_the_head_revision_is_read_without_alembic() -> None:
+    """The fast start-up check agrees with Alembic's own idea of the newest script."""
+    from alembic.script import ScriptDirectory
+
+    from storage.migrate import alembic_config, head_revision
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()

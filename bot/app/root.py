@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from bot.app.settings import Settings
 
 if TYPE_CHECKING:
+    from bot.app.warming import WarmingEngine
     from bot.chat.menu import CommandInfo
     from bot.chat.replier import Replier
     from bot.commands.dispatch import Bot
@@ -88,7 +89,7 @@ class App:
     bot: Bot
     store: Store
     queue: JobQueue
-    service: GenerationService | None  # None where workers generate (procrastinate)
+    engine: WarmingEngine | None  # this process's engine; None where workers generate
     repliers: dict[str, Replier]
 
     async def idle(self) -> None:
@@ -114,7 +115,7 @@ def build_queue(
 
         return ProcrastinateQueue(store, events, settings.database, platforms=platforms)
     from bot.jobs.local import LocalQueue
-    from generation.engine.service import batch_key
+    from generation.request import batch_key
 
     assert generator is not None, "the embedded queue generates in this process"
     return LocalQueue(
@@ -152,9 +153,10 @@ def command_menu() -> tuple[CommandInfo, ...]:
 async def running_bot(settings: Settings) -> AsyncIterator[App]:
     """Build the whole bot; adapters register their repliers, then call `app.queue.start()`.
 
-    With the embedded queue this process generates: it builds the generation service and
-    admin commands act on it. With procrastinate the workers generate: no service, no torch
-    here, and admin commands reach the workers through the database.
+    With the embedded queue this process generates: it builds the generation service on a
+    thread of its own while the adapters already serve, and admin commands act on it. With
+    procrastinate the workers generate: no service, no torch here, and admin commands reach
+    the workers through the database.
     """
     from bot.commands.context import BotConfig, Services
     from bot.commands.dispatch import Bot
@@ -168,7 +170,7 @@ async def running_bot(settings: Settings) -> AsyncIterator[App]:
     families = tuple(build_registry(settings).families())
     repliers: dict[str, Replier] = {}
     notifier = Notifier(store, repliers, progress_interval=settings.progress_interval)
-    service: GenerationService | None = None
+    warming: WarmingEngine | None = None
     engine: EngineControl
     try:
         if settings.queue == "procrastinate":
@@ -177,12 +179,12 @@ async def running_bot(settings: Settings) -> AsyncIterator[App]:
 
             engine = DatabaseControl(WorkerDirectory(store.engine))
         else:
-            from bot.control.inprocess import InProcessControl
+            from bot.app.warming import WarmingEngine
 
-            service = build_generation(settings)
-            engine = InProcessControl(service, families)
-        concurrency = len(service.caches) if service is not None else 1
-        queue = build_queue(settings, store, service, notifier, repliers, concurrency=concurrency)
+            warming = WarmingEngine(lambda: build_generation(settings), families)
+            engine = warming
+        concurrency = len(settings.device)  # one dispatcher per device
+        queue = build_queue(settings, store, warming, notifier, repliers, concurrency=concurrency)
         config = BotConfig(
             admins=settings.admins,
             default_model=settings.default_model,
@@ -208,10 +210,10 @@ async def running_bot(settings: Settings) -> AsyncIterator[App]:
         )
         bot = Bot(services, router)
         try:
-            yield App(bot, store, queue, service, repliers)
+            yield App(bot, store, queue, warming, repliers)
         finally:
             await queue.stop()
     finally:
-        if service is not None:
-            await asyncio.to_thread(service.close)
+        if warming is not None:
+            await asyncio.to_thread(warming.close)
         await store.close()

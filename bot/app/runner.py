@@ -79,6 +79,9 @@ def build_adapters(settings: Settings, handle: Handle) -> list[Adapter]:
     return adapters
 
 
+WARM_UP_AFTER = 1.0  # seconds after the adapters start (a job starts the engine sooner)
+
+
 async def run_adapters(settings: Settings, *, worker: bool = True) -> None:
     """Start the bot and its adapters; stop in order on SIGINT or SIGTERM.
 
@@ -102,6 +105,8 @@ async def run_adapters(settings: Settings, *, worker: bool = True) -> None:
             tasks = [
                 group.create_task(_serve(adapter, settings, failures, stop)) for adapter in adapters
             ]
+            if app.engine is not None:  # warm the engine once the adapters have connected
+                loop.call_later(WARM_UP_AFTER, app.engine.start)
             await stop.wait()
             log.info("stopping: the queue first (running jobs are parked), then the adapters")
             await app.queue.stop()

@@ -25,11 +25,9 @@ from generation.engine.calls import Call, GenerationCancelled, StepCallback
 from generation.engine.family import load_pipelines
 from generation.families import DEFAULT_FAMILIES, Families
 from generation.intake import ImageCaps, Inputs, Intake
-from generation.request import GenerationRequest, Limits, RequestError, Task, validate
+from generation.request import GenerationRequest, Limits, RequestError, Task, batch_key, validate
 
 log = logging.getLogger(__name__)
-
-_BATCHABLE = (Task.TEXT2IMG, Task.IMG2IMG)
 
 
 def bot_version() -> str:
@@ -48,13 +46,6 @@ class GenerationResult:
     images: list[bytes]
     seeds: list[int]
     seconds: float
-
-
-def batch_key(request: GenerationRequest) -> object:
-    """Requests with equal keys can run in one pipeline call."""
-    if request.task not in _BATCHABLE:
-        return id(request)
-    return request.replace(prompt="", negative_prompt="", seed=None, init_image=None)
 
 
 class _Worker:
@@ -251,6 +242,5 @@ __all__ = [
     "GenerationResult",
     "GenerationService",
     "RequestError",
-    "batch_key",
     "estimate_depth",
 ]
