@@ -12,7 +12,7 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.app.settings import Settings, SettingsError
 from bot.jobs import metrics
@@ -22,6 +22,9 @@ from generation.families import DEFAULT_FAMILIES, Families
 from storage.store import Store
 
 if TYPE_CHECKING:
+    import procrastinate
+    import procrastinate.worker
+
     from generation.engine.service import GenerationService
 
 log = logging.getLogger(__name__)
@@ -79,7 +82,8 @@ async def run_worker(
             metrics.ready()
             log.warning("worker %s serving %s", name, ", ".join(served))
             try:
-                await app.run_worker_async(
+                worker = _beating_worker()(
+                    app=app,
                     queues=[queue_name(family) for family in served],
                     name=name,
                     concurrency=1,
@@ -88,6 +92,7 @@ async def run_worker(
                     fetch_job_polling_interval=1.0,
                     install_signal_handlers=signals,
                 )
+                await worker.run()
             finally:
                 stalled.cancel()
                 await asyncio.gather(stalled, return_exceptions=True)
@@ -104,3 +109,23 @@ def _preload(service: GenerationService, served: list[str]) -> None:
             service.preload(family)
         except Exception:
             log.exception("could not preload %s", family)
+
+
+def _beating_worker() -> type[procrastinate.worker.Worker]:
+    """procrastinate's worker, made to keep its heartbeat while a stop waits for the job.
+
+    On SIGTERM procrastinate 3.x cancels its side tasks, the heartbeat among them, before it
+    waits for the running job; a job that runs on for longer than the stalled-worker delay
+    then looks abandoned, and another worker's check runs it a second time. This worker
+    first waits for its running jobs with every side task still going, then shuts down as
+    procrastinate does.
+    """
+    from procrastinate.worker import Worker
+
+    class BeatingWorker(Worker):
+        async def _shutdown(self, side_tasks: list[asyncio.Task[Any]]) -> None:
+            if self._running_jobs:
+                await asyncio.wait(self._running_jobs, timeout=self.shutdown_graceful_timeout)
+            await super()._shutdown(side_tasks)
+
+    return BeatingWorker
