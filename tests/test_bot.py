@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -338,3 +339,56 @@ def test_stored_reasons_fall_back_to_their_own_words() -> None:
     assert reason_of(plain) == "a ready sentence"
     catalogued = RequestError.of("image", None, "needs_picture", task="depth")
     assert describe_reason(reason_of(catalogued), "en") == str(catalogued)
+
+
+async def test_requests_arriving_together_run_as_one_call(store: Store) -> None:
+    """Eight users at once: one pipeline call, each user with their own result."""
+    from bot.jobs.local import LocalQueue
+    from generation.request import batch_key
+
+    generator = FakeGenerator()
+
+    def batching(notifier: Any, repliers: dict[str, Any]) -> LocalQueue:
+        return LocalQueue(
+            store,
+            generator,
+            notifier,
+            platforms=repliers,
+            max_batch=8,
+            batch_key=batch_key,
+            batch_window=600.0,  # the gathering ends when no command is left, not by the clock
+        )
+
+    kit = make_bot(store, generator, queue_maker=batching)
+    await kit.queue.start()
+    users = [f"user{n}" for n in range(8)]
+    await asyncio.gather(*(kit.bot.handle(cmd(u, "imagine", f"a fox {SMALL}")) for u in users))
+    await kit.queue.wait_idle()
+    assert generator.calls == 1
+    assert sorted(who for who, *_ in kit.replier.images) == sorted(users)
+    await kit.queue.stop()
+
+
+async def test_a_request_alone_does_not_wait_for_a_batch(store: Store) -> None:
+    from bot.jobs.local import LocalQueue
+    from generation.request import batch_key
+
+    generator = FakeGenerator()
+
+    def patient(notifier: Any, repliers: dict[str, Any]) -> LocalQueue:
+        return LocalQueue(
+            store,
+            generator,
+            notifier,
+            platforms=repliers,
+            max_batch=8,
+            batch_key=batch_key,
+            batch_window=600.0,
+        )
+
+    kit = make_bot(store, generator, queue_maker=patient)
+    await kit.queue.start()
+    await kit.bot.handle(cmd("solo", "imagine", f"a fox {SMALL}"))
+    await asyncio.wait_for(kit.queue.wait_idle(), timeout=60)  # far less than the window
+    assert generator.calls == 1
+    await kit.queue.stop()

@@ -126,6 +126,7 @@ def build_queue(
         concurrency=concurrency,
         max_batch=settings.max_batch,
         batch_key=batch_key,
+        batch_window=settings.batch_window,
     )
 
 

@@ -63,7 +63,8 @@ class Settings:
     daily_limit: int = 50
     queue_size: int = 100
     user_queue: int = 5
-    max_batch: int = 4
+    max_batch: int = 8
+    batch_window: float = 0.25
     progress_interval: float = 1.0
     link_minutes: int = 10
     telegram_token: str | None = field(default=None, repr=False)
@@ -134,6 +135,7 @@ def _convert(name: str, raw: str) -> object:
         "database_url": lambda n, v: v or None,
         "admins": _admins,
         "progress_interval": _float,
+        "batch_window": _float,
         "telegram_token": lambda n, v: v or None,
         "telegram_base_url": lambda n, v: v.rstrip("/") or "https://api.telegram.org",
         "telegram_webhook_url": lambda n, v: v or None,

@@ -30,7 +30,15 @@ class Bot:
         self.checks = checks
 
     async def handle(self, command: Command) -> None:
-        """Handle one command; never raises (errors become polite answers and a log line)."""
+        """Handle one command; never raises (errors become polite answers and a log line).
+
+        While it is handled the queue hears a job may be on its way, so requests that arrive
+        together can run as one batch.
+        """
+        with self.services.queue.expecting():
+            await self._handle(command)
+
+    async def _handle(self, command: Command) -> None:
         language = normalise_language(command.locale)
         context: Context | None = None
         try:

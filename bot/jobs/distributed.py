@@ -20,6 +20,7 @@ import contextlib
 import enum
 import logging
 from collections.abc import Container
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -283,6 +284,10 @@ class ProcrastinateQueue:
             .defer_async(job_id=job.id)
         )
         await self._refresh()
+
+    def expecting(self) -> AbstractContextManager[None]:
+        """Workers take one job at a time: nothing to gather."""
+        return contextlib.nullcontext()
 
     async def cancel(self, job_id: int) -> bool:
         """Cancel a queued job (refunded) or ask its worker to stop at the next step."""

@@ -2,15 +2,23 @@
 
 The jobs table is the truth; `LocalQueue` only decides when each job runs and on which
 device, and batches compatible jobs. What happens to a job is `bot.jobs.lifecycle`.
+
+Batching: when a device is free, the next job in round robin runs together with the waiting
+jobs compatible with it (same model, task, size, steps, guidance...: everything but prompt,
+negative prompt, seed and picture), up to `max_batch`. Requests that arrive together are
+gathered first: while other commands are still being handled (`expecting`), the
+device waits for them, at most `batch_window` seconds. A lone request never waits.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -51,6 +59,7 @@ class LocalQueue:
         concurrency: int = 1,
         max_batch: int = 1,
         batch_key: BatchKey = _never_batch,
+        batch_window: float = 0.25,
     ) -> None:
         self._store = store
         self._generator = generator
@@ -59,6 +68,8 @@ class LocalQueue:
         self._concurrency = max(1, concurrency)
         self._max_batch = max(1, max_batch)
         self._batch_key = batch_key
+        self._batch_window = batch_window
+        self._arriving = 0
         self._waiting: dict[int, deque[JobRecord]] = {}
         self._turns: deque[int] = deque()
         self._running: dict[int, _Running] = {}
@@ -92,6 +103,16 @@ class LocalQueue:
     async def submit(self, job: JobRecord) -> None:
         """Add a stored, queued job at the back of its owner's line."""
         self._enqueue(job)
+
+    @contextmanager
+    def expecting(self) -> Iterator[None]:
+        """A command is being handled: a batch about to start may wait for its job."""
+        self._arriving += 1
+        try:
+            yield
+        finally:
+            self._arriving -= 1
+            self._wakeup.set()
 
     async def cancel(self, job_id: int) -> bool:
         """Cancel a waiting job (refunded), or stop a running one at its next step."""
@@ -195,7 +216,21 @@ class LocalQueue:
         while not self._turns:
             self._wakeup.clear()
             await self._wakeup.wait()
+        if self._max_batch > 1:
+            await self._gather()
         return self._take()
+
+    async def _gather(self) -> None:
+        """Wait (at most `batch_window`) while jobs are still arriving and there is room."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._batch_window
+        while self._arriving and len(self.waiting()) < self._max_batch:
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), left)
 
     async def _dispatch(self) -> None:
         while True:

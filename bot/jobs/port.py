@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from generation.request import GenerationRequest
@@ -74,6 +75,14 @@ class JobQueue(Protocol):
 
     async def submit(self, job: JobRecord) -> None:
         """Add a stored, queued job."""
+
+    def expecting(self) -> AbstractContextManager[None]:
+        """Say a job may be on its way (a command is being handled) while the block runs.
+
+        A queue that batches may hold its next pipeline call briefly for such jobs, so
+        requests that arrive together run together.
+        """
+        ...
 
     async def cancel(self, job_id: int) -> bool:
         """Cancel a queued job (refunded), or stop a running one at its next step."""
