@@ -98,6 +98,11 @@ async def test_bad_input_is_answered_and_not_charged(store: Store) -> None:
     assert kit.replier.said("gina")[-1] == "I don't know /imagin. Did you mean /imagine?"
     await kit.bot.handle(cmd("gina", "imagine", "a fox --size 700x512"))
     assert "width must be a multiple of 64, got 700" in kit.replier.said("gina")[-1]
+    await kit.bot.handle(cmd("gina", "imagine", 'x --neg "oops --size 64x64'))
+    assert kit.replier.said("gina")[-1] == (
+        'the quote " after --neg is never closed (at "oops --size 64x64); '
+        'put a closing " where the value ends'
+    )
     user = await store.find_user("test", "gina")
     assert user is not None and (await store.quota(user.id)).used_today == 0
     assert await store.count_active() == 0
