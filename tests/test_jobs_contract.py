@@ -25,6 +25,7 @@ from bot.app.root import build_queue
 from bot.app.settings import Settings
 from bot.jobs.lifecycle import MAX_ATTEMPTS, Teller
 from bot.jobs.notify import Notifier
+from generation.placement import Placement
 from generation.request import GenerationRequest
 from storage.records import JobRecord, JobStatus, UserRecord
 from storage.store import Store
@@ -361,3 +362,14 @@ async def test_compatible_jobs_run_as_one_batch(backend: Backend) -> None:
         # The first ran alone (nothing else waited); the other two ran together.
         assert overlap(second, third) and not overlap(first, second)
         assert [h.images(user) for user in ("kim", "lou", "max")] == [1, 1, 1]
+        # Each picture of the shared call is made again from its recipe alone, to the byte.
+        for job, index in ((second, 0), (third, 1)):
+            (image_id,) = job.image_ids
+            image = await h.store.get_image(image_id)
+            assert image is not None
+            made = await h.store.read_image(image)
+            placement = Placement.of(image.recipe)
+            assert (placement.images, placement.index) == (2, index)
+            request = GenerationRequest.from_recipe(image.recipe)
+            again = await backend.generator.service.regenerate(request, placement)
+            assert again.images == [made]
