@@ -79,6 +79,18 @@ async def test_a_ban_of_an_unknown_user_is_audited_as_failed(store: Store) -> No
     assert pat is not None and not pat.banned
 
 
+async def test_an_admin_command_of_any_length_is_audited(store: Store) -> None:
+    kit = make_bot(store, FakeGenerator(), admins=frozenset({"test:root"}))
+    word, target = "x" * 100, "test:" + "9" * 300
+    await kit.bot.handle(cmd("root", "admin", f"{word} a"))  # no such admin command
+    await kit.bot.handle(cmd("root", "admin", f"ban {target} spam"))  # no such user
+    assert kit.replier.said("root")[-1] == f"I don't know the user {target}."
+    unknown, ban = reversed(await store.audit_log(10))
+    assert unknown.action == "x" * 63 + "…" and unknown.detail.startswith("failed: Admin")
+    assert ban.target == f"{target} spam"[:199] + "…"
+    assert ban.detail == f"failed: I don't know the user {target}."
+
+
 async def test_every_admin_outcome_is_audited(store: Store) -> None:
     kit = make_bot(store, FakeGenerator(), admins=frozenset({"test:root"}))
     await kit.bot.handle(cmd("eve", "admin", "ban test:root"))  # refused: not an admin
