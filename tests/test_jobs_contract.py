@@ -321,7 +321,10 @@ async def test_cancel_of_a_job_in_a_batch_stops_no_one_else(backend: Backend) ->
         await h.start()  # both wait: the queue takes them as one batch
         await h.hold_at_a_step(mine)
         assert theirs in [job.id for job in h.kit.queue.running()]
-        await h.kit.bot.handle(cmd("ida", "cancel", str(mine)))
+        await h.kit.bot.handle(cmd("ida", "cancel"))  # her only job: the running one
+        assert h.kit.replier.said("ida")[-1] == (
+            f"Job #{mine} is running: it stops at its next step, and your quota comes back."
+        )
         backend.release()
         await h.idle()
         (cancelled,) = await h.jobs("ida")
