@@ -2,8 +2,9 @@
 
 Lines starting with `/` are commands (`/imagine a lighthouse --seed 1`); other lines are
 prompts for the command the menu marks as the private-chat default (/imagine). A word that
-names an existing file is attached as a picture (`/img2img photo.png a watercolor`; in a
-mix, `photo.png::0.7` becomes `#1::0.7`).
+names an existing, readable file is attached as a picture (`/img2img photo.png a
+watercolor`; in a mix, `photo.png::0.7` becomes `#1::0.7`); any other word is text, even one
+too long to be a file name.
 Results are saved to a folder and their paths printed, with their buttons offered as
 numbered choices: type the number to press one of the latest result's buttons.
 """
@@ -115,9 +116,9 @@ class ConsoleAdapter:
         words, attachments = [], []
         for word in rest.split(" "):
             path_part, sep, weight = word.partition("::")
-            path = Path(path_part).expanduser()
-            if path_part and path.is_file():
-                attachments.append(Attachment(path.read_bytes(), path.name, _content_type(path)))
+            attachment = _attachment(path_part)
+            if attachment is not None:
+                attachments.append(attachment)
                 words.append(f"#{len(attachments)}{sep}{weight}" if sep else "")
             else:
                 words.append(word)
@@ -152,6 +153,23 @@ class ConsoleAdapter:
             if wait_each:
                 await idle()
         await idle()
+
+
+def _attachment(word: str) -> Attachment | None:
+    """The file `word` names, read; None when it names no file we can read.
+
+    Any word may be text: one too long for a file name, or naming a folder, a file we may
+    not read, or the home of nobody (`~x`), is simply not a file.
+    """
+    if not word:
+        return None
+    try:
+        path = Path(word).expanduser()
+        if not path.is_file():
+            return None
+        return Attachment(path.read_bytes(), path.name, _content_type(path))
+    except (OSError, RuntimeError, ValueError):
+        return None
 
 
 def _is_ref(word: str) -> bool:

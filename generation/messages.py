@@ -44,6 +44,8 @@ ERRORS: dict[str, str] = {
     "option_repeated": "--{option} is given more than once; give it once",
     "size_with_aspect": "--size and --ar cannot be used together; give one of them",
     "needs_value": "{name} needs a value, e.g. --{option} {example}",
+    "unclosed_quote": "the quote {quote} after {name} is never closed (at {excerpt}); "
+    "put a closing {closer} where the value ends",
     "takes_no_value": "{name} takes no value, got {value}",
     "not_finite": "{name} must be a finite number, got {value}",
     "seed_range": "{name} must be between 0 and {high}, got {value}",

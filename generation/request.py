@@ -457,11 +457,17 @@ def size_for_aspect(
     return w, h
 
 
-_BATCHABLE = (Task.TEXT2IMG, Task.IMG2IMG)
+BATCHABLE = (Task.TEXT2IMG, Task.IMG2IMG)  # tasks whose requests may share a pipeline call
 
 
 def batch_key(request: GenerationRequest) -> object:
-    """Requests with equal keys can run in one pipeline call."""
-    if request.task not in _BATCHABLE:
+    """Requests with equal keys can run in one pipeline call.
+
+    They differ at most in prompt, seed, starting picture and the words of the negative
+    prompt: whether there is one is shared, since a call with any negative prompt gives an
+    empty one to the requests without (not the same guidance as none).
+    """
+    if request.task not in BATCHABLE:
         return id(request)
-    return request.replace(prompt="", negative_prompt="", seed=None, init_image=None)
+    shared = request.replace(prompt="", negative_prompt="", seed=None, init_image=None)
+    return shared, bool(request.negative_prompt)

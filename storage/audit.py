@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import String, select
 
 from storage.db import Database, utcnow
 from storage.records import AuditRecord
@@ -21,6 +21,15 @@ def _record(entry: AuditEntry) -> AuditRecord:
     )
 
 
+def _fit(column: str, value: str) -> str:
+    """`value`, cut to what the column holds (an admin may type any length)."""
+    kind = AuditEntry.__table__.columns[column].type
+    limit = kind.length if isinstance(kind, String) else None
+    if limit is None or len(value) <= limit:
+        return value
+    return value[: limit - 1] + "…"
+
+
 class AuditLog:
     """Admin actions, allowed or refused, newest first."""
 
@@ -34,9 +43,9 @@ class AuditLog:
             session.add(
                 AuditEntry(
                     at=utcnow(),
-                    actor=actor,
-                    action=action,
-                    target=target,
+                    actor=_fit("actor", actor),
+                    action=_fit("action", action),
+                    target=_fit("target", target),
                     detail=detail,
                     allowed=allowed,
                 )

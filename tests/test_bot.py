@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot.chat.command import Action, Button, Command
 from generation.request import RequestError
 from storage.records import JobStatus
 from storage.store import Store
@@ -99,6 +100,11 @@ async def test_bad_input_is_answered_and_not_charged(store: Store) -> None:
     assert kit.replier.said("gina")[-1] == "I don't know /imagin. Did you mean /imagine?"
     await kit.bot.handle(cmd("gina", "imagine", "a fox --size 700x512"))
     assert "width must be a multiple of 64, got 700" in kit.replier.said("gina")[-1]
+    await kit.bot.handle(cmd("gina", "imagine", 'x --neg "oops --size 64x64'))
+    assert kit.replier.said("gina")[-1] == (
+        'the quote " after --neg is never closed (at "oops --size 64x64); '
+        'put a closing " where the value ends'
+    )
     user = await store.find_user("test", "gina")
     assert user is not None and (await store.quota(user.id)).used_today == 0
     assert await store.count_active() == 0
@@ -391,4 +397,55 @@ async def test_a_request_alone_does_not_wait_for_a_batch(store: Store) -> None:
     await kit.bot.handle(cmd("solo", "imagine", f"a fox {SMALL}"))
     await asyncio.wait_for(kit.queue.wait_idle(), timeout=60)  # far less than the window
     assert generator.calls == 1
+
+
+HUGE = "99999999999999999999"
+DIGITS = "1" * 4400  # past the digits Python turns into a number
+
+
+def button_press(user: str, data: str) -> Command:
+    """The command an adapter makes of a press on a button carrying `data`."""
+    parsed = Button.parse(data)
+    assert parsed is not None, data
+    action, image_id = parsed
+    return cmd(user, str(action), str(image_id))
+
+
+async def test_ids_that_cannot_exist_are_not_found(store: Store) -> None:
+    kit = make_bot(store, FakeGenerator(), admins=frozenset({"test:root"}))
+    await kit.queue.start()
+    await kit.bot.handle(cmd("pat", "imagine", f"a fox {SMALL}"))  # pat has job and image #1
+    await kit.queue.wait_idle()
+
+    async def answer(command: Command) -> str:
+        await kit.bot.handle(command)
+        return kit.replier.said(command.user_id)[-1]
+
+    for action in Action:
+        for number in (HUGE, str(2**31), "0"):
+            said = await answer(button_press("pat", f"kb:{action}:{number}"))
+            assert said == f"There is no image #{number}.", (action, number)
+    assert await answer(cmd("pat", "show", reply_image_id=int(HUGE))) == (
+        f"There is no image #{HUGE}."
+    )
+    for name in ("show", "reroll", "variations", "init"):
+        for word in (HUGE, f"#{HUGE}", "-1", DIGITS):
+            said = await answer(cmd("pat", name, word))
+            assert said == f"There is no image #{word.removeprefix('#')[:24]}.", (name, word)
+    for word in (HUGE, f"#{HUGE}", DIGITS):
+        said = await answer(cmd("pat", "cancel", word))
+        assert said == f"There is no job #{word.removeprefix('#')[:24]}."
+    assert (await answer(cmd("pat", "history", HUGE))).startswith("You have no images yet")
+    assert (await answer(cmd("pat", "history", DIGITS))).startswith("You have no images yet")
+    assert (await answer(cmd("pat", "history", "1"))).startswith("Your images, page 1 of 1")
+    for word in (HUGE, DIGITS):
+        said = await answer(cmd("root", "admin", f"cancel {word}"))
+        assert said == f"There is no job #{word[:24]}."
+    for words in (f"quota set test:pat {HUGE}", f"quota grant test:pat -{HUGE}"):
+        assert (await answer(cmd("root", "admin", words))).startswith("Admin commands:"), words
+    said = [text for _, text in kit.replier.texts]
+    assert not any("went wrong" in text for text in said), said
+    pat = await store.find_user("test", "pat")
+    assert pat is not None and (await store.quota(pat.id)).used_today == 1
+    assert await store.count_active() == 0
     await kit.queue.stop()

@@ -9,6 +9,8 @@ import pytest
 from PIL import Image
 
 from bot.app.cli import main
+from generation.families import DEFAULT_FAMILIES
+from generation.request import Task
 from tests.helpers import decode, mask_png, png
 
 SMALL_ARGS = ["--size", "64x64", "--steps", "2", "--prior-steps", "2"]
@@ -59,6 +61,22 @@ def test_recipe_prints_and_regenerates_the_same_bytes(capsys: pytest.CaptureFixt
     assert '"prompt": "a lighthouse"' in shown and '"seed": 5' in shown
     assert main(["recipe", "first.png", "--regenerate", "-o", "again.png"]) == 0
     assert Path("again.png").read_bytes() == Path("first.png").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "model", [spec.name for spec in DEFAULT_FAMILIES if spec.supports(Task.TEXT2IMG)]
+)
+def test_regenerating_an_image_of_n_2_gives_its_bytes(
+    model: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wide = ["--size", "128x64", "--steps", "3", "--prior-steps", "3", "--seed", "11", "-n", "2"]
+    assert main(["generate", "a lighthouse", "--model", model, *wide, "-o", "made"]) == 0
+    first, second = (Path(line) for line in capsys.readouterr().out.split())
+    for number, made in enumerate((first, second)):
+        again = Path(f"again-{number}.png")
+        assert main(["recipe", str(made), "--regenerate", "-o", str(again)]) == 0
+        assert '"index": ' + str(number) in capsys.readouterr().out
+        assert again.read_bytes() == made.read_bytes()
 
 
 def test_image_tasks_from_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -141,6 +141,31 @@ def test_every_user_command(world: tuple[Settings, Path], tmp_path: Path) -> Non
     assert len(list((tmp_path / "out").glob("*.png"))) == 13
 
 
+def test_words_that_cannot_be_file_names_are_text(
+    world: tuple[Settings, Path], tmp_path: Path
+) -> None:
+    settings, p = world
+    long = "x" * 300  # past the 255 bytes a file name may have
+    lines = [
+        f"/imagine {long} --seed 2 {SMALL}",
+        f"/img2img ~nobody-has-this-home/a.png {p}/photo.png a fox --strength 0.5 {SMALL}",
+        f"{long} plain",
+        "/show 1",
+        "/show 2",
+        "/quota",
+    ]
+    transcript = chat(settings, tmp_path / "out", lines, user="tess")
+    said = answers(transcript)
+    assert re.search(r"Job #\d+ is done\.", said[lines[0]]), transcript
+    assert re.search(r"Job #\d+ is done\.", said[lines[1]]), transcript
+    assert re.search(r"Job #\d+ is done\.", said[lines[2]]), transcript
+    assert f"Prompt: {long}\n" in said["/show 1"]
+    assert "Prompt: ~nobody-has-this-home/a.png a fox\n" in said["/show 2"]
+    assert "Today you have used" in said["/quota"]  # and the console still answers
+    assert len(list((tmp_path / "out").glob("*.png"))) == 3
+    assert "Traceback" not in transcript
+
+
 def test_every_admin_command(world: tuple[Settings, Path], tmp_path: Path) -> None:
     settings, _ = world
     chat(settings, tmp_path / "out", [f"/imagine a fox {SMALL}"], user="bob")

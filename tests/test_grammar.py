@@ -16,6 +16,7 @@ from bot.chat.grammar import (
     parse_command_text,
 )
 from bot.chat.mix import MixSpec, parse_mix
+from bot.i18n.catalogue import describe_error
 from generation.families import DEFAULT_FAMILIES
 from generation.request import (
     MAX_SEED,
@@ -163,10 +164,40 @@ def test_a_quoted_option_is_prompt_text() -> None:
     assert parse_command_text('--neg "--seed" x').negative_prompt == "--seed"
 
 
-def test_unclosed_quote_in_a_value_takes_the_rest() -> None:
-    parsed = parse_command_text('a cat --neg "blurry, dark --seed 3')
-    assert (parsed.prompt, parsed.negative_prompt) == ("a cat", "blurry, dark --seed 3")
-    assert parse_command_text("x --neg=«dark  night").negative_prompt == "dark  night"
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            'x --neg "oops --size 64x64',
+            'the quote " after --neg is never closed (at "oops --size 64x64); '
+            'put a closing " where the value ends',
+        ),
+        (
+            "x —negative=«dark  night",
+            "the quote « after --negative is never closed (at «dark  night); "
+            "put a closing » where the value ends",
+        ),
+        (
+            'a cat --neg "blurry, dark and a long tail of words --seed 3',
+            'the quote " after --neg is never closed (at "blurry, dark and a lon…); '
+            'put a closing " where the value ends',
+        ),
+        ("x --model '", "the quote ' after --model is never closed (at '); "
+         "put a closing ' where the value ends"),
+        ("x --init=„on", "the quote „ after --init is never closed (at „on); "
+         "put a closing “ where the value ends"),
+    ],
+)  # fmt: skip
+def test_an_unclosed_quote_in_a_value_is_refused_where_it_opens(text: str, message: str) -> None:
+    error = refused(text)
+    assert str(error) == message
+    assert error.key == "unclosed_quote"
+
+
+def test_an_unclosed_quote_in_a_value_is_said_in_each_language() -> None:
+    error = refused('x --neg "oops --size 64x64')
+    assert describe_error(error, "ru").startswith('Кавычка " после --neg не закрыта (в "oops')
+    assert describe_error(error, "ar").startswith('علامة الاقتباس " بعد --neg غير مغلقة')
 
 
 def test_unclosed_quote_in_the_prompt_is_a_plain_character() -> None:

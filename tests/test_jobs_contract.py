@@ -25,6 +25,7 @@ from bot.app.root import build_queue
 from bot.app.settings import Settings
 from bot.jobs.lifecycle import MAX_ATTEMPTS, Teller
 from bot.jobs.notify import Notifier
+from generation.placement import Placement
 from generation.request import GenerationRequest
 from storage.records import JobRecord, JobStatus, UserRecord
 from storage.store import Store
@@ -278,17 +279,62 @@ async def test_cancel_a_queued_and_a_running_job(backend: Backend) -> None:
         running = await h.say("gil", f"long {LONG}")
         await h.hold_at_a_step(running)
         queued = await h.say("gil", f"next {SMALL}")
-        assert await h.kit.queue.cancel(queued)
-        assert await h.kit.queue.cancel(running)
+        # Someone else's job is a job that does not exist, and nothing happens to it.
+        for words in (str(running), f"#{queued}"):
+            await h.kit.bot.handle(cmd("hob", "cancel", words))
+            assert h.kit.replier.said("hob")[-1] == f"There is no job #{words.strip('#')}."
+        assert [job.status for job in await h.jobs("gil")] == [
+            JobStatus.RUNNING,
+            JobStatus.QUEUED,
+        ]
+        await h.kit.bot.handle(cmd("gil", "cancel"))  # the newest waiting one
+        assert h.kit.replier.said("gil")[-1] == (
+            f"Job #{queued} was cancelled and your quota refunded."
+        )
+        await h.kit.bot.handle(cmd("gil", "cancel", f"#{running}"))
+        assert h.kit.replier.said("gil")[-1] == (
+            f"Job #{running} is running: it stops at its next step, and your quota comes back."
+        )
         backend.release()
         await h.idle()
         stopped, cancelled = await h.jobs("gil")
         assert stopped.status == JobStatus.FAILED and stopped.error == "cancelled"
+        assert stopped.finished_at is not None and stopped.image_ids == ()
         assert cancelled.status == JobStatus.CANCELLED
         assert await h.used("gil") == 0
         assert h.images("gil") == 0
         told = [said for said in h.kit.replier.said("gil") if "cancelled" in said]
-        assert told == [f"Job #{running} was cancelled and your quota refunded."]
+        assert told == [
+            f"Job #{queued} was cancelled and your quota refunded.",
+            f"Job #{running} was cancelled and your quota refunded.",
+        ]
+        assert not any("failed" in said for said in h.kit.replier.said("gil"))
+
+
+async def test_cancel_of_a_job_in_a_batch_stops_no_one_else(backend: Backend) -> None:
+    async with harness(backend, max_batch=2) as h:
+        if not h.kit.queue.batches:
+            pytest.skip(f"{backend.name} runs one job at a time")
+        backend.hold()
+        mine = await h.say("ida", f"mine {SMALL}")
+        theirs = await h.say("jem", f"theirs {SMALL}")
+        await h.start()  # both wait: the queue takes them as one batch
+        await h.hold_at_a_step(mine)
+        assert theirs in [job.id for job in h.kit.queue.running()]
+        await h.kit.bot.handle(cmd("ida", "cancel"))  # her only job: the running one
+        assert h.kit.replier.said("ida")[-1] == (
+            f"Job #{mine} is running: it stops at its next step, and your quota comes back."
+        )
+        backend.release()
+        await h.idle()
+        (cancelled,) = await h.jobs("ida")
+        (done,) = await h.jobs("jem")
+        assert (cancelled.status, cancelled.error) == (JobStatus.FAILED, "cancelled")
+        assert done.status == JobStatus.DONE
+        assert [await h.used(user) for user in ("ida", "jem")] == [0, 1]
+        assert [h.images(user) for user in ("ida", "jem")] == [0, 1]
+        told = [said for said in h.kit.replier.said("ida") if "cancelled" in said]
+        assert told == [f"Job #{mine} was cancelled and your quota refunded."]
 
 
 async def test_a_crash_is_retried_once_then_failed_with_a_refund(backend: Backend) -> None:
@@ -361,3 +407,14 @@ async def test_compatible_jobs_run_as_one_batch(backend: Backend) -> None:
         # The first ran alone (nothing else waited); the other two ran together.
         assert overlap(second, third) and not overlap(first, second)
         assert [h.images(user) for user in ("kim", "lou", "max")] == [1, 1, 1]
+        # Each picture of the shared call is made again from its recipe alone, to the byte.
+        for job, index in ((second, 0), (third, 1)):
+            (image_id,) = job.image_ids
+            image = await h.store.get_image(image_id)
+            assert image is not None
+            made = await h.store.read_image(image)
+            placement = Placement.of(image.recipe)
+            assert (placement.images, placement.index) == (2, index)
+            request = GenerationRequest.from_recipe(image.recipe)
+            again = await backend.generator.service.regenerate(request, placement)
+            assert again.images == [made]

@@ -56,6 +56,41 @@ async def test_help_follows_aliases_and_is_open_to_banned_users(store: Store) ->
     assert "Commands" in kit.replier.said("ann")[-1]
 
 
+async def test_a_ban_of_an_unknown_user_is_audited_as_failed(store: Store) -> None:
+    kit = make_bot(store, FakeGenerator(), admins=frozenset({"test:root"}))
+    await store.ensure_user("test", "pat", "pat")  # someone exists; these name nobody
+    commands = [
+        ("ban", "telegram:999 x"),
+        ("unban", "telegram:999"),
+        ("ban", "#99999999999999999999 spam"),
+        ("unban", "#0"),
+        ("ban", "#-1"),
+    ]
+    for action, target in commands:
+        await kit.bot.handle(cmd("root", "admin", f"{action} {target}"))
+        user = target.split()[0]
+        assert kit.replier.said("root")[-1] == f"I don't know the user {user}."
+    log = list(reversed(await store.audit_log(10)))
+    assert [(entry.action, entry.target) for entry in log] == commands
+    for entry, (_, target) in zip(log, commands, strict=True):
+        assert entry.actor == "test:root" and entry.allowed
+        assert entry.detail == f"failed: I don't know the user {target.split()[0]}."
+    pat = await store.find_user("test", "pat")
+    assert pat is not None and not pat.banned
+
+
+async def test_an_admin_command_of_any_length_is_audited(store: Store) -> None:
+    kit = make_bot(store, FakeGenerator(), admins=frozenset({"test:root"}))
+    word, target = "x" * 100, "test:" + "9" * 300
+    await kit.bot.handle(cmd("root", "admin", f"{word} a"))  # no such admin command
+    await kit.bot.handle(cmd("root", "admin", f"ban {target} spam"))  # no such user
+    assert kit.replier.said("root")[-1] == f"I don't know the user {target}."
+    unknown, ban = reversed(await store.audit_log(10))
+    assert unknown.action == "x" * 63 + "…" and unknown.detail.startswith("failed: Admin")
+    assert ban.target == f"{target} spam"[:199] + "…"
+    assert ban.detail == f"failed: I don't know the user {target}."
+
+
 async def test_every_admin_outcome_is_audited(store: Store) -> None:
     kit = make_bot(store, FakeGenerator(), admins=frozenset({"test:root"}))
     await kit.bot.handle(cmd("eve", "admin", "ban test:root"))  # refused: not an admin

@@ -17,6 +17,7 @@ from bot.app.settings import Settings, SettingsError
 from bot.chat.mix import parse_mix_item
 from bot.chat.present import step_bar
 from generation.families import DEFAULT_FAMILIES
+from generation.placement import Placement
 from generation.request import (
     SCHEDULERS,
     GenerationRequest,
@@ -228,18 +229,30 @@ def save_results(
     return paths
 
 
-async def _generate(service: GenerationService, request: GenerationRequest) -> GenerationResult:
+async def _generate(
+    service: GenerationService, request: GenerationRequest, placement: Placement | None
+) -> GenerationResult:
     try:
-        return await service.generate(service.prepare(request), ProgressBar())
+        if placement is None:
+            return await service.generate(service.prepare(request), ProgressBar())
+        return await service.regenerate(request, placement, ProgressBar())
     finally:
         service.close()
 
 
-def _make_and_save(settings: Settings, request: GenerationRequest, output: Path) -> int:
-    """Generate on a fresh service with a step bar; print where the PNGs went."""
+def _make_and_save(
+    settings: Settings,
+    request: GenerationRequest,
+    output: Path,
+    placement: Placement | None = None,
+) -> int:
+    """Generate on a fresh service with a step bar; print where the PNGs went.
+
+    With `placement`, `request` is a recipe's, made again as it was (`regenerate`).
+    """
     from bot.app.root import build_generation
 
-    result = asyncio.run(_generate(build_generation(settings), request))
+    result = asyncio.run(_generate(build_generation(settings), request, placement))
     for path in save_results([result], output):
         print(path)
     return 0
@@ -265,7 +278,7 @@ def cmd_recipe(args: argparse.Namespace, settings: Settings) -> int:
     )
     if request.task is Task.DEPTH and request.init_image is None:
         raise RequestError.of("image", None, "recipe_needs_image")
-    return _make_and_save(settings, request, args.output)
+    return _make_and_save(settings, request, args.output, Placement.of(recipe))
 
 
 def cmd_make_tiny_models(args: argparse.Namespace, settings: Settings) -> int:

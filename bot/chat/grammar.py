@@ -10,7 +10,9 @@ Tokens are separated by whitespace. A token that starts with a quote (``"…"``,
 ``'…'``, ``“…”``, ``„…“``, ``«…»``, ``‘…’``) runs to the first matching closing quote
 that is followed by whitespace or the end of the text, so apostrophes inside words
 (``don't``) never close a quote. A quote with no closing partner is an ordinary
-character, except where an option's value starts: there it quotes the rest of the text.
+character, except where an option's value starts: there it is refused, naming the option
+and showing where the quote opens (``--neg "blurry --size 64x64`` would otherwise hide the
+size inside the negative prompt).
 Prompt words keep the user's own characters, quotes included; option values lose the
 quotes around them. Options may be written ``--key value`` or ``--key=value``, and the
 ``--`` may be the em dash or en dash that phones make of it.
@@ -301,11 +303,15 @@ def _end_of(pattern: re.Pattern[str], text: str, start: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class _Token:
-    """A piece of the text: as written (`raw`) and with its quotes taken off (`text`)."""
+    """A piece of the text: as written (`raw`) and with its quotes taken off (`text`).
+
+    `unclosed` is the text from a value's opening quote on when that quote never closes.
+    """
 
     raw: str
     text: str
     quoted: bool
+    unclosed: str = ""
 
 
 class _Scanner:
@@ -353,7 +359,7 @@ class _Scanner:
             return _Token(text[start : close + 1], text[start + 1 : close], quoted=True)
         if rest:
             self._pos = len(text)
-            return _Token(text[start:], text[start + 1 :], quoted=True)
+            return _Token(text[start:], text[start + 1 :], quoted=True, unclosed=text[start:])
         return None
 
     def _word(self, start: int) -> _Token:
@@ -373,7 +379,8 @@ class _Scanner:
         end = close if close >= 0 else len(text)
         self._pos = close + 1 if close >= 0 else len(text)
         raw = text[start : self._pos]
-        return _Token(raw, text[start : equals + 1] + text[equals + 2 : end], quoted=False)
+        value = text[start : equals + 1] + text[equals + 2 : end]
+        return _Token(raw, value, quoted=False, unclosed="" if close >= 0 else text[equals + 1 :])
 
 
 def _split_option(token: _Token) -> tuple[str, str, str | None] | None:
@@ -405,6 +412,8 @@ def parse_command_text(text: str, families: Families = DEFAULT_FAMILIES) -> Pars
             continue
         label, name, inline = split
         option = _lookup(label, name)
+        if token.unclosed:
+            raise _unclosed(option, label, token.unclosed)
         if option.attr in values:
             raise GrammarError.of(option.field, label, "option_repeated", option=option.name)
         values[option.attr] = _read_value(option, label, inline, scanner, families)
@@ -434,8 +443,27 @@ def _read_value(
                 option=option.name,
                 example=option.example or families.default,
             )
+        if token.unclosed:
+            raise _unclosed(option, label, token.unclosed)
         inline = token.text
     return option.parse(option.field, label, inline, families)
+
+
+_EXCERPT_CHARS = 24
+
+
+def _unclosed(option: _Option, label: str, rest: str) -> GrammarError:
+    """Refuse a value whose opening quote (the first character of `rest`) never closes."""
+    excerpt = rest if len(rest) <= _EXCERPT_CHARS else rest[: _EXCERPT_CHARS - 1] + "…"
+    return GrammarError.of(
+        option.field,
+        rest,
+        "unclosed_quote",
+        name=label,
+        quote=rest[0],
+        closer=_QUOTES[rest[0]][0],
+        excerpt=excerpt,
+    )
 
 
 # ------------------------------------------------------------------------------ format

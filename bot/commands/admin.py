@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.commands.context import Context
+from bot.commands.context import MAX_ID, Context, stored_id
 from bot.commands.router import Route, Router
 from bot.control.port import Report
 from bot.i18n.catalogue import describe_error
@@ -59,9 +59,15 @@ def _need(args: list[str], count: int, ctx: Context) -> None:
 
 
 def _number(word: str, ctx: Context) -> int:
-    if not word.lstrip("-").isdigit():
+    """A whole number a stored count can hold, either way (the usage sentence otherwise)."""
+    digits = word.removeprefix("-")
+    significant = digits.lstrip("0")
+    if not (digits.isascii() and digits.isdigit()) or len(significant) > len(str(MAX_ID)):
         raise RequestError("admin", word, ctx.t("admin_usage"))
-    return int(word)
+    number = int(significant or "0")
+    if number > MAX_ID:
+        raise RequestError("admin", word, ctx.t("admin_usage"))
+    return -number if word.startswith("-") else number
 
 
 async def ban(ctx: Context, args: list[str]) -> str:
@@ -147,10 +153,13 @@ async def queue(ctx: Context, args: list[str]) -> str:
 async def cancel(ctx: Context, args: list[str]) -> str:
     """Cancel any job, waiting or running."""
     _need(args, 1, ctx)
-    job_id = _number(args[0].lstrip("#"), ctx)
-    job = await ctx.store.get_job(job_id)
-    if job is None or job.status not in ACTIVE:
-        raise RequestError("job", job_id, ctx.t("not_found_job", id=job_id))
+    word = args[0].removeprefix("#")
+    if not (word.isascii() and word.isdigit()):
+        raise RequestError("admin", word, ctx.t("admin_usage"))
+    job_id = stored_id(word)
+    job = await ctx.store.get_job(job_id) if job_id is not None else None
+    if job_id is None or job is None or job.status not in ACTIVE:
+        raise RequestError("job", word[:24], ctx.t("not_found_job", id=word[:24]))
     await ctx.services.queue.cancel(job_id)
     return ctx.t("admin_cancelled", job=job_id)
 

@@ -26,7 +26,10 @@ def stored_id(word: str) -> int | None:
     digits = word.strip().removeprefix("#")
     if not digits.isascii() or not digits.isdigit():
         return None
-    value = int(digits)
+    significant = digits.lstrip("0")
+    if len(significant) > len(str(MAX_ID)):  # and int() refuses thousands of digits
+        return None
+    value = int(significant or "0")
     return value if 1 <= value <= MAX_ID else None
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.chat.grammar import format_options, parse_command_text
-from bot.commands.context import Context, stored_id
+from bot.commands.context import MAX_ID, Context, stored_id
 from bot.commands.generate import DEFAULT_STRENGTH
 from bot.commands.intake import submit
 from bot.commands.router import Route, Router
@@ -91,7 +91,9 @@ async def use_as_init(ctx: Context) -> None:
 async def history(ctx: Context) -> None:
     """List the user's images, a page at a time."""
     word = ctx.command.text.strip()
-    page = int(word) if word.isdigit() and int(word) > 0 else 1
+    page = 1
+    if word.isascii() and word.isdigit() and word.strip("0"):
+        page = stored_id(word) or MAX_ID  # a page no one has: past the last, like any after it
     images, pages = await ctx.store.history(ctx.user.id, page)
     if not images:
         await ctx.reply("history_empty")

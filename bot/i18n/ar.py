@@ -209,6 +209,10 @@ AR_ERRORS: dict[str, str] = {
     "option_repeated": "الخيار --{option} مذكور أكثر من مرة؛ اذكره مرة واحدة فقط",
     "size_with_aspect": "لا يمكن استخدام --size مع --ar في الوقت نفسه؛ استخدم أحدهما فقط",
     "needs_value": "يحتاج {name} إلى قيمة، مثلًا: --{option} {example}",
+    "unclosed_quote": (
+        "علامة الاقتباس {quote} بعد {name} غير مغلقة (عند {excerpt})؛ "
+        "ضع علامة الإغلاق {closer} حيث تنتهي القيمة"
+    ),
     "takes_no_value": "لا يأخذ {name} أي قيمة؛ القيمة المُدخلة: {value}",
     "not_finite": "يجب أن تكون قيمة {name} عددًا منتهيًا؛ القيمة المُدخلة: {value}",
     "seed_range": "يجب أن تكون قيمة {name} بين 0 و{high}؛ القيمة المُدخلة: {value}",

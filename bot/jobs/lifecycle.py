@@ -147,11 +147,14 @@ async def run(
     generator: Generator,
     signals: Signals,
     cancel: threading.Event,
+    withdrawn: Container[int] = (),
 ) -> Ran:
     """Start queued `jobs`, make their images as one batch, and record how each ended.
 
-    Setting `cancel` stops the batch at its next step (failed as cancelled, refunded). If
-    the task is cancelled (the process stops), the jobs are parked as queued.
+    Setting `cancel` stops the batch at its next step (failed as cancelled, refunded). A job
+    whose id is in `withdrawn` when the batch ends (cancelled while others of its batch ran
+    on) fails as cancelled too, its images dropped. If the task is cancelled (the process
+    stops), the jobs are parked as queued.
     """
     started = [job for queued in jobs if (job := await start(store, queued)) is not None]
     if not started:
@@ -174,7 +177,10 @@ async def run(
         made = await generator.generate_batch([job.request for job in started], on_step, cancel)
         elapsed = time.monotonic() - began
         for job, result in zip(started, made, strict=True):
-            await finish(store, job, result.images, elapsed)
+            if job.id in withdrawn:
+                await fail(store, job, CANCELLED)
+            else:
+                await finish(store, job, result.images, elapsed)
         seconds = elapsed / len(started)
     except asyncio.CancelledError:
         cancel.set()

@@ -40,10 +40,28 @@ def _never_batch(request: GenerationRequest) -> object:
     return id(request)
 
 
+class _Batch:
+    """Jobs running as one call, and which of them were cancelled meanwhile.
+
+    A cancelled job's images are dropped when the call ends; the call itself stops at its
+    next step once every job in it was cancelled (one owner's /cancel stops no one else's).
+    """
+
+    def __init__(self, jobs: list[JobRecord]) -> None:
+        self.ids = {job.id for job in jobs}
+        self.withdrawn: set[int] = set()
+        self.stop = threading.Event()
+
+    def withdraw(self, job_id: int) -> None:
+        self.withdrawn.add(job_id)
+        if self.withdrawn >= self.ids:
+            self.stop.set()
+
+
 @dataclass(slots=True)
 class _Running:
     job: JobRecord
-    cancel: threading.Event
+    batch: _Batch
 
 
 class LocalQueue:
@@ -118,7 +136,7 @@ class LocalQueue:
         """Cancel a waiting job (refunded), or stop a running one at its next step."""
         running = self._running.get(job_id)
         if running is not None:
-            running.cancel.set()
+            running.batch.withdraw(job_id)
             return True
         for user_id, jobs in self._waiting.items():
             for job in jobs:
@@ -236,12 +254,19 @@ class LocalQueue:
         while True:
             batch = await self._next_batch()
             self._busy += 1
-            cancel = threading.Event()
+            running = _Batch(batch)
             for job in batch:
-                self._running[job.id] = _Running(job, cancel)
+                self._running[job.id] = _Running(job, running)
             metrics.QUEUE_DEPTH.set(len(self.waiting()))
             try:
-                ran = await lifecycle.run(self._store, batch, self._generator, self._teller, cancel)
+                ran = await lifecycle.run(
+                    self._store,
+                    batch,
+                    self._generator,
+                    self._teller,
+                    running.stop,
+                    running.withdrawn,
+                )
                 if ran.seconds is not None:
                     self._estimator.measured(ran.seconds)
             except Exception:  # the database, most likely: the next batch may fare better

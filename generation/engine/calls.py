@@ -27,6 +27,9 @@ class Call:
     requests: list[GenerationRequest]
     inputs: list[Inputs]
     progress: StepCallback = lambda done, total: None
+    context: int | None = None
+    """Text tokens the decoder attends to, for a family that cuts the text to the call's
+    longest prompt: given, the run uses it (a call made again); None, the run sets it."""
 
     @property
     def first(self) -> GenerationRequest:

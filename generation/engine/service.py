@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from PIL import Image
 
@@ -25,9 +25,23 @@ from generation.engine.calls import Call, GenerationCancelled, StepCallback
 from generation.engine.family import load_pipelines
 from generation.families import DEFAULT_FAMILIES, Families
 from generation.intake import ImageCaps, Inputs, Intake
-from generation.request import GenerationRequest, Limits, RequestError, Task, batch_key, validate
+from generation.placement import RECIPE_KEY as PLACEMENT_KEY
+from generation.placement import Placement
+from generation.request import (
+    BATCHABLE,
+    MAX_SEED,
+    GenerationRequest,
+    Limits,
+    RequestError,
+    Task,
+    batch_key,
+    validate,
+)
 
 log = logging.getLogger(__name__)
+
+_SEEDS = MAX_SEED + 1
+_R = TypeVar("_R")
 
 
 def bot_version() -> str:
@@ -112,6 +126,33 @@ class GenerationService:
 
         `progress(done, total)` is called on the event loop after each decoder step.
         """
+
+        def work(cache: PipelineCache, on_step: StepCallback) -> list[GenerationResult]:
+            return self.run(requests, on_step, cancel, cache)
+
+        return await self._on_device(requests, work, progress)
+
+    async def regenerate(
+        self,
+        request: GenerationRequest,
+        placement: Placement,
+        progress: StepCallback | None = None,
+    ) -> GenerationResult:
+        """Make one image again, to the byte, on a device thread: `request` is its recipe's
+        (one image with its own seed), `placement` where it stood in the call that made it."""
+
+        def work(cache: PipelineCache, on_step: StepCallback) -> GenerationResult:
+            return self.rerun(request, placement, on_step, cache)
+
+        return await self._on_device([request], work, progress)
+
+    async def _on_device(
+        self,
+        requests: Sequence[GenerationRequest],
+        work: Callable[[PipelineCache, StepCallback], _R],
+        progress: StepCallback | None,
+    ) -> _R:
+        """Run `work` on the thread of the least busy device; `progress` hears on the loop."""
         loop = asyncio.get_running_loop()
 
         def on_step(done: int, total: int) -> None:
@@ -120,9 +161,7 @@ class GenerationService:
 
         worker = self._pick(requests)
         try:
-            future: Future[list[GenerationResult]] = worker.executor.submit(
-                self.run, requests, on_step, cancel, worker.cache
-            )
+            future: Future[_R] = worker.executor.submit(work, worker.cache, on_step)
             return await asyncio.wrap_future(future)
         finally:
             with self._lock:
@@ -164,12 +203,49 @@ class GenerationService:
                 results[i] = result
         return [result for result in results if result is not None]
 
+    def rerun(
+        self,
+        request: GenerationRequest,
+        placement: Placement,
+        progress: StepCallback | None = None,
+        cache: PipelineCache | None = None,
+    ) -> GenerationResult:
+        """Synchronously make one image again (call from a device thread).
+
+        `request` is the image's recipe: one image, its own seed. It runs in a call of the
+        shape `placement` records, whose other images are its own with the neighbouring seeds
+        (those the call had when it was one request's `-n`), and keeps the image at its place.
+        """
+        cache = cache or self._workers[0].cache
+        index, count = placement.index, placement.images
+        # Image i of a request has its seed + i, which may pass the limit: check the first's.
+        seed = request.seed
+        first = seed - index if seed is not None and seed >= index else seed
+        prepared = self.prepare(request.replace(num_images=1, seed=first))
+        seed = prepared.seed if seed is None else seed
+        assert seed is not None
+        if placement.alone:
+            return self._run_call(cache, [prepared.replace(seed=seed)], progress, None)[0]
+        if prepared.task in BATCHABLE:  # one request per image: the call is the same
+            rows = [prepared.replace(seed=(seed - index + row) % _SEEDS) for row in range(count)]
+            rows[index] = prepared.replace(seed=seed)
+            made = self._run_call(cache, rows, progress, None, placement.context)[index]
+            png = made.images[0]
+        else:  # only a request's own images share such a call
+            if seed < index:
+                raise RequestError.of("file", None, "recipe_damaged")
+            whole = prepared.replace(seed=seed - index, num_images=count)
+            made = self._run_call(cache, [whole], progress, None, placement.context)[0]
+            png = made.images[index]
+        return GenerationResult(prepared.replace(seed=seed), [png], [seed], made.seconds)
+
     def _run_call(
         self,
         cache: PipelineCache,
         requests: list[GenerationRequest],
         progress: StepCallback | None,
         cancel: threading.Event | None,
+        context: int | None = None,
     ) -> list[GenerationResult]:
         def on_step(done: int, total: int) -> None:
             if cancel is not None and cancel.is_set():
@@ -178,7 +254,7 @@ class GenerationService:
                 progress(done, total)
 
         inputs = [self._inputs(cache, request) for request in requests]
-        call = Call(requests=requests, inputs=inputs, progress=on_step)
+        call = Call(requests=requests, inputs=inputs, progress=on_step, context=context)
         pipelines = load_pipelines(self.families.get(requests[0].model))
         started = time.perf_counter()
         outputs = pipelines.run(cache, call)
@@ -190,21 +266,26 @@ class GenerationService:
             )
         results = []
         for index, request in enumerate(requests):
-            mine = outputs[index * per_request : (index + 1) * per_request]
             assert request.seed is not None
-            seeds = [request.seed + offset for offset in range(per_request)]
-            pngs = [
-                self._encode(image, request, seed) for image, seed in zip(mine, seeds, strict=True)
-            ]
+            pngs, seeds = [], []
+            for offset in range(per_request):
+                row = index * per_request + offset
+                seeds.append(request.seed + offset)
+                place = Placement(len(outputs), row, call.context)
+                pngs.append(self._encode(outputs[row], request, seeds[-1], place))
             results.append(GenerationResult(request, pngs, seeds, seconds))
         return results
 
-    def _encode(self, image: Image.Image, request: GenerationRequest, seed: int) -> bytes:
+    def _encode(
+        self, image: Image.Image, request: GenerationRequest, seed: int, placement: Placement
+    ) -> bytes:
         recipe: dict[str, Any] = {
             **request.recipe(self.families),
             "seed": seed,
             "version": self.version,
         }
+        if not placement.alone:
+            recipe[PLACEMENT_KEY] = placement.recipe()
         return images.encode_png(image, recipe)
 
     def _inputs(self, cache: PipelineCache, request: GenerationRequest) -> Inputs:

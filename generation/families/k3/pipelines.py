@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from PIL import Image
 
 from generation.engine.cache import Derive, Load, PipelineCache, PipelineSpec
@@ -26,8 +27,7 @@ def run(cache: PipelineCache, call: Call) -> list[Image.Image]:
     role = "img2img" if task is Task.IMG2IMG else "text2img"
     pipe = with_scheduler(cache.get(FAMILY, role, ROLES), call.first.scheduler)
     kwargs: dict[str, Any] = {
-        "prompt": call.per_image(call.prompts()),
-        "negative_prompt": call.negatives(),
+        **_text(pipe, call),
         "num_inference_steps": call.steps,
         "guidance_scale": call.guidance,
         "num_images_per_prompt": 1,
@@ -42,6 +42,32 @@ def run(cache: PipelineCache, call: Call) -> list[Image.Image]:
         kwargs["height"] = call.first.height
         kwargs["width"] = call.first.width
     return list(pipe(**kwargs).images)
+
+
+def _text(pipe: Any, call: Call) -> dict[str, Any]:
+    """The prompts' embeddings, cut to `call.context` tokens (set here when not given).
+
+    The pipelines cut the text to the longest prompt of the call (plus one token), so an
+    image would depend on the prompts it was batched with; encoding here lets a call made
+    again cut at the length the first call had. The cut is the pipelines' own.
+    """
+    guided = call.guidance > 1
+    with torch.no_grad():
+        embeds, negative, mask, negative_mask = pipe.encode_prompt(
+            call.per_image(call.prompts()),
+            do_classifier_free_guidance=guided,
+            num_images_per_prompt=1,
+            negative_prompt=call.negatives(),
+            _cut_context=False,
+        )
+    if call.context is None:
+        call.context = int(mask.sum(-1).max()) + 1
+    length = min(call.context, mask.shape[1])
+    text = {"prompt_embeds": embeds[:, :length], "attention_mask": mask[:, :length]}
+    if guided:
+        text["negative_prompt_embeds"] = negative[:, :length]
+        text["negative_attention_mask"] = negative_mask[:, :length]
+    return text
 
 
 PIPELINES = FamilyPipelines(roles=ROLES, run=run)
