@@ -7,7 +7,9 @@ migrations) and delegates to one repository per aggregate:
   (merging two users);
 - `quotas`: daily limits, extra credits, reservations and refunds;
 - `jobs`: job rows and their life, from queued to told;
-- `intake`: admitting a job (pause, queue caps, quota and the job row) in one transaction;
+- `intake`: admitting a job (pause, queue caps, quota and the job row) in one transaction,
+  once per source (the update or interaction it came from);
+- `inbox`: what platforms delivered, stored before it is acknowledged, until it is handled;
 - `images`: result files and rows, prompt history, the admin figures;
 - `audit`: the admin audit log;
 - `state`: what every frontend shares: the pause and each user's picture for /init.

@@ -31,18 +31,26 @@ class Intake:
         *,
         queue_size: int,
         user_queue: int,
+        source: str | None = None,
         now: datetime | None = None,
     ) -> Admission:
         """Check pause and caps, reserve `cost` and store the job as queued, or refuse.
 
-        The checks run in this order: paused, everyone's active (queued or running) jobs
-        against `queue_size`, the user's against `user_queue`, then the quota (`now` decides
-        the daily reset). Admissions take turns (SQLite: the write lock of BEGIN IMMEDIATE;
-        PostgreSQL: an advisory lock), so counts cannot be passed by racing frontends.
+        A job whose `source` (what it came from, e.g. a platform's update) was admitted
+        before is not admitted again: the admission is that job, marked `duplicate`, and
+        nothing else happens. Then the checks run in this order: paused, everyone's active
+        (queued or running) jobs against `queue_size`, the user's against `user_queue`, then
+        the quota (`now` decides the daily reset). Admissions take turns (SQLite: the write
+        lock of BEGIN IMMEDIATE; PostgreSQL: an advisory lock), so counts cannot be passed
+        by racing frontends, and two admissions of one source cannot both store a job.
         """
         now = aware(now)
         async with self._db.write() as session:
             await self._db.serialise(session, ADMISSION_LOCK)
+            if source is not None:
+                earlier = await jobs.with_source(session, source)
+                if earlier is not None:
+                    return Admission(earlier, None, duplicate=True)
             message = await state.pause_message(session)
             if message is not None:
                 return Admission(None, "paused", {"message": message})
@@ -54,5 +62,5 @@ class Intake:
             if not await quotas.reserve(session, user_id, cost, now):
                 quota = quotas.quota_record(await quotas.quota_row(session, user_id))
                 return Admission(None, "quota", {"limit": quota.daily_limit}, quota)
-            job = await jobs.insert(session, user_id, request, destination, cost)
+            job = await jobs.insert(session, user_id, request, destination, cost, source)
             return Admission(job, None)

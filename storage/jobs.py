@@ -39,6 +39,7 @@ def _job_record(job: Job, blobs: list[bytes], image_ids: tuple[int, ...]) -> Job
         error=job.error,
         progress_ref=job.progress_ref,
         image_ids=image_ids,
+        source=job.source,
     )
 
 
@@ -48,8 +49,12 @@ async def insert(
     request: GenerationRequest,
     destination: dict[str, Any],
     cost: int,
+    source: str | None = None,
 ) -> JobRecord:
-    """Store a queued job, the request's pictures included (StoreError for an unknown user)."""
+    """Store a queued job, the request's pictures included (StoreError for an unknown user).
+
+    `source` names what the job came from (unique: see `with_source`).
+    """
     record, blobs = request.to_record()
     await user_row(session, user_id)
     job = Job(
@@ -64,6 +69,7 @@ async def insert(
         started_at=None,
         finished_at=None,
         error=None,
+        source=source,
     )
     session.add(job)
     await session.flush()
@@ -104,6 +110,12 @@ async def _load(session: AsyncSession, query: Select[Job]) -> list[JobRecord]:
         for job_id, image_id in made:
             image_ids[job_id].append(image_id)
     return [_job_record(job, blobs[job.id], tuple(image_ids[job.id])) for job in jobs]
+
+
+async def with_source(session: AsyncSession, source: str) -> JobRecord | None:
+    """The job that came from `source`, if one did."""
+    found = await _load(session, select(Job).where(Job.source == source))
+    return found[0] if found else None
 
 
 class Jobs:

@@ -91,6 +91,8 @@ class JobRecord:
     error: str | None = None
     progress_ref: dict[str, Any] | None = None
     image_ids: tuple[int, ...] = field(default=())
+    source: str | None = None
+    """What the job came from (`bot.chat.command.Command.source`), if it was named."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,10 +140,28 @@ class Admission:
 
     `refusal` is None for an admitted job, else one of "paused" (`values`: message),
     "queue_full" (size), "user_queue_full" (count, limit) or "quota" (limit; `quota` is the
-    user's quota).
+    user's quota). `duplicate` is True when a job from the same source was stored before:
+    `job` is that job, and nothing was taken or stored this time.
     """
 
     job: JobRecord | None
     refusal: str | None
     values: dict[str, Any] = field(default_factory=dict)
     quota: QuotaRecord | None = None
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRecord:
+    """Something a platform delivered, stored until it is handled.
+
+    `key` names it on its platform (a Telegram update id); `payload` is what arrived (JSON
+    text); `attempts` counts the processes that took it on, this one included.
+    """
+
+    id: int
+    platform: str
+    key: str
+    payload: str = field(repr=False)
+    attempts: int
+    received_at: datetime

@@ -9,6 +9,7 @@ files under the data folder.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from storage import migrate
 from storage.audit import AuditLog
 from storage.db import Database, StoreError, create_engine, prepare_folders
 from storage.images import Images
+from storage.inbox import Inbox
 from storage.intake import Intake
 from storage.jobs import UNTOLD_WITHIN, Jobs
 from storage.quotas import Quotas
@@ -28,6 +30,7 @@ from storage.records import (
     Admission,
     AuditRecord,
     ImageRecord,
+    InboxRecord,
     JobRecord,
     JobStatus,
     QuotaRecord,
@@ -57,6 +60,7 @@ class Store:
         self._images = Images(self._db, data_dir)
         self._jobs = Jobs(self._db, self._images)
         self._intake = Intake(self._db)
+        self._inbox = Inbox(self._db)
         self._state = State(self._db)
         self._audit = AuditLog(self._db)
 
@@ -169,9 +173,14 @@ class Store:
         *,
         queue_size: int,
         user_queue: int,
+        source: str | None = None,
         now: datetime | None = None,
     ) -> Admission:
-        """Refuse (paused, queue caps, quota), or reserve `cost` and store the job; atomic."""
+        """Refuse (paused, queue caps, quota), or reserve `cost` and store the job; atomic.
+
+        `source` names what the job came from (e.g. `telegram:update:12`): a second
+        admission of one source is that first job, marked `duplicate`, and takes nothing.
+        """
         return await self._intake.admit(
             user_id,
             request,
@@ -179,6 +188,7 @@ class Store:
             cost,
             queue_size=queue_size,
             user_queue=user_queue,
+            source=source,
             now=now,
         )
 
@@ -199,6 +209,27 @@ class Store:
     async def take_pending_init(self, user_id: int) -> int | bytes | None:
         """Take (and remove) the image id or picture kept for the user; None if none."""
         return await self._state.take_pending_init(user_id)
+
+    # the inbox (storage.inbox): what platforms delivered, until it is handled
+    async def receive(self, platform: str, items: Sequence[tuple[str, str]]) -> list[InboxRecord]:
+        """Store `(key, payload)` pairs at once, before they are acknowledged; the new ones.
+
+        A key stored before is left as it is and not returned: the caller handles what is
+        returned, and a redelivery is not handled twice.
+        """
+        return await self._inbox.receive(platform, items)
+
+    async def take_unhandled(self, platform: str) -> list[InboxRecord]:
+        """Take over what was received but not handled (a process died), oldest first."""
+        return await self._inbox.take_unhandled(platform)
+
+    async def mark_handled(self, entry_id: int, error: str | None = None) -> bool:
+        """Note that an inbox entry was handled (or given up, with `error`)."""
+        return await self._inbox.mark_handled(entry_id, error)
+
+    async def forget_handled(self, platform: str, before: datetime) -> int:
+        """Delete inbox entries handled before `before`; how many."""
+        return await self._inbox.forget_handled(platform, before)
 
     # jobs (storage.jobs)
     async def create_job(

@@ -7,8 +7,10 @@ certificate for those names. Nothing of discord.py is patched.
 
 The server records every request (method, path, arrival time, JSON or multipart payload and
 files), answers like Discord does for the routes the bot uses, can answer the next request
-to a route with a 429, refuse an interaction token with 401 (as Discord does once it
-expired), and pushes gateway events (`INTERACTION_CREATE`) to the connected client.
+to a route with a 429, refuse an interaction token (401 on its webhook, 404 on its
+callback, as Discord does once it expired), lets a test look at each request before it is
+answered (`on_request`), and pushes gateway events (`INTERACTION_CREATE`) to the connected
+client.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import re
 import socket
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -140,6 +142,8 @@ class FakeDiscord:
         self.ready = asyncio.Event()
         self.patience = 60.0
         """Seconds `wait_for` and `connected` wait before failing the test."""
+        self.on_request: Callable[[Recorded], Awaitable[None]] | None = None
+        """Awaited with each REST request once it is recorded, before it is answered."""
         self._cdn: dict[str, tuple[bytes, str]] = {}
         self._originals: dict[str, int] = {}
         self._rate_limits: list[tuple[str, str]] = []
@@ -196,7 +200,7 @@ class FakeDiscord:
         self._rate_limits.append((method, pattern))
 
     def refuse_token(self, token: str) -> None:
-        """Answer webhook requests with this interaction token 401, like an expired one."""
+        """Refuse this interaction token like an expired one: its webhook 401, its callback 404."""
         self.refused_tokens.add(token)
 
     def cdn_file(
@@ -282,6 +286,8 @@ class FakeDiscord:
         if request.path.startswith("/attachments/"):
             return self._serve_cdn(request)
         record = await self._record(request)
+        if self.on_request is not None:
+            await self.on_request(record)
         try:
             response = self._refusal(record)
             if response is None:
@@ -334,6 +340,9 @@ class FakeDiscord:
         if webhook is not None and webhook.group(1) in self.refused_tokens:
             body = {"message": "Invalid Webhook Token", "code": 50027}
             return _json(body, status=401)
+        callback = re.fullmatch(API + r"/interactions/\d+/([^/]+)/callback", record.path)
+        if callback is not None and callback.group(1) in self.refused_tokens:
+            return _json({"message": "Unknown interaction", "code": 10062}, status=404)
         return None
 
     async def _route(self, record: Recorded, request: web.Request) -> web.Response:
@@ -427,20 +436,25 @@ class FakeDiscord:
         return commands
 
     def _callback(self, record: Recorded, match: re.Match[str]) -> dict[str, Any]:
+        """A deferral (type 5: "thinking") or an answer (type 4) creates the original."""
         body = record.json or {}
         kind = body.get("type")
         interaction: dict[str, Any] = {"id": match.group(1), "type": kind}
-        if kind != 5:
+        if kind not in (4, 5):
             return {"interaction": interaction}
-        flags = (body.get("data") or {}).get("flags", 0) | 128
-        message = self._message(CHANNEL_ID, {"content": "", "flags": flags}, [], kind=20)
+        data = body.get("data") or {}
+        thinking = kind == 5
+        flags = data.get("flags", 0) | (128 if thinking else 0)
+        content = {"content": "", "flags": flags} if thinking else {**data, "flags": flags}
+        files = [] if thinking else record.files
+        message = self._message(CHANNEL_ID, content, files, kind=20)
         self._originals[match.group(2)] = int(message["id"])
         interaction |= {
             "response_message_id": message["id"],
-            "response_message_loading": True,
+            "response_message_loading": thinking,
             "response_message_ephemeral": bool(flags & 64),
         }
-        return {"interaction": interaction, "resource": {"type": 5, "message": message}}
+        return {"interaction": interaction, "resource": {"type": kind, "message": message}}
 
     def _edit_original(self, record: Recorded, match: re.Match[str]) -> dict[str, Any]:
         message_id = self._originals[match.group(2)]

@@ -3,7 +3,8 @@
 It serves the methods the adapter calls under `/bot<token>/<method>` and files under
 `/file/bot<token>/<path>`, records every call (method, decoded parameters, uploaded files,
 time), queues updates for long polling, and can answer the next call of a method with a 429.
-Helpers build the updates a user would cause: text, photos, documents, albums, replies and
+`on_call` sees each call as it arrives, before it is answered (a test may kill the bot
+there). Helpers build the updates a user would cause: text, photos, documents, albums, replies and
 button presses.
 """
 
@@ -114,6 +115,8 @@ class FakeTelegram:
         self._fail_next: dict[str, int] = {}
         self._runner: web.AppRunner | None = None
         self._closing = False
+        self.on_call: Callable[[Call], None] | None = None
+        """Called with each recorded call before it is answered."""
 
     # -- server --------------------------------------------------------------------------
     async def __aenter__(self) -> FakeTelegram:
@@ -157,6 +160,8 @@ class FakeTelegram:
         params, files = await _read_params(request)
         call = Call(method, params, files, time.monotonic())
         self.calls.append(call)
+        if self.on_call is not None:
+            self.on_call(call)
         status = self._fail_next.pop(method, None)
         if status is not None:
             call.result = str(status)

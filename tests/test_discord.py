@@ -30,6 +30,7 @@ from bot.app.settings import Settings
 from bot.chat.command import Command, OutImage
 from bot.chat.menu import CommandInfo
 from bot.i18n.catalogue import text
+from storage.records import JobStatus
 from tests.fake_discord import (
     APP_ID,
     CHANNEL_ID,
@@ -68,9 +69,10 @@ class World:
         return await self.fake.interact(payload)
 
     async def answer(self, token: str) -> str:
-        """The text that replaced the "thinking" message of this interaction."""
-        record = await self.fake.wait_for(lambda r: _is_original_edit(r, token))
-        return str(record.json["content"])
+        """The text of this interaction's first answer (its response, or what replaced
+        "thinking")."""
+        record = await self.fake.wait_for(lambda r: _is_first_answer(r, token))
+        return str(_original(record)["content"])
 
     async def follow_ups(self, token: str, count: int = 1) -> list[Recorded]:
         """The first `count` accepted follow-ups of this interaction."""
@@ -87,6 +89,24 @@ def _is_original_edit(record: Recorded, token: str) -> bool:
     return record.status == 200 and bool(
         record.match("PATCH", rf"/webhooks/{APP_ID}/{re.escape(token)}/messages/@original")
     )
+
+
+def _is_answering_callback(record: Recorded, token: str) -> bool:
+    return record.status == 200 and _is_callback(record, token) and record.json["type"] == 4
+
+
+def _is_first_answer(record: Recorded, token: str) -> bool:
+    return _is_answering_callback(record, token) or _is_original_edit(record, token)
+
+
+def _original(record: Recorded) -> dict[str, Any]:
+    """What a first answer says: the response's data, or the edit of "thinking"."""
+    return dict(record.json["data"] if "/callback" in record.path else record.json)
+
+
+def _is_apology(record: Recorded, token: str) -> bool:
+    """The error answer: the response itself, or a follow-up after "thinking"."""
+    return _is_answering_callback(record, token) or _is_follow_up(record, token)
 
 
 def _is_follow_up(record: Recorded, token: str) -> bool:
@@ -128,10 +148,11 @@ def _assert_result(record: Recorded, pictures: int = 1, side: int = 64) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running(settings: Settings, fake: FakeDiscord) -> AsyncIterator[World]:
-    """The bot as production builds it, with the connector to the fake injected."""
+async def running(settings: Settings, fake: FakeDiscord, **changes: Any) -> AsyncIterator[World]:
+    """The bot as production builds it, with the connector to the fake injected (and the
+    adapter's configuration changed by `changes`)."""
     async with running_bot(settings) as app:
-        config = discord_config(settings, command_menu())
+        config = dataclasses.replace(discord_config(settings, command_menu()), **changes)
         adapter = DiscordAdapter(app.bot.handle, config, connector=fake.connector())
         app.repliers[adapter.platform] = adapter
         await app.queue.start()
@@ -303,18 +324,17 @@ async def _check_generation(world: World, p: dict[str, bytes]) -> dict[str, int]
         _assert_result(result, pictures=2 if key == "imagine" else 1)
         ids[key] = _image_id(result)
 
-    # The deferral came before any work, and the progress message was edited, throttled.
+    # The first answer (its job stored first: see the test of that) and the progress
+    # message edited in place, throttled.
     token = tokens["imagine"]
-    deferral = fake.find(lambda r: _is_callback(r, token))[0]
-    assert deferral.json["type"] == 5
-    first_edit = fake.find(lambda r: _is_original_edit(r, token))[0]
-    assert deferral.at < first_edit.at
+    first = await fake.wait_for(lambda r: _is_first_answer(r, token))
     done = await fake.wait_for(
         lambda r: r.method == "PATCH" and token in r.path and "is done" in str(r.json)
     )
     edits = fake.find(lambda r: r.method == "PATCH" and token in r.path)
-    assert edits[-1] is done and len(edits) >= 2
-    gaps = [b.at - a.at for a, b in itertools.pairwise(edits)]
+    shown = [first] + [edit for edit in edits if edit is not first]
+    assert edits[-1] is done and len(shown) >= 2
+    gaps = [b.at - a.at for a, b in itertools.pairwise(shown)]
     assert all(gap >= 0.9 for gap in gaps), gaps  # at most about one edit a second
     # The 429 was honoured: discord.py waited and sent the follow-up again.
     posts = fake.find(lambda r: bool(r.match("POST", rf"/webhooks/{APP_ID}/{token}")))
@@ -482,13 +502,56 @@ async def _check_button_after_restart(world: World, ids: dict[str, int]) -> None
     custom_id = f"kb:variations:{ids['imagine']}"
     token = await world.ask(make.press(custom_id, fake.message_with(custom_id), ALICE))
     assert (await world.answer(token)).startswith("Queued as job #")
-    assert fake.find(lambda r: _is_callback(r, token))[0].json["type"] == 5
     _assert_result(await world.result(token), pictures=2)
     stranger = await world.ask(make.press(custom_id, fake.message_with(custom_id), BOB))
     assert await world.answer(stranger) == f"There is no image #{ids['imagine']}."
     show = f"kb:show:{ids['img2img']}"
     said = await world.answer(await world.ask(make.press(show, fake.message_with(show), BOB)))
     assert said.startswith(f"Image #{ids['img2img']}: img2img")
+
+
+async def test_the_job_row_exists_when_the_first_response_is_sent(
+    settings: Settings, logs: pytest.LogCaptureFixture
+) -> None:
+    """Answered in time, the first response is the answer, sent once the job is stored."""
+    make = Interactions()
+    seen: dict[str, int] = {}
+    async with FakeDiscord(TOKEN) as fake, running(settings, fake, answer_within=60.0) as world:
+
+        async def count_jobs(record: Recorded) -> None:
+            token = record.path.split("/")[-2]
+            if record.method == "POST" and record.path.endswith("/callback"):
+                seen[token] = len(await world.app.store.jobs(tuple(JobStatus)))
+
+        fake.on_request = count_jobs
+        slash = make.slash("imagine", ALICE, {"prompt": f"a fox {FAST}", **TINY})
+        token = await world.ask(slash)
+        assert (await world.answer(token)).startswith("Queued as job #1:")
+        (response,) = fake.find(lambda r: _is_callback(r, token))
+        assert response.json["type"] == 4, "no deferral: the answer is the response"
+        assert seen[token] == 1, "the job was stored before Discord heard anything"
+        (job,) = await world.app.store.jobs(tuple(JobStatus))
+        assert job.source == f"discord:interaction:{slash['id']}"
+        _assert_result(await world.result(token))
+
+
+async def test_a_command_not_answered_in_time_is_deferred_first(
+    settings: Settings, logs: pytest.LogCaptureFixture
+) -> None:
+    """Past `answer_within` (here at once) the interaction shows "thinking", then the answer
+    replaces it; a private command's deferral is ephemeral."""
+    make = Interactions()
+    async with FakeDiscord(TOKEN) as fake, running(settings, fake, answer_within=0.0) as world:
+        token = await world.ask(make.slash("imagine", BOB, {"prompt": f"a fox {FAST}", **TINY}))
+        assert (await world.answer(token)).startswith("Queued as job #")
+        (deferral,) = fake.find(lambda r: _is_callback(r, token))
+        edit = await fake.wait_for(lambda r: _is_original_edit(r, token))
+        assert deferral.json["type"] == 5 and deferral.at < edit.at
+        _assert_result(await world.result(token))
+        token = await world.ask(make.slash("quota", BOB))
+        assert (await world.answer(token)).startswith("Today you have used 1")
+        (deferral,) = fake.find(lambda r: _is_callback(r, token))
+        assert deferral.json["type"] == 5 and deferral.json["data"]["flags"] == 64
 
 
 async def test_handler_errors_are_logged_once_and_answered_politely(
@@ -512,16 +575,19 @@ async def test_handler_errors_are_logged_once_and_answered_politely(
                 await fake.interact(make.slash("imagine", ALICE, {"prompt": "x"})),
                 await fake.interact(make.press("kb:reroll:5", message, ALICE)),
             ]
-            said = [await fake.wait_for(lambda r, t=t: _is_follow_up(r, t)) for t in tokens]
+            said = [await fake.wait_for(lambda r, t=t: _is_apology(r, t)) for t in tokens]
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     for token, answer in zip(tokens, said, strict=True):
         polite = "Something went wrong on our side; please try again in a moment."
-        assert answer.json["content"] == polite
-        assert answer.json["flags"] == 64  # only the user sees it
-        assert fake.find(lambda r, t=token: r.method == "DELETE" and t in r.path)  # no "thinking"
+        shown = _original(answer) if _is_callback(answer, token) else answer.json
+        assert shown["content"] == polite
+        assert shown["flags"] == 64  # only the user sees it
+        deferred = fake.find(lambda r, t=token: _is_callback(r, t) and r.json["type"] == 5)
+        if deferred:  # no "thinking" left behind
+            assert fake.find(lambda r, t=token: r.method == "DELETE" and t in r.path)
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert [r.name for r in errors] == ["adapters.discord.delivery"] * 2  # once per failure
     assert all("the core fell over" in str(r.exc_info[1]) for r in errors if r.exc_info)

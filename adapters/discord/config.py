@@ -18,6 +18,9 @@ class DiscordConfig:
     guilds: tuple[int, ...] = ()
     max_download: int = 20 * 2**20
     edit_interval: float = 1.0
+    answer_within: float = 2.5
+    """Seconds a command may take to reach its first answer (its job stored first) before
+    the interaction is deferred instead; Discord wants a first response within 3 s."""
     shard_count: int | None = None  # set: an AutoShardedClient (many frontends, one token)
     shard_ids: tuple[int, ...] = ()  # the shards this process runs (empty: all of them)
     limits: Limits = field(default_factory=Limits)

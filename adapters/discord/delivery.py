@@ -1,9 +1,10 @@
 """The bot's answers on Discord: texts, progress and results, through the interaction.
 
-The first answer to an interaction replaces its "thinking" message; later answers are
-follow-ups (ephemeral when the command is private). Once the 15-minute interaction token
-has expired, or Discord refuses it with 401/404, answers go to the channel as ordinary
-messages mentioning the user; private answers are never made public that way.
+The first answer to an interaction is its response, or replaces its "thinking" message
+(`opening`); later answers are follow-ups (ephemeral when the command is private). Once the
+15-minute interaction token has expired, or Discord refuses it with 401/404, answers go to
+the channel as ordinary messages mentioning the user; private answers are never made public
+that way.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from discord import app_commands
 
 from adapters.discord.client import Client, log_http_failure
 from adapters.discord.edits import ProgressEdits
+from adapters.discord.opening import first_answer
 from adapters.discord.present import Outgoing, fit_all, result
 from adapters.discord.target import TOKEN_LIFETIME, Target
 from bot.chat.command import Button, Destination, OutImage
@@ -158,7 +160,7 @@ class Delivery:
         live = self.live.get(target.token)
         if live is not None and not live.answered:
             live.answered = True
-            return await live.interaction.edit_original_response(**outgoing.parts(editing=True))
+            return await first_answer(live.interaction, outgoing, ephemeral=target.private)
         if live is not None:
             followup = live.interaction.followup
             parts = outgoing.parts()

@@ -1,13 +1,17 @@
 """Discord interactions in, the bot's commands out.
 
-Every interaction is acknowledged first with `defer(thinking=True)` (ephemeral for private
-commands), then its pictures are checked (type and size, before any download) and read,
-and one `Command` in the shared option grammar goes to the bot. A picture the adapter will
-not take becomes the command's `refusal`, which the bot words in the user's language.
+Each interaction's pictures are checked (type and size, before any download) and read, and
+one `Command` in the shared option grammar goes to the bot, named after the interaction
+(`Command.source`). The bot's first answer, given once the job is stored, is the
+interaction's response when it comes within `DiscordConfig.answer_within` seconds;
+otherwise the interaction is deferred then (`defer(thinking=True)`, ephemeral for private
+commands) and the answer replaces "thinking" (`opening`). A picture the adapter will not
+take becomes the command's `refusal`, which the bot words in the user's language.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import mimetypes
 from collections.abc import Awaitable, Callable, Sequence
@@ -16,6 +20,8 @@ from dataclasses import replace
 import aiohttp
 import discord
 
+from adapters.discord import opening
+from adapters.discord.client import log_http_failure
 from adapters.discord.config import DiscordConfig
 from adapters.discord.delivery import LiveInteractions
 from adapters.discord.target import interaction_extra
@@ -69,6 +75,7 @@ def _command(interaction: discord.Interaction, name: str, words: str, *, private
         locale=str(interaction.locale),
         message_id=str(interaction.id),
         extra=interaction_extra(interaction, private=private),
+        source=f"{PLATFORM}:interaction:{interaction.id}",
     )
 
 
@@ -89,12 +96,34 @@ class Inbound:
         *,
         reply_image_id: int | None = None,
     ) -> None:
-        """Acknowledge, fetch the pictures, and hand one command to the bot."""
+        """Hand one command to the bot; defer if its first answer is not ready in time."""
         private = name in PRIVATE
-        await interaction.response.defer(thinking=True, ephemeral=private)
         self.live.remember(interaction)
         command = _command(interaction, name, command_text, private=private)
         given = [picture for picture in pictures if picture is not None]
+        work = asyncio.ensure_future(self._handle(command, given, reply_image_id))
+        try:
+            done, _ = await asyncio.wait([work], timeout=self.config.answer_within)
+            if not done:
+                await self._defer(interaction, private)
+            await work
+        except asyncio.CancelledError:
+            work.cancel()
+            raise
+
+    async def _defer(self, interaction: discord.Interaction, private: bool) -> None:
+        try:
+            await opening.defer(interaction, ephemeral=private)
+        except (discord.HTTPException, aiohttp.ClientError, OSError) as error:
+            log_http_failure("defer an interaction", error)
+
+    async def _handle(
+        self,
+        command: Command,
+        given: Sequence[discord.Attachment],
+        reply_image_id: int | None,
+    ) -> None:
+        """Fetch the pictures and hand the command to the bot."""
         try:
             attachments = await self._download(given)
         except RequestError as refusal:

@@ -2,9 +2,10 @@
 
 `TelegramAdapter.run` owns the python-telegram-bot `Application`'s lifecycle (no
 `run_polling`), so it shares the event loop with the rest of the bot: make sure the token
-works, start the application and its updates (long polling or a webhook), publish the
-command menu in each language, serve until cancelled, and stop everything in reverse
-order. The token never reaches a log line.
+works, start the application and the updates (long polling or a webhook, each update
+stored in the inbox before Telegram is told it arrived: `updates`), publish the command
+menu in each language, serve until cancelled, and stop everything in reverse order. The
+token never reaches a log line.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from adapters.telegram.delivery import Delivery
 from adapters.telegram.inbound import PLATFORM, Inbound
 from adapters.telegram.present import MENU_LANGUAGES, menu
 from adapters.telegram.redact import TokenFilter
+from adapters.telegram.updates import Updates
 from bot.chat.adapter import Handle
+from bot.chat.inbox import Inbox
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +37,16 @@ class TelegramAdapter(Delivery):
 
     platform = PLATFORM
 
-    def __init__(self, handle: Handle, config: TelegramConfig) -> None:
+    def __init__(self, handle: Handle, config: TelegramConfig, inbox: Inbox) -> None:
         self.handle = handle
         self.config = config
+        self.inbox = inbox
         self.redactor = TokenFilter(config.token)
         self.redactor.install()
         super().__init__(TelegramClient(config), config.limits)
         self.inbound = Inbound(self.client, config, handle, self.results, self.send_text)
         self.client.route(self.inbound.on_message, self.inbound.on_button, self.inbound.on_error)
+        self.updates = Updates(self.client, config, inbox)
 
     @property
     def application(self) -> Application[ExtBot[Any], Any, Any, Any, Any, Any]:
@@ -58,11 +63,11 @@ class TelegramAdapter(Delivery):
                 stack.push_async_callback(self._stop_sending)
                 await client.application.start()
                 stack.push_async_callback(client.application.stop)
-                await client.start_updates()
-                stack.push_async_callback(client.stop_updates)
+                stack.push_async_callback(self.updates.stop)
+                await self.updates.start()
                 await self._publish_menus()
                 log.info("Telegram: serving as @%s", client.bot.username)
-                await client.serve()
+                await self.updates.serve()
         finally:
             client.stopped = True
             self.redactor.uninstall()

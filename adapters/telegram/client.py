@@ -1,20 +1,18 @@
 """The connection to the Bot API: python-telegram-bot's `Application`, built and paced once.
 
 `TelegramClient` builds the application (rate limiter, HTTP clients, the adapter's
-handlers), makes sure the bot can send before anything goes out (`ready`), runs the
-updates (long polling or a webhook) and notices when polling gives up, keeps the
-background tasks, and awaits Bot API calls so that a Telegram or network error is logged
-and never raised (`guarded`). The adapter drives it through its lifecycle (`adapter`).
+handlers; no `Updater`: `updates` receives and stores the updates itself), makes sure the
+bot can send before anything goes out (`ready`), keeps the background tasks, and awaits Bot
+API calls so that a Telegram or network error is logged and never raised (`guarded`). The
+adapter drives it through its lifecycle (`adapter`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
@@ -37,18 +35,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 UpdateHandler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 ErrorHandler = Callable[[object, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
-
-ALLOWED_UPDATES = ("message", "callback_query")
-POLLING_TASK = "Updater:start_polling:polling_task"
-"""The name python-telegram-bot gives its long-polling task."""
-
-
-def parse_listen(listen: str) -> tuple[str, int]:
-    """`host:port` (or `[v6]:port`) -> (host, port)."""
-    host, _, port = listen.rpartition(":")
-    if not port.isdigit():
-        raise ValueError(f"listen must be host:port, got {listen!r}")
-    return host.strip("[]") or "0.0.0.0", int(port)
 
 
 class TelegramClient:
@@ -82,7 +68,7 @@ class TelegramClient:
             .get_updates_request(self._requests[1])
             .base_url(f"{base}/bot")
             .base_file_url(f"{base}/file/bot")
-            .concurrent_updates(True)
+            .updater(None)
             .rate_limiter(limiter)
             .job_queue(None)
             .build()
@@ -94,59 +80,6 @@ class TelegramClient:
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & pictures, message))
         self.application.add_handler(CallbackQueryHandler(button))
         self.application.add_error_handler(error)
-
-    # -- updates ----------------------------------------------------------------------------
-    async def start_updates(self) -> None:
-        """Start long polling, or the webhook server when a webhook URL is configured."""
-        updater = self.application.updater
-        assert updater is not None, "the application is built with an updater"
-        url = self.config.webhook_url
-        if url is None:
-            await updater.start_polling(
-                timeout=self.config.poll_seconds,
-                bootstrap_retries=3,
-                allowed_updates=ALLOWED_UPDATES,
-                error_callback=self._polling_failed,
-            )
-            return
-        host, port = parse_listen(self.config.listen)
-        await updater.start_webhook(
-            listen=host,
-            port=port,
-            url_path=urlsplit(url).path.strip("/"),
-            webhook_url=url,
-            secret_token=secrets.token_urlsafe(32),
-            allowed_updates=ALLOWED_UPDATES,
-            bootstrap_retries=3,
-        )
-
-    async def serve(self) -> None:
-        """Wait until cancelled; raise when long polling gives up on its own.
-
-        python-telegram-bot ends its polling loop, logging the error, when the server
-        rejects the token (revoked while running). The bot must not go on silently deaf.
-        """
-        polling = next((t for t in asyncio.all_tasks() if t.get_name() == POLLING_TASK), None)
-        if polling is None:  # webhook mode: the web server keeps serving
-            await asyncio.Future()
-            return
-        await asyncio.wait([polling])
-        error = None if polling.cancelled() else polling.exception()
-        if isinstance(error, InvalidToken):
-            raise InvalidToken("the Bot API server rejected the Telegram token") from None
-        raise TelegramError(f"long polling stopped: {error or 'it ended'}")
-
-    async def stop_updates(self) -> None:
-        """Stop polling or the webhook server."""
-        updater = self.application.updater
-        if updater is not None and updater.running:
-            try:
-                await updater.stop()
-            except TelegramError as error:  # polling had already ended on it (see serve)
-                log.debug("Telegram: the updater stopped after %s", type(error).__name__)
-
-    def _polling_failed(self, error: TelegramError) -> None:
-        log.warning("Telegram: polling failed, retrying: %s", error)
 
     # -- sending ----------------------------------------------------------------------------
     async def ready(self, *, required: bool = False) -> bool:

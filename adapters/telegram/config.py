@@ -41,4 +41,9 @@ class TelegramConfig:
     max_download: int = FileSizeLimit.FILESIZE_DOWNLOAD
     album_seconds: float = 1.0
     poll_seconds: int = 10
+    concurrent_updates: int = 256
+    """Updates handled at once (each waits for its pictures, its job row and its answer)."""
+    stop_seconds: float = 5.0
+    """How long updates being handled may take to finish when the adapter stops; the rest
+    are handled by the next start."""
     limits: FloodLimits = field(default_factory=FloodLimits)

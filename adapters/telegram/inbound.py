@@ -8,6 +8,11 @@ messages are gathered into one command. A button press runs its action on its im
 replying to one of the bot's results names its image (`Command.reply_image_id`). A file
 the adapter will not download becomes the command's `refusal`, which the bot words in the
 user's language.
+
+Each command names the update it came from (`Command.source`; an album, its first), so an
+update handled again after a crash does not make a second job. A handler returns once its
+command is handled; an album's later parts wait for the album, so each of its updates is
+handled when the album is.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import dataclasses
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 
 from telegram import CallbackQuery, Message, Update, User
 from telegram.constants import ChatType
@@ -40,6 +46,11 @@ _COMMAND = re.compile(r"/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?(?=\s|$)(.*)", re.D
 _IMAGE_REF = re.compile(r"#(\d+)")
 
 Say = Callable[[Destination, str], Awaitable[None]]
+
+
+def source(update_id: int) -> str:
+    """What a command made from this update came from (`Command.source`)."""
+    return f"{PLATFORM}:update:{update_id}"
 
 
 def parse_command(body: str, username: str) -> tuple[str, str] | None:
@@ -82,6 +93,16 @@ def _extra(message: Message) -> dict[str, str]:
     return {}
 
 
+@dataclass(slots=True)
+class _Album:
+    """An album being gathered: its parts so far (update id, message), and when it is done."""
+
+    parts: list[tuple[int, Message]]
+    handled: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
 class Inbound:
     """Turns messages, albums and button presses into commands for the bot."""
 
@@ -99,7 +120,7 @@ class Inbound:
         self.results = results
         self.say = say
         self.prompt_command = private_default(config.commands) if config.private_prompts else None
-        self._albums: dict[str, list[Message]] = {}
+        self._albums: dict[str, _Album] = {}
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A message: a command, a prompt, a picture, or part of an album."""
@@ -107,28 +128,48 @@ class Inbound:
         if message is None or message.from_user is None or message.from_user.is_bot:
             return
         if message.media_group_id:
-            await self._on_album_part(message)
+            await self._on_album_part(update.update_id, message)
             return
         intent = self._intent(message, "img2img")
         if intent is not None:
-            await self._submit([message], message, *intent)
+            await self._submit([message], message, source(update.update_id), *intent)
 
-    async def _on_album_part(self, message: Message) -> None:
-        """Gather an album's messages until none arrives for a moment, then run it once."""
+    async def _on_album_part(self, update_id: int, message: Message) -> None:
+        """Gather an album's messages until none arrives for a moment, then run it once.
+
+        The first part's handler runs the album; the others return when it is handled
+        (stopped half way, they stop too: the album is handled again by the next start).
+        """
         key = f"{message.chat.id}:{message.media_group_id}"
-        parts = self._albums.setdefault(key, [])
-        parts.append(message)
-        if len(parts) > 1:
+        album = self._albums.get(key)
+        if album is not None:
+            album.parts.append((update_id, message))
+            await asyncio.shield(album.handled)
             return
+        album = self._albums[key] = _Album([(update_id, message)])
+        try:
+            await self._gather(key, album)
+        except asyncio.CancelledError:
+            album.handled.cancel()
+            raise
+        finally:
+            if self._albums.get(key) is album:
+                del self._albums[key]
+            if not album.handled.done():
+                album.handled.set_result(None)
+
+    async def _gather(self, key: str, album: _Album) -> None:
         seen = 0
-        while seen < len(parts):
-            seen = len(parts)
+        while seen < len(album.parts):
+            seen = len(album.parts)
             await asyncio.sleep(self.config.album_seconds)
-        album = sorted(self._albums.pop(key), key=lambda part: part.message_id)
-        captioned = next((part for part in album if part.caption), album[0])
+        del self._albums[key]
+        parts = sorted((message for _, message in album.parts), key=lambda m: m.message_id)
+        captioned = next((part for part in parts if part.caption), parts[0])
         intent = self._intent(captioned, "mix")
         if intent is not None:
-            await self._submit(album, captioned, *intent)
+            first = min(update_id for update_id, _ in album.parts)
+            await self._submit(parts, captioned, source(first), *intent)
 
     def _intent(self, message: Message, picture_command: str) -> tuple[str, str] | None:
         """The command a message asks for: its own `/command`, else a private-chat prompt."""
@@ -142,9 +183,11 @@ class Inbound:
             return picture_command, prompt
         return self.prompt_command, prompt
 
-    async def _submit(self, parts: list[Message], message: Message, name: str, rest: str) -> None:
+    async def _submit(
+        self, parts: list[Message], message: Message, origin: str, name: str, rest: str
+    ) -> None:
         """Download the pictures (within the cap), build the command and hand it to the bot."""
-        command = self._command(message, name, rest)
+        command = self._command(message, name, rest, origin)
         try:
             own = [picture for part in parts for picture in await self._pictures(part)]
             replied = await self._pictures(message.reply_to_message)
@@ -155,7 +198,7 @@ class Inbound:
             dataclasses.replace(command, attachments=tuple(own), reply_attachments=tuple(replied))
         )
 
-    def _command(self, message: Message, name: str, rest: str) -> Command:
+    def _command(self, message: Message, name: str, rest: str, origin: str) -> Command:
         """The command a message makes, before its pictures are downloaded."""
         user = message.from_user
         assert user is not None, "checked by on_message"
@@ -170,6 +213,7 @@ class Inbound:
             locale=user.language_code,
             message_id=str(message.message_id),
             extra=_extra(message),
+            source=origin,
         )
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -182,9 +226,12 @@ class Inbound:
         parsed = Button.parse(data)
         if parsed is None or query.message is None:
             return
-        await self.handle(self._button_command(query, str(parsed[0]), parsed[1]))
+        origin = source(update.update_id)
+        await self.handle(self._button_command(query, str(parsed[0]), parsed[1], origin))
 
-    def _button_command(self, query: CallbackQuery, action: str, image_id: int) -> Command:
+    def _button_command(
+        self, query: CallbackQuery, action: str, image_id: int, origin: str
+    ) -> Command:
         message = query.message
         assert message is not None, "checked by on_button"
         return Command(
@@ -197,6 +244,7 @@ class Inbound:
             locale=query.from_user.language_code,
             message_id=str(message.message_id),
             extra=_extra(message) if isinstance(message, Message) else {},
+            source=origin,
         )
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

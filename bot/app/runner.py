@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from bot.app.root import build_registry, command_menu, running_bot
 from bot.app.settings import Settings, SettingsError
 from bot.chat.adapter import Adapter, Handle
+from bot.chat.inbox import Inbox
 from bot.chat.menu import CommandInfo
 
 if TYPE_CHECKING:
@@ -64,14 +65,14 @@ def discord_config(settings: Settings, commands: Sequence[CommandInfo]) -> Disco
     )
 
 
-def build_adapters(settings: Settings, handle: Handle) -> list[Adapter]:
-    """The adapters whose tokens are set."""
+def build_adapters(settings: Settings, handle: Handle, inbox: Inbox) -> list[Adapter]:
+    """The adapters whose tokens are set (Telegram keeps its updates in `inbox`)."""
     commands = command_menu()
     adapters: list[Adapter] = []
     if settings.telegram_token:
         from adapters.telegram.adapter import TelegramAdapter
 
-        adapters.append(TelegramAdapter(handle, telegram_config(settings, commands)))
+        adapters.append(TelegramAdapter(handle, telegram_config(settings, commands), inbox))
     if settings.discord_token:
         from adapters.discord.adapter import DiscordAdapter
 
@@ -90,7 +91,7 @@ async def run_adapters(settings: Settings, *, worker: bool = True) -> None:
     from bot.app.roles import frontend_extras
 
     async with running_bot(settings) as app, frontend_extras(settings, worker=worker):
-        adapters = build_adapters(settings, app.bot.handle)
+        adapters = build_adapters(settings, app.bot.handle, app.store)
         if not adapters:
             raise NoAdapterError
         for adapter in adapters:

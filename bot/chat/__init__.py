@@ -3,6 +3,8 @@
 - `command`: the command model every adapter builds, what the bot answers with, and the
   result buttons' callback data (`Button.data`, `Button.parse`).
 - `replier`, `adapter`: the interfaces adapters implement to speak and to run; `Handle`.
+- `inbox`: where an adapter stores what a platform delivered before acknowledging it (the
+  store implements it).
 - `menu`: the commands as menus list them (`CommandInfo`; the router declares them).
 - `grammar`: the option grammar every platform shares; `mix`: the mix syntax.
 - `downloads`: what an adapter checks before it downloads a user's file.

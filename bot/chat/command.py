@@ -73,6 +73,10 @@ class Command:
     refusal: RequestError | None = None
     """Set by an adapter that could not take the command as sent (a picture too large to
     download, say): the bot answers it in the user's language and does nothing else."""
+    source: str | None = None
+    """What the command came from, unique on its platform (`telegram:update:<update id>`,
+    `discord:interaction:<id>`); a job is stored once per source, however often the same
+    delivery is handled."""
 
     @property
     def destination(self) -> Destination:

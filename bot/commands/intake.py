@@ -3,17 +3,23 @@
 Validation, the pause, the queue caps, the quota and the job row are decided by the store in
 one transaction (`Store.admit_job`), so any number of frontends agree and nothing is half
 written. Only then is the owner told the job's place and the queue handed the job.
+
+A command handled a second time (its delivery was taken over after a crash) finds its job
+stored already: it is neither told nor queued again (a restarted queue runs stored jobs).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from datetime import UTC, datetime
 
 from bot.commands.context import Context
 from bot.jobs.notify import human_seconds
 from generation.request import GenerationRequest
 from storage.records import Admission
+
+log = logging.getLogger(__name__)
 
 
 async def submit(ctx: Context, request: GenerationRequest) -> None:
@@ -30,7 +36,13 @@ async def submit(ctx: Context, request: GenerationRequest) -> None:
         request.num_images,
         queue_size=services.config.queue_size,
         user_queue=services.config.user_queue,
+        source=ctx.command.source,
     )
+    if admission.duplicate:
+        earlier = admission.job
+        assert earlier is not None, "a duplicate admission carries the earlier job"
+        log.info("job #%s came from %s already; not queued again", earlier.id, ctx.command.source)
+        return
     if admission.job is None:
         await _refuse(ctx, admission)
         return
