@@ -14,26 +14,16 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from bot.app.settings import Settings, SettingsError
+from bot.app.settings import Settings, parse_families
 from bot.jobs import metrics
 from bot.jobs.distributed import HEARTBEAT_SECONDS, apply_schema, queue_name, stalled_loop
 from bot.jobs.worker import Runtime, build_worker_app
-from generation.families import DEFAULT_FAMILIES, Families
 from storage.store import Store
 
 if TYPE_CHECKING:
     from generation.engine.service import GenerationService
 
 log = logging.getLogger(__name__)
-
-
-def families(models: Sequence[str], registry: Families = DEFAULT_FAMILIES) -> list[str]:
-    """`2.2,3` -> the family names (every family of `registry` when empty)."""
-    names = [part.strip() for entry in models for part in entry.split(",") if part.strip()]
-    unknown = [name for name in names if name not in registry]
-    if unknown:
-        raise SettingsError(f"--models lists some of {registry.spoken()}, got {', '.join(unknown)}")
-    return names or list(registry.names())
 
 
 async def run_worker(
@@ -58,7 +48,7 @@ async def run_worker(
     settings = dataclasses.replace(
         settings, queue="procrastinate", device=(device,) if device else settings.device
     )
-    served = families(models)
+    served = parse_families(models)
     store = await Store.open(
         settings.database, settings.data_dir, default_daily_limit=settings.daily_limit
     )
