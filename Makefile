@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo test lint unit bench bench-scale install postgres clean
+.PHONY: demo chat test lint unit bench bench-scale install postgres clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,9 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/kandinsky-bot demo
 
+# The tiny offline models unless KBOT_MODELS names others (`kandinsky-bot download-models`).
 chat: $(STAMP)
-	$(BIN)/kandinsky-bot chat
+	$(BIN)/kandinsky-bot chat $(if $(KBOT_MODELS),,--tiny)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -100,5 +100,13 @@ ERRORS: dict[str, str] = {
     "file_too_big_for_bots": "the file {name} is too large for bots to download",
     "file_over_download_limit": "the file {name} is {size:.1f} MB; I can download files up "
     "to {limit:.0f} MB",
+    # -- checkpoints the engine cannot load (generation.engine) ----------------------------
+    "model_missing": "Kandinsky {family} is not downloaded here (checkpoint {checkpoint}) and "
+    "the model hub cannot be reached: run `kandinsky-bot download-models --models {family}` "
+    "where the hub is reachable, or try the tiny offline models with --tiny "
+    "(`kandinsky-bot make-tiny-models`)",
+    "depth_model_missing": "the depth estimator {checkpoint} is not downloaded here and the "
+    "model hub cannot be reached: run `kandinsky-bot download-models --depth` where the hub is "
+    "reachable, send a depth map instead, or try the tiny offline models with --tiny",
 }
 """Every error sentence in English: id -> template with `{name}` placeholders."""

@@ -63,6 +63,25 @@ def test_compose_has_every_role() -> None:
             assert condition == "service_completed_successfully"
 
 
+def test_workers_start_after_the_models_are_downloaded_and_never_download() -> None:
+    services = _compose()["services"]
+    assert isinstance(services, dict)
+    models = services["models"]
+    assert models["command"][0] == "download-models" and "--depth" in models["command"]
+    assert models["restart"] == "no"
+    assert "deploy" not in models, "downloading needs no GPU"
+    volumes = {volume.split(":")[1] for volume in models["volumes"]}
+    assert "/models" in volumes
+    workers = [service for name, service in services.items() if name.startswith("worker-")]
+    assert workers
+    for worker in workers:
+        condition = worker["depends_on"]["models"]["condition"]
+        assert condition == "service_completed_successfully"
+        assert worker["environment"]["HF_HUB_OFFLINE"] == "1"
+        assert worker["volumes"] == models["volumes"], "they load from the volume it fills"
+    assert "HF_HUB_OFFLINE" not in models["environment"]
+
+
 def test_env_example_names_known_settings() -> None:
     from dataclasses import fields
 

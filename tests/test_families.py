@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from bot.app.settings import SettingsError
-from bot.app.worker import families as worker_families
+from bot.app.settings import parse_families as worker_families
 from bot.chat.grammar import GrammarError, parse_command_text
 from bot.i18n.catalogue import help_text
 from generation.engine.cache import EngineOptions, Load, PipelineCache, PipelineSpec

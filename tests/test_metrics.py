@@ -42,3 +42,25 @@ async def test_metrics_and_health_endpoints() -> None:
 
 async def test_no_address_no_server() -> None:
     assert await metrics.start_metrics(None, role="frontend") is None
+
+
+async def test_healthz_names_what_keeps_a_process_from_being_ready() -> None:
+    server = await metrics.start_metrics("127.0.0.1:0", role="worker")
+    assert server is not None
+    base = f"http://127.0.0.1:{server.port}"
+    try:
+        metrics.not_ready("Kandinsky 3 is not downloaded here")
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"{base}/healthz") as response:
+                assert response.status == 503
+                assert await response.text() == (
+                    "not ready worker: Kandinsky 3 is not downloaded here"
+                )
+            async with session.get(f"{base}/livez") as response:
+                assert response.status == 200
+            metrics.ready()  # a later load that worked
+            async with session.get(f"{base}/healthz") as response:
+                assert response.status == 200
+    finally:
+        metrics.ready(False)
+        await server.stop()

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.app.models import add_model_commands, add_tiny_option, model_commands, with_tiny_models
 from bot.app.roles import add_worker_commands, worker_commands
 from bot.app.settings import Settings, SettingsError
 from bot.chat.mix import parse_mix_item
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from generation.engine.service import GenerationResult, GenerationService
 
 EXIT_BAD_INPUT = 2
-DEFAULT_TINY_DIR = Path(".kbot") / "tiny-models"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate = commands.add_parser("generate", help="make images from a prompt")
     generate.add_argument("prompt", nargs="?", default="", help="what to draw")
     _add_request_options(generate)
+    add_tiny_option(generate)
 
     recipe = commands.add_parser("recipe", help="print the recipe stored in a PNG we made")
     recipe.add_argument("file", type=Path)
@@ -63,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--lang", help="your language: en, ru or ar")
     chat.add_argument("--echo", action="store_true", help="print each command before its answer")
     chat.add_argument("--wait", action="store_true", help="finish each job before the next line")
+    add_tiny_option(chat)
 
     run = commands.add_parser("run", help="run every chat adapter that has its token configured")
     run.add_argument(
@@ -71,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="KBOT_QUEUE=procrastinate: frontends only, jobs run on `kandinsky-bot worker`",
     )
     add_worker_commands(commands)
+    add_model_commands(commands)
     commands.add_parser("discord-sync", help="register the Discord slash commands now")
     return parser
 
@@ -260,6 +263,8 @@ def _make_and_save(
 
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     """Make images from the command line options."""
+    if args.tiny:
+        settings = with_tiny_models(settings)
     return _make_and_save(settings, request_from_args(args, settings), args.output)
 
 
@@ -304,6 +309,8 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     """A conversation with the bot on standard input and output."""
     from bot.app.console import run_console
 
+    if args.tiny:
+        settings = with_tiny_models(settings)
     asyncio.run(
         run_console(
             settings,
@@ -357,6 +364,7 @@ COMMANDS = {
     "demo": cmd_demo,
 }
 COMMANDS.update(worker_commands())
+COMMANDS.update(model_commands())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

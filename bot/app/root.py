@@ -41,13 +41,16 @@ def build_registry(settings: Settings) -> ModelRegistry:
 
 
 def quiet_libraries() -> None:
-    """Keep diffusers and transformers to errors only, without loading progress bars."""
+    """Keep diffusers and transformers to errors only, without loading progress bars, and
+    the hub client to errors (offline, a load would warn that the hub is out of reach)."""
     import diffusers.utils.logging as diffusers_logging
+    import huggingface_hub.utils.logging as hub_logging
     import transformers.utils.logging as transformers_logging
 
     for library in (diffusers_logging, transformers_logging):
         library.set_verbosity_error()
         library.disable_progress_bar()
+    hub_logging.set_verbosity_error()
 
 
 def build_intake(settings: Settings) -> Intake:

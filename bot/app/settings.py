@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from generation.families import DEFAULT_FAMILIES
+from generation.families import DEFAULT_FAMILIES, Families
 from generation.request import Limits
 
 PREFIX = "KBOT_"
@@ -196,6 +196,15 @@ def _family(name: str, raw: str) -> str:
             f"{PREFIX}DEFAULT_MODEL must be one of {DEFAULT_FAMILIES.spoken()}, got {raw!r}"
         )
     return value
+
+
+def parse_families(models: Sequence[str], registry: Families = DEFAULT_FAMILIES) -> list[str]:
+    """`--models 2.2,3` (repeatable) -> the family names (every family of `registry` when empty)."""
+    names = [part.strip() for entry in models for part in entry.split(",") if part.strip()]
+    unknown = [name for name in names if name not in registry]
+    if unknown:
+        raise SettingsError(f"--models lists some of {registry.spoken()}, got {', '.join(unknown)}")
+    return names or list(registry.names())
 
 
 def read_dotenv(path: Path) -> dict[str, str]:

@@ -2,8 +2,9 @@
 
 Pipelines load once per process; one job at a time on its device; it only takes jobs of the
 model families it was given (one procrastinate queue per family). While it runs it is in the
-`workers` table and carries out admin preloads and unloads. SIGTERM: the running job
-finishes, then the process exits 0 (no graceful-shutdown timeout).
+`workers` table and carries out admin preloads and unloads. It is ready on /healthz once every
+family it serves has loaded; a family that did not load is logged and named there. SIGTERM:
+the running job finishes, then the process exits 0 (no graceful-shutdown timeout).
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.app.settings import Settings, SettingsError
+from bot.app.settings import Settings, parse_families
 from bot.jobs import metrics
 from bot.jobs.distributed import HEARTBEAT_SECONDS, apply_schema, queue_name, stalled_loop
 from bot.jobs.worker import Runtime, build_worker_app
-from generation.families import DEFAULT_FAMILIES, Families
+from generation.request import RequestError
 from storage.store import Store
 
 if TYPE_CHECKING:
@@ -28,15 +29,6 @@ if TYPE_CHECKING:
     from generation.engine.service import GenerationService
 
 log = logging.getLogger(__name__)
-
-
-def families(models: Sequence[str], registry: Families = DEFAULT_FAMILIES) -> list[str]:
-    """`2.2,3` -> the family names (every family of `registry` when empty)."""
-    names = [part.strip() for entry in models for part in entry.split(",") if part.strip()]
-    unknown = [name for name in names if name not in registry]
-    if unknown:
-        raise SettingsError(f"--models lists some of {registry.spoken()}, got {', '.join(unknown)}")
-    return names or list(registry.names())
 
 
 async def run_worker(
@@ -61,7 +53,7 @@ async def run_worker(
     settings = dataclasses.replace(
         settings, queue="procrastinate", device=(device,) if device else settings.device
     )
-    served = families(models)
+    served = parse_families(models)
     store = await Store.open(
         settings.database, settings.data_dir, default_daily_limit=settings.daily_limit
     )
@@ -76,10 +68,13 @@ async def run_worker(
     try:
         async with app.open_async(), presence.running():
             await apply_schema(settings.database)
-            await asyncio.to_thread(_preload, service, served)
+            problems = await asyncio.to_thread(preload, service, served)
             await presence.register()
             stalled = asyncio.create_task(stalled_loop(app))
-            metrics.ready()
+            if problems:
+                metrics.not_ready("; ".join(problems))
+            else:
+                metrics.ready()
             log.warning("worker %s serving %s", name, ", ".join(served))
             try:
                 worker = _beating_worker()(
@@ -103,12 +98,23 @@ async def run_worker(
         await store.close()
 
 
-def _preload(service: GenerationService, served: list[str]) -> None:
+def preload(service: GenerationService, served: Sequence[str]) -> list[str]:
+    """Load the pipelines of each family served; return what failed, one sentence a family.
+
+    Each failure is logged. The worker still serves (the other families' jobs run; a job of
+    a family that did not load fails with the same sentence), but is not ready on /healthz.
+    """
+    problems = []
     for family in served:
         try:
             service.preload(family)
-        except Exception:
-            log.exception("could not preload %s", family)
+        except RequestError as error:  # a sentence that says it all (a missing checkpoint)
+            log.error("could not preload Kandinsky %s: %s", family, error)
+            problems.append(str(error))
+        except Exception as error:
+            log.exception("could not preload Kandinsky %s", family)
+            problems.append(f"could not load Kandinsky {family}: {error}")
+    return problems
 
 
 def _beating_worker() -> type[procrastinate.worker.Worker]:

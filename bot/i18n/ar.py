@@ -287,5 +287,16 @@ AR_ERRORS: dict[str, str] = {
     "file_over_download_limit": (
         "حجم الملف {name} هو {size:.1f} ميغابايت؛ يمكنني تنزيل ملفات حتى {limit:.0f} ميغابايت"
     ),
+    # checkpoints the engine cannot load
+    "model_missing": (
+        "لم يُنزَّل Kandinsky {family} هنا (نقطة الحفظ {checkpoint}) ولا يمكن الوصول إلى مستودع "
+        "النماذج: شغّل `kandinsky-bot download-models --models {family}` حيث يمكن الوصول إليه، "
+        "أو جرّب النماذج الصغيرة دون اتصال باستخدام --tiny (`kandinsky-bot make-tiny-models`)"
+    ),
+    "depth_model_missing": (
+        "لم يُنزَّل مقدّر العمق {checkpoint} هنا ولا يمكن الوصول إلى مستودع النماذج: شغّل "
+        "`kandinsky-bot download-models --depth` حيث يمكن الوصول إليه، أو أرسل خريطة عمق جاهزة، "
+        "أو جرّب النماذج الصغيرة دون اتصال باستخدام --tiny"
+    ),
 }
 """Arabic error sentences, by `generation.messages.ERRORS` id."""

@@ -309,5 +309,16 @@ RU_ERRORS: dict[str, str] = {
     "file_over_download_limit": (
         "Файл {name} весит {size:.1f} МБ; я могу скачивать файлы до {limit:.0f} МБ"
     ),
+    # checkpoints the engine cannot load
+    "model_missing": (
+        "Kandinsky {family} здесь не скачан (чекпойнт {checkpoint}), а хаб моделей недоступен: "
+        "выполните `kandinsky-bot download-models --models {family}` там, где хаб доступен, "
+        "или попробуйте крошечные офлайн-модели с --tiny (`kandinsky-bot make-tiny-models`)"
+    ),
+    "depth_model_missing": (
+        "Оценщик глубины {checkpoint} здесь не скачан, а хаб моделей недоступен: выполните "
+        "`kandinsky-bot download-models --depth` там, где хаб доступен, пришлите готовую карту "
+        "глубины или попробуйте крошечные офлайн-модели с --tiny"
+    ),
 }
 """Russian error sentences, by `generation.messages.ERRORS` id."""

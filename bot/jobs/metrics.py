@@ -1,7 +1,9 @@
 """Operator view: Prometheus metrics and a health endpoint (`KBOT_METRICS_ADDR`).
 
-`GET /metrics` serves the Prometheus text format; `GET /healthz` answers 200 `ok` while
-the process runs (liveness) and, once `ready()` was called, `ready` (readiness; 503 before).
+`GET /metrics` serves the Prometheus text format; `GET /livez` answers 200 while the process
+runs (liveness); `GET /healthz` answers 200 `ready` once `ready()` was called (readiness),
+503 `starting` before, and 503 `not ready` with the reason after `not_ready(reason)` (a worker
+whose pipelines did not load).
 """
 
 from __future__ import annotations
@@ -48,12 +50,28 @@ IMAGES = Counter("kbot_images", "Images made", ["model", "task"])
 FAILURES = Counter("kbot_job_failures", "Jobs that failed, by reason", ["reason"])
 GPU_MEMORY = Gauge("kbot_gpu_memory_bytes", "GPU memory allocated by this process", ["device"])
 
-_state = {"ready": False}
+
+@dataclass(slots=True)
+class _Health:
+    """What /healthz says: ready, or not, and why not when something failed."""
+
+    ready: bool = False
+    problem: str | None = None
+
+
+_health = _Health()
 
 
 def ready(value: bool = True) -> None:
-    """Mark the process ready (or not) for /healthz."""
-    _state["ready"] = value
+    """Mark the process ready (or starting again) for /healthz; forget an earlier problem."""
+    _health.ready = value
+    _health.problem = None
+
+
+def not_ready(problem: str) -> None:
+    """Mark the process not ready for /healthz because of `problem` (shown there)."""
+    _health.ready = False
+    _health.problem = problem
 
 
 def failure_reason(reason: str) -> str:
@@ -123,9 +141,10 @@ async def start_metrics(addr: str | None, *, role: str) -> MetricsServer | None:
         return web.Response(body=body, headers={"Content-Type": content_type})
 
     async def healthz(_request: web.Request) -> web.Response:
-        ok = _state["ready"]
-        state = "ready" if ok else "starting"
-        return web.Response(text=f"{state} {role}", status=200 if ok else 503)
+        if _health.problem is not None:
+            return web.Response(text=f"not ready {role}: {_health.problem}", status=503)
+        state = "ready" if _health.ready else "starting"
+        return web.Response(text=f"{state} {role}", status=200 if _health.ready else 503)
 
     async def livez(_request: web.Request) -> web.Response:
         return web.Response(text=f"ok {role}")

@@ -1,6 +1,8 @@
 """The pipeline cache: each checkpoint loaded once, siblings derived, speed options applied.
 
-Nothing here runs at import time; `import diffusers` happens on the first load.
+Nothing here runs at import time; `import diffusers` happens on the first load. A checkpoint
+that is not downloaded while the model hub cannot be reached is refused in one sentence that
+names the family, the checkpoint and the ways out (`model_missing`), not a loader's traceback.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any
 import torch
 
 from generation.engine.checkpoints import ModelRegistry
+from generation.engine.hub import not_downloaded
+from generation.request import RequestError
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +110,14 @@ class PipelineCache:
         kwargs: dict[str, Any] = {"dtype": self.dtype}
         if checkpoint.variant:
             kwargs["variant"] = checkpoint.variant
-        pipe = diffusers_class(spec.cls).from_pretrained(checkpoint.id, **kwargs)
+        try:
+            pipe = diffusers_class(spec.cls).from_pretrained(checkpoint.id, **kwargs)
+        except Exception as error:
+            if not_downloaded(error):
+                raise RequestError.of(
+                    "model", family, "model_missing", family=family, checkpoint=checkpoint.id
+                ) from error
+            raise
         self.loads += 1
         self._apply_options(pipe)
         return pipe
@@ -138,9 +149,16 @@ class PipelineCache:
             if self._depth is None:
                 transformers = importlib.import_module("transformers")
                 checkpoint = self.registry.depth_estimator
-                self._depth = transformers.pipeline(
-                    "depth-estimation", model=checkpoint.id, device=self.device
-                )
+                try:
+                    self._depth = transformers.pipeline(
+                        "depth-estimation", model=checkpoint.id, device=self.device
+                    )
+                except Exception as error:
+                    if not_downloaded(error):
+                        raise RequestError.of(
+                            "depth", checkpoint.id, "depth_model_missing", checkpoint=checkpoint.id
+                        ) from error
+                    raise
                 self.loads += 1
             return self._depth  # type: ignore[no-any-return]
 

@@ -8,7 +8,7 @@ folder.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +20,14 @@ DEFAULT_DEPTH_ESTIMATOR = Checkpoint("Intel/dpt-hybrid-midas")
 
 class RegistryError(LookupError):
     """A family or role with no checkpoint, or a malformed registry file."""
+
+
+@dataclass(frozen=True, slots=True)
+class Needed:
+    """A checkpoint a process needs, and what for ("Kandinsky 2.2 prior")."""
+
+    title: str
+    checkpoint: Checkpoint
 
 
 def hub_checkpoints(families: Families = DEFAULT_FAMILIES) -> dict[str, dict[str, Checkpoint]]:
@@ -44,6 +52,17 @@ class ModelRegistry:
     def families(self) -> list[str]:
         """Return the families that have at least a text-to-image checkpoint."""
         return [family for family, roles in self.checkpoints.items() if "text2img" in roles]
+
+    def needed(self, families: Sequence[str], *, depth: bool = False) -> list[Needed]:
+        """Every checkpoint of `families` (each role's), then the depth estimator if asked."""
+        found = [
+            Needed(f"Kandinsky {family} {role}", checkpoint)
+            for family in families
+            for role, checkpoint in self.checkpoints.get(family, {}).items()
+        ]
+        if depth:
+            found.append(Needed("depth estimator", self.depth_estimator))
+        return found
 
     @classmethod
     def from_file(cls, path: Path, families: Families = DEFAULT_FAMILIES) -> ModelRegistry:
