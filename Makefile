@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo chat test lint unit bench bench-scale install postgres clean
+.PHONY: demo chat test lint unit bench bench-scale bench-gpu install postgres clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ bench: $(STAMP)
 # The procrastinate queue with one and two CPU workers (one thread each) on a private PostgreSQL.
 bench-scale: $(STAMP) postgres
 	$(BIN)/python benchmarks/bench_scale.py
+
+# Real-size Kandinsky 2.2 and 3 with random weights on a GPU: every speed option, as a table
+# (benchmarks/README.md). Pass options through ARGS, e.g. make bench-gpu ARGS="--families 2.2".
+bench-gpu: $(STAMP)
+	$(BIN)/python benchmarks/gpu_real_size.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .kbot demo-output outputs .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,122 @@
+"""The real-size GPU benchmark: it runs on the CPU at tiny size, and its configs give the
+published sizes of the Kandinsky 2.2 and 3 components."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+
+import pytest
+import torch
+
+from benchmarks.gpu_real_size import OptionSet, Sample, interleaved, main, table
+from benchmarks.real_size_models import parameter_counts
+
+TINY_RUN = ["--scale", "tiny", "--device", "cpu", "--size", "64", "--steps", "2"]
+# The math set runs everything the plain fp16 set runs, within the math attention backend.
+TINY_RUN += ["--batches", "1,2", "--options", "math", "--threads", "1"]
+HEAD = [
+    "family",
+    "options",
+    "dtype",
+    "decoder it/s b1",
+    "s/image b1",
+    "peak MiB b1",
+    "peak MiB b2",
+    "img/s b1",
+    "img/s b2",
+]
+
+# Millions of parameters, as published: the Kandinsky 2.2 model card (prior 1B, U-Net 1.22B,
+# MoVQ 67M), OpenCLIP's ViT-bigG-14 (image tower 1844.9M, text tower 694.7M) and the
+# Kandinsky 3 README (Flan-UL2 text encoder 8.6B, U-Net 3B, MoVQ 267M).
+PUBLISHED = {
+    "2.2 prior prior": 1000,
+    "2.2 prior image_encoder": 1844.9,
+    "2.2 prior text_encoder": 694.7,
+    "2.2 text2img unet": 1220,
+    "2.2 text2img movq": 67,
+    "3 text2img text_encoder": 8600,
+    "3 text2img unet": 3000,
+    "3 text2img movq": 267,
+}
+
+
+@pytest.fixture
+def threads() -> Iterator[None]:
+    """The script sets torch's thread count (`--threads`); put it back afterwards."""
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+def cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+def test_tiny_run_prints_a_row_of_positive_figures_per_family(
+    capsys: pytest.CaptureFixture[str], threads: None
+) -> None:
+    main(TINY_RUN)
+    out = capsys.readouterr().out
+    assert "- date: " in out
+    assert "- GPU: none (CPU" in out
+    assert f"torch {torch.__version__}" in out
+    head, rule, *rows = [cells(line) for line in out.splitlines() if line.startswith("|")]
+    assert head == HEAD
+    assert set(rule) == {"---"}
+    assert [row[:3] for row in rows] == [  # the engine runs fp32 on a CPU whatever is asked
+        ["2.2", "fp16, math attention", "float32"],
+        ["3", "fp16, math attention", "float32"],
+    ]
+    for row in rows:
+        figures = [float(cell) for cell in row[3:]]
+        assert len(figures) == len(HEAD) - 3
+        assert all(figure > 0 for figure in figures), row
+
+
+class FakeBench:
+    """Answers `measure` at once: the median shows which round a figure came from."""
+
+    def __init__(self) -> None:
+        self.measured: list[str] = []
+        self.releases = 0
+
+    def measure(self, family: str, chosen: OptionSet) -> Sample:
+        self.measured.append(f"{family} {chosen.label}")
+        if chosen.engine.get("compile"):
+            raise RuntimeError("CUDA out of memory")
+        rounds = sum(entry == self.measured[-1] for entry in self.measured)
+        return Sample("float16", float(rounds), 1.0, {1: 2.0}, {1: 100.0})
+
+    def release(self) -> None:
+        self.releases += 1
+
+
+def test_rounds_interleave_the_option_sets_and_a_failed_set_shows_in_its_row() -> None:
+    bench = FakeBench()
+    results = interleaved(bench, ["2.2"], ["fp16", "math", "compile"], rounds=3)
+    fp16, math, compiled = (
+        "2.2 fp16, SDPA",
+        "2.2 fp16, math attention",
+        "2.2 fp16, compile + channels_last",
+    )
+    assert bench.measured == [fp16, math, compiled, compiled, math, fp16, fp16, math, compiled]
+    assert bench.releases == 3  # after each failure, the device memory it held is given back
+    rows = table(argparse.Namespace(batches=[1]), results).splitlines()[2:]
+    assert [cells(row) for row in rows] == [
+        ["2.2", "fp16, SDPA", "float16", "2", "1", "100", "100", "2"],  # median of rounds 1, 2, 3
+        ["2.2", "fp16, math attention", "float16", "2", "1", "100", "100", "2"],
+        ["2.2", "fp16, compile + channels_last", "failed: RuntimeError", "-", "-", "-", "-", "-"],
+    ]
+
+
+def test_the_transcribed_configs_give_the_published_sizes() -> None:
+    counts = {name: count / 1e6 for name, count in parameter_counts("real").items()}
+    assert set(counts) == set(PUBLISHED)
+    for name, published in PUBLISHED.items():
+        assert counts[name] == pytest.approx(published, rel=0.05), name
+
+
+def test_the_tiny_configs_are_small() -> None:
+    assert max(parameter_counts("tiny").values()) < 2_000_000
