@@ -27,11 +27,11 @@ import dataclasses
 import difflib
 import math
 import re
-from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.chat.tokens import QUOTES, Scanner, split_option
 from generation.families import DEFAULT_FAMILIES, Families
 from generation.request import (
     MAX_SEED,
@@ -285,113 +285,6 @@ def _lookup(label: str, name: str) -> _Option:
     )
 
 
-# ------------------------------------------------------------------------------ tokens
-
-# Each opening quote and the closing quotes that end it.
-_QUOTES: dict[str, str] = {'"': '"', "'": "'", "“": "”", "„": "“”", "«": "»", "‘": "’"}
-_CLOSING = re.compile("[" + re.escape("".join(set("".join(_QUOTES.values())))) + r"](?=\s|\Z)")
-_SPACES = re.compile(r"\s*")
-_WORD = re.compile(r"\S*")
-_OPTION_START = re.compile(r"(?:--|—|–)[A-Za-z]")
-
-
-def _end_of(pattern: re.Pattern[str], text: str, start: int) -> int:
-    """Return where `pattern` (one that matches the empty text too) stops matching."""
-    match = pattern.match(text, start)
-    return match.end() if match is not None else start
-
-
-@dataclass(frozen=True, slots=True)
-class _Token:
-    """A piece of the text: as written (`raw`) and with its quotes taken off (`text`).
-
-    `unclosed` is the text from a value's opening quote on when that quote never closes.
-    """
-
-    raw: str
-    text: str
-    quoted: bool
-    unclosed: str = ""
-
-
-class _Scanner:
-    """Splits text into tokens one at a time, in linear time overall."""
-
-    def __init__(self, text: str) -> None:
-        self._text = text
-        self._pos = 0
-        # Where each closing quote stands before whitespace or the end, in order.
-        self._closers: dict[str, list[int]] = {}
-        for match in _CLOSING.finditer(text):
-            self._closers.setdefault(match.group(), []).append(match.start())
-
-    def next(self, *, value: bool) -> _Token | None:
-        """Return the next token, or None at the end.
-
-        With `value`, the token is an option's value: an unclosed quote takes the rest.
-        """
-        text = self._text
-        start = _end_of(_SPACES, text, self._pos)
-        if start >= len(text):
-            self._pos = len(text)
-            return None
-        if text[start] in _QUOTES:
-            token = self._quoted(start, rest=value)
-            if token is not None:
-                return token
-        return self._word(start)
-
-    def _close(self, opener: str, start: int) -> int:
-        """Return where the quote opened by `opener` closes, at or after `start`; -1 if never."""
-        found = -1
-        for closer in _QUOTES[opener]:
-            positions = self._closers.get(closer, [])
-            index = bisect_left(positions, start)
-            if index < len(positions) and (found < 0 or positions[index] < found):
-                found = positions[index]
-        return found
-
-    def _quoted(self, start: int, *, rest: bool) -> _Token | None:
-        text = self._text
-        close = self._close(text[start], start + 1)
-        if close >= 0:
-            self._pos = close + 1
-            return _Token(text[start : close + 1], text[start + 1 : close], quoted=True)
-        if rest:
-            self._pos = len(text)
-            return _Token(text[start:], text[start + 1 :], quoted=True, unclosed=text[start:])
-        return None
-
-    def _word(self, start: int) -> _Token:
-        text = self._text
-        end = _end_of(_WORD, text, start)
-        self._pos = end
-        if _OPTION_START.match(text, start):
-            equals = text.find("=", start, end)
-            if equals >= 0 and equals + 1 < end and text[equals + 1] in _QUOTES:
-                return self._quoted_assignment(start, equals)
-        return _Token(text[start:end], text[start:end], quoted=False)
-
-    def _quoted_assignment(self, start: int, equals: int) -> _Token:
-        """Read `--key="a value"`, whose quote may close after whitespace."""
-        text = self._text
-        close = self._close(text[equals + 1], equals + 2)
-        end = close if close >= 0 else len(text)
-        self._pos = close + 1 if close >= 0 else len(text)
-        raw = text[start : self._pos]
-        value = text[start : equals + 1] + text[equals + 2 : end]
-        return _Token(raw, value, quoted=False, unclosed="" if close >= 0 else text[equals + 1 :])
-
-
-def _split_option(token: _Token) -> tuple[str, str, str | None] | None:
-    """Return (label, name, value after '=' or None) for an option token, else None."""
-    if token.quoted or not _OPTION_START.match(token.text):
-        return None
-    body = token.text[2:] if token.text.startswith("--") else token.text[1:]
-    name, _, inline = body.partition("=")
-    return f"--{name.lower()}", name, (inline if inline or token.raw != token.text else None)
-
-
 # ------------------------------------------------------------------------------- parse
 
 
@@ -402,11 +295,11 @@ def parse_command_text(text: str, families: Families = DEFAULT_FAMILIES) -> Pars
     `--model` takes the names of `families`. Raises GrammarError for an unknown, repeated or
     badly valued option, a missing value, or `--size` together with `--ar`.
     """
-    scanner = _Scanner(text)
+    scanner = Scanner(text)
     words: list[str] = []
     values: dict[str, Any] = {}  # ParsedText attribute -> typed value
     while (token := scanner.next(value=False)) is not None:
-        split = _split_option(token)
+        split = split_option(token)
         if split is None:
             words.append(token.raw)
             continue
@@ -423,7 +316,7 @@ def parse_command_text(text: str, families: Families = DEFAULT_FAMILIES) -> Pars
 
 
 def _read_value(
-    option: _Option, label: str, inline: str | None, scanner: _Scanner, families: Families
+    option: _Option, label: str, inline: str | None, scanner: Scanner, families: Families
 ) -> object:
     """Return the typed value of `option`, reading the next token when none came with '='."""
     if option.parse is None:
@@ -434,7 +327,7 @@ def _read_value(
         return True
     if inline is None:
         token = scanner.next(value=True)
-        if token is None or _split_option(token) is not None:
+        if token is None or split_option(token) is not None:
             raise GrammarError.of(
                 option.field,
                 None,
@@ -461,7 +354,7 @@ def _unclosed(option: _Option, label: str, rest: str) -> GrammarError:
         "unclosed_quote",
         name=label,
         quote=rest[0],
-        closer=_QUOTES[rest[0]][0],
+        closer=QUOTES[rest[0]][0],
         excerpt=excerpt,
     )
 
