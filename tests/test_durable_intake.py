@@ -303,6 +303,7 @@ async def test_an_update_the_webhook_took_survives_a_sigkill(
 
             def kill_at_the_answer(call: Call) -> None:
                 if call.method == "sendMessage" and call.reply_to == asked.message:
+                    fake.on_call = None
                     first.kill()  # the update was stored (200); its answer is cut off
 
             fake.on_call = kill_at_the_answer
