@@ -14,7 +14,16 @@ help texts, checkpoints, tiny models and the README's matrix) is derived from it
 from __future__ import annotations
 
 from generation.families import k3, k21, k22
-from generation.families.spec import Capability, Checkpoint, Families, FamilySpec, PriorDefaults
+from generation.families.spec import (
+    Capability,
+    Checkpoint,
+    Families,
+    FamilySpec,
+    MultipleOf,
+    PriorDefaults,
+    SizeList,
+    SizeRule,
+)
 
 DEFAULT_FAMILIES = Families(specs=(k21.SPEC, k22.SPEC, k3.SPEC), default="2.2")
 """The families the bot ships with, in the order users see them; 2.2 when none is named."""
@@ -25,5 +34,8 @@ __all__ = [
     "Checkpoint",
     "Families",
     "FamilySpec",
+    "MultipleOf",
     "PriorDefaults",
+    "SizeList",
+    "SizeRule",
 ]
