@@ -50,9 +50,10 @@ class GenerationResult:
     seconds: float
 
 
-def batch_key(request: GenerationRequest) -> object:
-    """Requests with equal keys can run in one pipeline call."""
-    if request.task not in _BATCHABLE:
+def batch_key(request: GenerationRequest, families: Families = DEFAULT_FAMILIES) -> object:
+    """Requests with equal keys can run in one pipeline call (never those of a family that
+    does not batch, `FamilySpec.batches`)."""
+    if request.task not in _BATCHABLE or not families.get(request.model).batches:
         return id(request)
     return request.replace(prompt="", negative_prompt="", seed=None, init_image=None)
 
@@ -163,7 +164,7 @@ class GenerationService:
         ]
         groups: dict[object, list[int]] = {}
         for index, request in enumerate(prepared):
-            groups.setdefault(batch_key(request), []).append(index)
+            groups.setdefault(batch_key(request, self.families), []).append(index)
         results: list[GenerationResult | None] = [None] * len(prepared)
         for indexes in groups.values():
             members = [prepared[i] for i in indexes]
