@@ -477,18 +477,7 @@ def size_for_aspect(
     limits = limits or Limits()
     if width <= 0 or height <= 0:
         raise RequestError.of("size", f"{width}x{height}", "size_positive")
-    if not isinstance(rule, MultipleOf):
-        return rule.nearest(width, height)
-    multiple = rule.multiple
-    aspect = width / height
-    target_h = (area / aspect) ** 0.5
-    target_w = target_h * aspect
-
-    def snap(side: float) -> int:
-        snapped = max(limits.min_side, min(limits.max_side, round(side / multiple) * multiple))
-        return int(snapped)
-
-    w, h = snap(target_w), snap(target_h)
-    while w * h > limits.max_pixels:
-        w, h = (w - multiple, h) if w >= h else (w, h - multiple)
-    return w, h
+    if isinstance(rule, MultipleOf):
+        bounds = (limits.min_side, limits.max_side, limits.max_pixels)
+        return rule.nearest(width, height, area, *bounds)
+    return rule.nearest(width, height)

@@ -37,6 +37,23 @@ class MultipleOf:
 
     multiple: int
 
+    def nearest(
+        self, width: float, height: float, area: int, low: int, high: int, max_pixels: int
+    ) -> tuple[int, int]:
+        """The size of about `area` pixels nearest to `width:height`, each side a multiple
+        between `low` and `high`, at most `max_pixels` in all."""
+        multiple = self.multiple
+        aspect = width / height
+        target_h = (area / aspect) ** 0.5
+
+        def snap(side: float) -> int:
+            return int(max(low, min(high, round(side / multiple) * multiple)))
+
+        w, h = snap(target_h * aspect), snap(target_h)
+        while w * h > max_pixels:
+            w, h = (w - multiple, h) if w >= h else (w, h - multiple)
+        return w, h
+
     def default_size(self, width: int, height: int) -> tuple[int, int]:
         """A default size (one nobody asked for) as it is: validation judges it."""
         return width, height
