@@ -133,15 +133,15 @@ class _BpeTrainer:
 
     @staticmethod
     def _count(words: Sequence[str], pieces: dict[str, list[str]]) -> int:
+        """How many tokens `words` make, split as `pieces` says."""
         return sum(len(pieces[word]) for word in words)
 
 
 def _qwen_tokenizer() -> Qwen2Tokenizer:
     """The tiny Qwen2 tokenizer: byte-level BPE over the pipelines' templates and common words."""
-    alphabet = list(byte_alphabet().values())
-    specials = list(SPECIAL_TOKENS[1:])
-    splitter = Qwen2Tokenizer(vocab=dict.fromkeys(alphabet, 0), merges=[])
-    pre_tokenizer = splitter.backend_tokenizer.pre_tokenizer
+    alphabet = {symbol: index for index, symbol in enumerate(byte_alphabet().values())}
+    # The bytes alone: its pre-tokenizer (Qwen2's split and byte-level mapping) is the one used.
+    pre_tokenizer = Qwen2Tokenizer(vocab=alphabet, merges=[]).backend_tokenizer.pre_tokenizer
 
     def pre_tokens(text: str) -> list[str]:
         """Byte-level pre-tokens of `text`, special tokens kept whole."""
@@ -165,13 +165,14 @@ def _qwen_tokenizer() -> Qwen2Tokenizer:
     prefix_words = [word for word in edit_prefix if word not in SPECIAL_TOKENS]
     room = edit[1] - (len(edit_prefix) - len(prefix_words))
     trainer.train(words(edit[0].format("")), floor=(prefix_words, room))
-    vocab = {symbol: index for index, symbol in enumerate(alphabet)}
+    vocab = dict(alphabet)
     for left, right in trainer.merges:
         vocab.setdefault(left + right, len(vocab))
     for token in SPECIAL_TOKENS:
         vocab[token] = len(vocab)
     # tokenizers' BPE wants (left, right) tuples; transformers annotates the argument as list[str].
     merges: Any = trainer.merges
+    specials = list(SPECIAL_TOKENS[1:])  # <|endoftext|> is already its unk, eos and pad token
     tokenizer = Qwen2Tokenizer(vocab=vocab, merges=merges, extra_special_tokens=specials)
     for template, start in (text2img, edit):
         prefix = len(tokenizer(template.split("{}")[0])["input_ids"])
