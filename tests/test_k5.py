@@ -27,6 +27,8 @@ from generation.families import DEFAULT_FAMILIES, SizeList
 from generation.families.k5 import SIZES
 from generation.families.k5.tiny import TINY_SIZES
 from generation.request import GenerationRequest, RequestError, Task, validate
+from storage.store import Store
+from tests.botkit import FakeGenerator, cmd, make_bot
 from tests.helpers import decode, png
 
 FIVE = DEFAULT_FAMILIES.get("5")
@@ -257,6 +259,42 @@ def test_requests_of_family_5_never_share_a_call() -> None:
     assert batch_key(edit) != batch_key(edit.replace(prompt="b"))
     two = GenerationRequest(model="2.2", prompt="a", seed=1)
     assert batch_key(two) == batch_key(two.replace(prompt="b", seed=2)), "2.2 still batches"
+
+
+# ---------------------------------------------------------------------- the chat path
+
+
+class Recording(FakeGenerator):
+    """The bot's fake generator, keeping the requests it was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests: list[GenerationRequest] = []
+
+    async def generate_batch(self, requests: Any, progress: Any = None, cancel: Any = None) -> Any:
+        self.requests.extend(requests)
+        return await super().generate_batch(requests, progress, cancel)
+
+
+async def test_chat_requests_for_family_5_take_its_sizes(store: Store) -> None:
+    generator = Recording()
+    kit = make_bot(store, generator)
+    await kit.queue.start()
+    await kit.bot.handle(cmd("kim", "imagine", "a fox --model 5"))
+    await kit.bot.handle(cmd("kim", "imagine", "a fox --model k5 --ar 16:9"))
+    await kit.queue.wait_idle()
+    assert [(r.model, r.width, r.height) for r in generator.requests] == [
+        ("5", 1024, 1024),
+        ("5", 1280, 768),
+    ]
+    await kit.bot.handle(cmd("kim", "imagine", "a fox --model 5 --size 512x512"))
+    assert kit.replier.said("kim")[-1].startswith("Kandinsky 5 makes only these sizes: 1024x1024")
+    await kit.bot.handle(cmd("kim", "settings", "--model 5"))
+    assert kit.replier.said("kim")[-1].startswith("Your defaults: model 5, size default")
+    await kit.bot.handle(cmd("kim", "imagine", "a lighthouse"))
+    await kit.queue.wait_idle()
+    assert (generator.requests[-1].model, generator.requests[-1].width) == ("5", 1024)
+    await kit.queue.stop()
 
 
 # --------------------------------------------------------------------- the engine
