@@ -4,7 +4,8 @@ Resize policy for pictures users send (init images, masks, depth maps): the pict
 scaled to *cover* the requested size, keeping its aspect ratio, then centre-cropped to
 exactly width x height. Nothing is stretched; the edges of a picture whose aspect differs
 from the request are cut off evenly. When a user gives no size, callers pick one from the
-picture's aspect with `generation.request.size_for_aspect`, so nothing is cut.
+picture's aspect with `generation.request.size_for_aspect`, so nothing is cut (or, for a
+family that makes only listed sizes, little: the listed size of the nearest aspect).
 """
 
 from __future__ import annotations

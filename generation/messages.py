@@ -14,6 +14,17 @@ ERRORS: dict[str, str] = {
     "k3_no_inpainting": "Kandinsky 3 has no inpainting; try model 2.2",
     "k3_no_mix": "Kandinsky 3 has no prior, so it cannot mix; try model 2.2",
     "depth_only_k22": "Depth ControlNet exists only for Kandinsky 2.2; try model 2.2",
+    "k5_use_edit": "Kandinsky 5 changes a picture by instruction, not by strength: "
+    "use /edit (task edit) and say what to change",
+    "k5_no_inpainting": "Kandinsky 5 has no mask inpainting; say what to change with /edit, "
+    "or try model 2.2 with a mask",
+    "k5_no_mix": "Kandinsky 5 has no prior, so it cannot mix; try model 2.2",
+    "edit_elsewhere": "Kandinsky {model} cannot edit by instruction; try model {able}",
+    "edit_no_strength": "edit takes no strength: the instruction says what to change; "
+    "leave out --strength",
+    "scheduler_for_model": "Kandinsky {model} takes only the scheduler {choices}, got {value}",
+    "size_not_listed": "Kandinsky {model} makes only these sizes: {sizes}; got {value} "
+    "(--ar picks the nearest)",
     "mix_item_kind": "each mix item is either a text or an image",
     "one_of": "{name} must be one of {choices}, got {value}",
     "not_text": "{name} must be text",

@@ -11,11 +11,11 @@ from __future__ import annotations
 import dataclasses
 import enum
 import secrets
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Self, TypeVar
 
-from generation.families import DEFAULT_FAMILIES, Families
+from generation.families import DEFAULT_FAMILIES, Families, FamilySpec, MultipleOf, SizeRule
 from generation.messages import ERRORS
 
 _T = TypeVar("_T")
@@ -32,6 +32,7 @@ class Task(enum.StrEnum):
     INPAINT = "inpaint"
     MIX = "mix"
     DEPTH = "depth"
+    EDIT = "edit"  # a picture changed as an instruction says (no strength)
 
 
 class RequestError(ValueError):
@@ -72,7 +73,7 @@ class GenerationCancelled(Exception):
 # Schedulers users may choose; "default" keeps the checkpoint's own.
 SCHEDULERS: tuple[str, ...] = ("default", "ddim", "ddpm", "dpm++", "dpm++2s")
 
-_IMAGE_TASKS = (Task.IMG2IMG, Task.INPAINT)
+_IMAGE_TASKS = (Task.IMG2IMG, Task.INPAINT, Task.EDIT)
 
 
 def supports(family: str, task: Task, families: Families = DEFAULT_FAMILIES) -> bool:
@@ -115,7 +116,8 @@ class GenerationRequest:
     `guidance_scale`, the prior's two and `seed` may be left as None: `resolved()` fills
     them (the family's defaults, a random seed) so the stored recipe is always complete.
     For `depth`, `init_image` is the picture the depth map is estimated from (unless
-    `depth_hint` is given); with `depth_img2img` it is also the starting image.
+    `depth_hint` is given); with `depth_img2img` it is also the starting image. For `edit`,
+    `prompt` is the instruction and `init_image` the picture it changes; `strength` is unused.
     """
 
     task: Task = Task.TEXT2IMG
@@ -285,12 +287,23 @@ def validate(
     spec = families.get(request.model)
     refusal = spec.refusal(request.task)
     if refusal is not None:
-        raise RequestError.of("model", request.model, refusal)
+        able = families.supporting(request.task)
+        raise RequestError.of("model", request.model, refusal, model=request.model, able=able)
     _check_text(request, limits)
-    _check_size(request.width, request.height, limits, spec.size_multiple)
+    _check_size(request.width, request.height, limits, spec)
     _check_numbers(request, limits)
+    _check_scheduler(request, spec)
     _check_inputs(request, limits)
     return request
+
+
+def refuse_unused(request: GenerationRequest, given: Collection[str]) -> None:
+    """Refuse an option the user set (`given`: request field names) that the task ignores.
+
+    `edit` takes no strength: the instruction says what to change.
+    """
+    if str(request.task) == Task.EDIT and "strength" in given:
+        raise RequestError.of("strength", request.strength, "edit_no_strength")
 
 
 def _check_text(request: GenerationRequest, limits: Limits) -> None:
@@ -313,13 +326,21 @@ def _check_text(request: GenerationRequest, limits: Limits) -> None:
         raise RequestError.of("prompt", request.prompt, "prompt_empty")
 
 
-def _check_size(width: object, height: object, limits: Limits, multiple: int) -> None:
+def _check_size(width: object, height: object, limits: Limits, spec: FamilySpec) -> None:
+    rule = spec.size_rule
     for name, side in (("width", width), ("height", height)):
         if not isinstance(side, int) or isinstance(side, bool):
             raise RequestError.of(name, side, "whole_number", name=name, value=repr(side))
-        if side % multiple:
+    assert isinstance(width, int) and isinstance(height, int)
+    if not isinstance(rule, MultipleOf) and (width, height) not in rule.sizes:
+        size = f"{width}x{height}"
+        raise RequestError.of(
+            "size", size, "size_not_listed", model=spec.name, sizes=rule.spoken(), value=size
+        )
+    for name, side in (("width", width), ("height", height)):
+        if isinstance(rule, MultipleOf) and side % rule.multiple:
             raise RequestError.of(
-                name, side, "size_multiple", name=name, multiple=multiple, value=side
+                name, side, "size_multiple", name=name, multiple=rule.multiple, value=side
             )
         if not limits.min_side <= side <= limits.max_side:
             raise RequestError.of(
@@ -331,7 +352,6 @@ def _check_size(width: object, height: object, limits: Limits, multiple: int) ->
                 high=limits.max_side,
                 value=side,
             )
-    assert isinstance(width, int) and isinstance(height, int)
     if width * height > limits.max_pixels:
         raise RequestError.of(
             "size",
@@ -350,6 +370,20 @@ def _check_range(name: str, value: object, low: float, high: float, *, whole: bo
         raise RequestError.of(name, value, "whole_number", name=name, value=repr(value))
     if not low <= value <= high or value != value:  # value != value catches NaN
         raise RequestError.of(name, value, "between", name=name, low=low, high=high, value=value)
+
+
+def _check_scheduler(request: GenerationRequest, spec: FamilySpec) -> None:
+    if spec.takes_scheduler(request.scheduler) or request.scheduler not in SCHEDULERS:
+        return  # a scheduler nobody knows was refused with the whole list already
+    choices = ", ".join(spec.schedulers or SCHEDULERS)
+    raise RequestError.of(
+        "scheduler",
+        request.scheduler,
+        "scheduler_for_model",
+        model=spec.name,
+        choices=choices,
+        value=repr(request.scheduler),
+    )
 
 
 def _check_numbers(request: GenerationRequest, limits: Limits) -> None:
@@ -433,41 +467,34 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def size_for_aspect(
-    width: int, height: int, area: int, limits: Limits | None = None, *, multiple: int
+    width: int, height: int, area: int, limits: Limits | None = None, *, rule: SizeRule
 ) -> tuple[int, int]:
-    """Return the size nearest to `width:height` with about `area` pixels.
+    """Return the size the family's size `rule` makes nearest to `width:height`.
 
-    Both sides are multiples of `multiple` (the family's size rule, `FamilySpec.size_multiple`)
-    within `limits`.
+    With `MultipleOf`, a size of about `area` pixels whose sides are multiples of the rule's
+    within `limits`; with `SizeList`, the listed size of the nearest aspect (whatever `area`).
     """
     limits = limits or Limits()
     if width <= 0 or height <= 0:
         raise RequestError.of("size", f"{width}x{height}", "size_positive")
-    aspect = width / height
-    target_h = (area / aspect) ** 0.5
-    target_w = target_h * aspect
-
-    def snap(side: float) -> int:
-        snapped = max(limits.min_side, min(limits.max_side, round(side / multiple) * multiple))
-        return int(snapped)
-
-    w, h = snap(target_w), snap(target_h)
-    while w * h > limits.max_pixels:
-        w, h = (w - multiple, h) if w >= h else (w, h - multiple)
-    return w, h
+    if isinstance(rule, MultipleOf):
+        bounds = (limits.min_side, limits.max_side, limits.max_pixels)
+        return rule.nearest(width, height, area, *bounds)
+    return rule.nearest(width, height)
 
 
 BATCHABLE = (Task.TEXT2IMG, Task.IMG2IMG)  # tasks whose requests may share a pipeline call
 
 
-def batch_key(request: GenerationRequest) -> object:
-    """Requests with equal keys can run in one pipeline call.
+def batch_key(request: GenerationRequest, families: Families = DEFAULT_FAMILIES) -> object:
+    """Requests with equal keys can run in one pipeline call (never those of a family that
+    does not batch, `FamilySpec.batches`).
 
     They differ at most in prompt, seed, starting picture and the words of the negative
     prompt: whether there is one is shared, since a call with any negative prompt gives an
     empty one to the requests without (not the same guidance as none).
     """
-    if request.task not in BATCHABLE:
+    if request.task not in BATCHABLE or not families.get(request.model).batches:
         return id(request)
     shared = request.replace(prompt="", negative_prompt="", seed=None, init_image=None)
     return shared, bool(request.negative_prompt)

@@ -49,9 +49,15 @@ def no_network() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny checkpoints and their registry file, built once per test run."""
+    """The tiny checkpoints and their registry file, built once per test run.
+
+    Torch gets one thread: on a few shared cores, two made tiny calls many times slower.
+    """
+    import torch
+
     from generation.engine.tiny import build_tiny_models
 
+    torch.set_num_threads(1)
     return build_tiny_models(tmp_path_factory.mktemp("tiny-models"))
 
 

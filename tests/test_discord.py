@@ -669,11 +669,11 @@ async def test_options_follow_the_operators_limits(settings: Settings) -> None:
         imagine = {option["name"]: option for option in commands["imagine"]["options"]}
         assert imagine["prompt"]["max_length"] == 300
         assert imagine["steps"]["max_value"] == 40
-        assert imagine["model"]["description"] == "Kandinsky version: 2.1, 2.2 or 3"
+        assert imagine["model"]["description"] == "Kandinsky version: 2.1, 2.2, 3 or 5"
         settings_steps = next(o for o in commands["settings"]["options"] if o["name"] == "steps")
         assert settings_steps["max_value"] == 40
         preload = next(o for o in commands["admin"]["options"] if o["name"] == "preload")
-        assert [c["value"] for c in preload["options"][0]["choices"]] == ["2.1", "2.2", "3"]
+        assert [c["value"] for c in preload["options"][0]["choices"]] == ["2.1", "2.2", "3", "5"]
 
         token = await world.ask(
             make.slash("imagine", ALICE, {"prompt": "a fox", "size": "x"}, focused="size")

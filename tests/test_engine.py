@@ -32,6 +32,8 @@ def fresh(tiny_settings: Settings) -> Any:
 async def test_img2img_shares_the_text2img_weights(fresh: GenerationService) -> None:
     cache = fresh.caches[0]
     for spec in DEFAULT_FAMILIES:
+        if not spec.supports(Task.IMG2IMG):
+            continue
         roles = load_pipelines(spec).roles
         text2img = cache.get(spec.name, "text2img", roles)
         loads = cache.loads

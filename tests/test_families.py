@@ -28,10 +28,17 @@ from generation.engine.checkpoints import ModelRegistry, hub_checkpoints
 from generation.engine.family import FamilyPipelines, load_pipelines
 from generation.engine.service import GenerationService
 from generation.engine.tiny import TinyBuilder, load_tiny_builder
-from generation.families import DEFAULT_FAMILIES, Checkpoint, Families, FamilySpec
+from generation.families import DEFAULT_FAMILIES, Checkpoint, Families, FamilySpec, MultipleOf
 from generation.families.matrix import render_matrix
 from generation.messages import ERRORS
-from generation.request import GenerationRequest, RequestError, Task, supports, validate
+from generation.request import (
+    SCHEDULERS,
+    GenerationRequest,
+    RequestError,
+    Task,
+    supports,
+    validate,
+)
 from tests.helpers import decode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,11 +52,12 @@ NINE = FamilySpec(
         "inpaint": True,
         "mix": "k3_no_mix",
         "depth": "depth_only_k22",
+        "edit": "edit_elsewhere",
     },
     steps=12,
     guidance_scale=2.5,
     prior=None,
-    size_multiple=128,
+    size_rule=MultipleOf(128),
     checkpoints={"text2img": Checkpoint("example/kandinsky-9")},
     pipelines=__name__,
     tiny=__name__,
@@ -70,13 +78,13 @@ PIPELINES = FamilyPipelines(roles=ROLES, run=_grey_pictures)
 # ---------------------------------------------------------------------- the registry
 
 
-def test_the_default_registry_lists_the_three_families_in_order() -> None:
-    assert DEFAULT_FAMILIES.names() == ("2.1", "2.2", "3")
+def test_the_default_registry_lists_the_four_families_in_order() -> None:
+    assert DEFAULT_FAMILIES.names() == ("2.1", "2.2", "3", "5")
     assert DEFAULT_FAMILIES.default == "2.2"
-    assert [spec.name for spec in DEFAULT_FAMILIES] == ["2.1", "2.2", "3"]
-    assert len(DEFAULT_FAMILIES) == 3 and "3" in DEFAULT_FAMILIES and "4" not in DEFAULT_FAMILIES
+    assert [spec.name for spec in DEFAULT_FAMILIES] == ["2.1", "2.2", "3", "5"]
+    assert len(DEFAULT_FAMILIES) == 4 and "3" in DEFAULT_FAMILIES and "4" not in DEFAULT_FAMILIES
     assert DEFAULT_FAMILIES.get("3").title == "Kandinsky 3"
-    with pytest.raises(LookupError, match=r"the families are 2\.1, 2\.2, 3"):
+    with pytest.raises(LookupError, match=r"the families are 2\.1, 2\.2, 3, 5"):
         DEFAULT_FAMILIES.get("4")
 
 
@@ -95,8 +103,8 @@ def test_lookup_finds_nothing_for_other_words(word: str) -> None:
 
 
 def test_with_family_returns_a_new_registry() -> None:
-    assert EXTENDED.names() == ("2.1", "2.2", "3", "9")
-    assert DEFAULT_FAMILIES.names() == ("2.1", "2.2", "3"), "the default is unchanged"
+    assert EXTENDED.names() == ("2.1", "2.2", "3", "5", "9")
+    assert DEFAULT_FAMILIES.names() == ("2.1", "2.2", "3", "5"), "the default is unchanged"
     with pytest.raises(ValueError, match="must differ"):
         EXTENDED.with_family(NINE)
     with pytest.raises(ValueError, match="default"):
@@ -122,7 +130,10 @@ def test_every_spec_is_complete(spec: FamilySpec) -> None:
         assert refusal is None or refusal in ERRORS, refusal
     assert "text2img" in spec.checkpoints
     assert spec.has_prior == ("prior" in spec.checkpoints)
-    assert spec.size_multiple > 0 and spec.steps > 0
+    assert spec.steps > 0
+    rule = spec.size_rule
+    assert rule.multiple > 0 if isinstance(rule, MultipleOf) else len(rule.sizes) > 0
+    assert spec.schedulers is None or set(spec.schedulers) <= set(SCHEDULERS)
 
 
 @pytest.mark.parametrize("spec", list(DEFAULT_FAMILIES), ids=DEFAULT_FAMILIES.names())
@@ -164,15 +175,18 @@ def test_the_readme_matrix_is_the_rendered_one() -> None:
 
 def test_the_matrix_has_a_column_per_family() -> None:
     matrix = render_matrix(EXTENDED).splitlines()
-    assert matrix[0] == "| task | Kandinsky 2.1 | Kandinsky 2.2 | Kandinsky 3 | Kandinsky 9 |"
-    assert matrix[2].endswith("| single pipeline | single pipeline |")
-    assert matrix[5].endswith("| yes | yes | no | no |"), "mix"
+    assert matrix[0] == (
+        "| task | Kandinsky 2.1 | Kandinsky 2.2 | Kandinsky 3 | Kandinsky 5 | Kandinsky 9 |"
+    )
+    assert matrix[2].endswith("| single pipeline | single pipeline | single pipeline |")
+    assert matrix[5].endswith("| yes | yes | no | no | no |"), "mix"
+    assert matrix[7].endswith("| no | no | no | yes | no |"), "edit"
 
 
 def test_hub_checkpoints_come_from_the_specs() -> None:
     registry = ModelRegistry()
     assert registry.get("3", "text2img") == Checkpoint("kandinsky-community/kandinsky-3", "fp16")
-    assert registry.families() == ["2.1", "2.2", "3"]
+    assert registry.families() == ["2.1", "2.2", "3", "5"]
     assert hub_checkpoints(EXTENDED)["9"] == {"text2img": Checkpoint("example/kandinsky-9")}
 
 
@@ -193,10 +207,10 @@ def test_the_grammar_takes_an_added_family() -> None:
     assert parse_command_text("a cat --model k9", EXTENDED).model == "9"
     with pytest.raises(GrammarError) as caught:
         parse_command_text("a cat --model 9")
-    assert str(caught.value) == "--model must be one of 2.1, 2.2, 3, got '9'"
+    assert str(caught.value) == "--model must be one of 2.1, 2.2, 3, 5, got '9'"
     with pytest.raises(GrammarError) as caught:
         parse_command_text("a cat --model 10", EXTENDED)
-    assert str(caught.value) == "--model must be one of 2.1, 2.2, 3, 9, got '10'"
+    assert str(caught.value) == "--model must be one of 2.1, 2.2, 3, 5, 9, got '10'"
 
 
 def test_validation_takes_an_added_family_with_its_defaults_and_refusals() -> None:
@@ -213,23 +227,23 @@ def test_validation_takes_an_added_family_with_its_defaults_and_refusals() -> No
     assert str(caught.value) == ERRORS["k3_no_mix"]
     with pytest.raises(RequestError, match="width must be a multiple of 128, got 192"):
         validate(request.replace(width=192), families=EXTENDED)
-    with pytest.raises(RequestError, match=r"model must be one of 2\.1, 2\.2, 3, got '9'"):
+    with pytest.raises(RequestError, match=r"model must be one of 2\.1, 2\.2, 3, 5, got '9'"):
         validate(request)
 
 
 def test_help_and_menus_list_an_added_family() -> None:
-    assert "--model 2.1|2.2|3 --size" in help_text("en")
-    assert "--model 2.1|2.2|3|9 --size" in help_text("en", EXTENDED)
-    assert "--model 2.1|2.2|3|9 --size" in help_text("ru", EXTENDED)
+    assert "--model 2.1|2.2|3|5 --size" in help_text("en")
+    assert "--model 2.1|2.2|3|5|9 --size" in help_text("en", EXTENDED)
+    assert "--model 2.1|2.2|3|5|9 --size" in help_text("ru", EXTENDED)
     assert ("9", "Kandinsky 9") in EXTENDED.choices()
     assert ("9", "Kandinsky 9") not in DEFAULT_FAMILIES.choices()
 
 
 def test_workers_serve_an_added_family() -> None:
-    assert worker_families([]) == ["2.1", "2.2", "3"]
+    assert worker_families([]) == ["2.1", "2.2", "3", "5"]
     assert worker_families(["2.2,3"]) == ["2.2", "3"]
     assert worker_families(["9"], EXTENDED) == ["9"]
-    with pytest.raises(SettingsError, match=r"--models lists some of 2\.1, 2\.2, 3, got 9"):
+    with pytest.raises(SettingsError, match=r"--models lists some of 2\.1, 2\.2, 3, 5, got 9"):
         worker_families(["9"])
 
 

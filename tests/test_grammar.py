@@ -17,7 +17,7 @@ from bot.chat.grammar import (
 )
 from bot.chat.mix import MixSpec, parse_mix
 from bot.i18n.catalogue import describe_error
-from generation.families import DEFAULT_FAMILIES
+from generation.families import DEFAULT_FAMILIES, MultipleOf, SizeList
 from generation.request import (
     MAX_SEED,
     SCHEDULERS,
@@ -258,8 +258,8 @@ def test_grammar_error_is_a_request_error() -> None:
         ("x --cfg nan", "guidance_scale", "--cfg must be a number, got 'nan'"),
         ("x --cfg 1e999", "guidance_scale", "--cfg must be a finite number, got '1e999'"),
         ("x --strength inf", "strength", "--strength must be a number, got 'inf'"),
-        ("x --model 4", "model", "--model must be one of 2.1, 2.2, 3, got '4'"),
-        ("x --model sdxl", "model", "--model must be one of 2.1, 2.2, 3, got 'sdxl'"),
+        ("x --model 4", "model", "--model must be one of 2.1, 2.2, 3, 5, got '4'"),
+        ("x --model sdxl", "model", "--model must be one of 2.1, 2.2, 3, 5, got 'sdxl'"),
         ("x --size big", "size", "--size must look like 768x512, got 'big'"),
         ("x --size ²x²", "size", "--size must look like 768x512, got '²x²'"),
         ("x --ar wide", "aspect", "--ar must look like 16:9, got 'wide'"),
@@ -310,12 +310,16 @@ def test_given_uses_request_field_names() -> None:
 
 def test_dimensions_from_size_or_aspect() -> None:
     area = 768 * 768
-    assert parse_command_text("x --size 512x768").dimensions(area, multiple=64) == (512, 768)
-    assert parse_command_text("x --ar 16:9").dimensions(area, multiple=64) == size_for_aspect(
-        16, 9, area, multiple=64
+    sixty_four, one_twenty_eight = MultipleOf(64), MultipleOf(128)
+    assert parse_command_text("x --size 512x768").dimensions(area, rule=sixty_four) == (512, 768)
+    assert parse_command_text("x --ar 16:9").dimensions(area, rule=sixty_four) == size_for_aspect(
+        16, 9, area, rule=sixty_four
     )
-    assert parse_command_text("x --ar 16:9").dimensions(area, multiple=128) == (1024, 512)
-    assert parse_command_text("x").dimensions(area, multiple=64) is None
+    assert parse_command_text("x --ar 16:9").dimensions(area, rule=one_twenty_eight) == (1024, 512)
+    assert parse_command_text("x").dimensions(area, rule=sixty_four) is None
+    listed = SizeList(((1024, 1024), (1280, 768)))
+    assert parse_command_text("x --ar 16:9").dimensions(area, rule=listed) == (1280, 768)
+    assert parse_command_text("x --size 64x64").dimensions(area, rule=listed) == (64, 64)
 
 
 def test_format_options_writes_a_command() -> None:

@@ -83,7 +83,7 @@ def test_the_families_refusals_name_sentences() -> None:
     assert REFUSALS
     for error_id in REFUSALS:
         assert error_id in ERRORS
-        assert placeholders(ERRORS[error_id]) == set()
+        assert placeholders(ERRORS[error_id]) <= {"model", "able"}, "the values validate gives"
 
 
 def test_every_id_is_raised_somewhere() -> None:

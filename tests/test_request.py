@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from generation.families import DEFAULT_FAMILIES
+from generation.families import DEFAULT_FAMILIES, MultipleOf, SizeList
 from generation.request import (
     GenerationRequest,
     Limits,
@@ -42,7 +42,7 @@ def refused(request: GenerationRequest, limits: Limits | None = None) -> Request
         ({"num_images": 5}, "num_images", "between 1 and 4, got 5"),
         ({"seed": -1}, "seed", "got -1"),
         ({"scheduler": "euler"}, "scheduler", "got 'euler'"),
-        ({"model": "4"}, "model", "must be one of 2.1, 2.2, 3, got '4'"),
+        ({"model": "4"}, "model", "must be one of 2.1, 2.2, 3, 5, got '4'"),
         ({"task": "video"}, "task", "got 'video'"),
         ({"prompt": "   "}, "prompt", "must not be empty"),
         ({"prompt": "x" * 10_000}, "prompt", "10000 characters long; the limit is 1000"),
@@ -93,10 +93,15 @@ def test_supported_cells_validate() -> None:
         Task.INPAINT: {"init_image": PICTURE, "mask": PICTURE},
         Task.MIX: {"mix": mix},
         Task.DEPTH: {"init_image": PICTURE},
+        Task.EDIT: {"init_image": PICTURE},
     }
-    for family in DEFAULT_FAMILIES.names():
+    for spec in DEFAULT_FAMILIES:
+        width, height = spec.size_rule.default_size(768, 768)
         for task, extra in cells.items():
-            request = GenerationRequest(model=family, task=task, prompt="a cat", **extra)
+            request = GenerationRequest(
+                model=spec.name, task=task, prompt="a cat", width=width, height=height, **extra
+            )
+            family = spec.name
             if supports(family, task):
                 assert validate(request).task is task
             else:
@@ -166,11 +171,23 @@ def test_parse_size() -> None:
 
 
 def test_size_for_aspect_keeps_aspect_and_bounds() -> None:
-    assert size_for_aspect(1920, 1080, 768 * 768, multiple=64) == (1024, 576)
-    assert size_for_aspect(500, 500, 768 * 768, multiple=64) == (768, 768)
-    width, height = size_for_aspect(10_000, 10, 768 * 768, multiple=64)
+    sixty_four = MultipleOf(64)
+    assert size_for_aspect(1920, 1080, 768 * 768, rule=sixty_four) == (1024, 576)
+    assert size_for_aspect(500, 500, 768 * 768, rule=sixty_four) == (768, 768)
+    width, height = size_for_aspect(10_000, 10, 768 * 768, rule=sixty_four)
     assert width <= 1536 and height >= 64 and width % 64 == 0
-    assert size_for_aspect(1920, 1080, 768 * 768, multiple=128) == (1024, 512)
+    assert size_for_aspect(1920, 1080, 768 * 768, rule=MultipleOf(128)) == (1024, 512)
+
+
+def test_a_size_list_gives_the_listed_size_of_the_nearest_aspect() -> None:
+    listed = SizeList(((1024, 1024), (640, 1408), (1408, 640), (1280, 768)))
+    assert size_for_aspect(1920, 1080, 768 * 768, rule=listed) == (1280, 768)
+    assert size_for_aspect(10, 10_000, 1, rule=listed) == (640, 1408)
+    assert listed.default_size(768, 768) == (1024, 1024)
+    assert listed.default_size(1408, 640) == (1408, 640)
+    assert MultipleOf(64).default_size(700, 700) == (700, 700), "validation judges it"
+    with pytest.raises(ValueError, match="positive sizes"):
+        SizeList(((0, 64),))
 
 
 @given(

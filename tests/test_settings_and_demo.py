@@ -32,7 +32,7 @@ def test_environment_overrides_dotenv(tmp_path: Path) -> None:
     [
         ("KBOT_MAX_SIDE", "big", "whole number"),
         ("KBOT_COMPILE", "maybe", "true or false"),
-        ("KBOT_DEFAULT_MODEL", "4", "one of 2.1, 2.2, 3, got '4'"),
+        ("KBOT_DEFAULT_MODEL", "4", "one of 2.1, 2.2, 3, 5, got '4'"),
     ],
 )
 def test_bad_settings_are_named(name: str, value: str, words: str) -> None:

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING
 from bot.app.models import add_model_commands, add_tiny_option, model_commands, with_tiny_models
 from bot.app.roles import add_worker_commands, worker_commands
 from bot.app.settings import Settings, SettingsError
+from bot.chat.grammar import parse_command_text
 from bot.chat.mix import parse_mix_item
 from bot.chat.present import step_bar
-from generation.families import DEFAULT_FAMILIES
+from generation.families import DEFAULT_FAMILIES, SizeRule
 from generation.placement import Placement
 from generation.request import (
     SCHEDULERS,
@@ -26,6 +27,7 @@ from generation.request import (
     RequestError,
     Task,
     parse_size,
+    refuse_unused,
 )
 
 if TYPE_CHECKING:
@@ -82,7 +84,7 @@ def _add_request_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", choices=DEFAULT_FAMILIES.names())
     parser.add_argument("--task", choices=[t.value for t in Task])
     parser.add_argument(
-        "--image", type=Path, help="picture to start from (img2img, inpaint, depth)"
+        "--image", type=Path, help="picture to start from (img2img, inpaint, depth, edit)"
     )
     parser.add_argument("--mask", type=Path, help="inpainting mask, white = repaint")
     parser.add_argument("--depth-map", type=Path, help="a ready depth map for depth")
@@ -95,13 +97,15 @@ def _add_request_options(parser: argparse.ArgumentParser) -> None:
         help="a text or picture path with a weight, e.g. 'a cat::0.3' (repeat)",
     )
     parser.add_argument("--negative", default="", help="what to avoid")
-    parser.add_argument("--size", help="WIDTHxHEIGHT, multiples of 64")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--size", help="WIDTHxHEIGHT: multiples of 64, or a size model 5 makes")
+    size.add_argument("--ar", help="an aspect ratio such as 16:9 instead of a size")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--steps", type=int)
     parser.add_argument("--guidance", type=float)
     parser.add_argument("--prior-guidance", type=float)
     parser.add_argument("--prior-steps", type=int)
-    parser.add_argument("--strength", type=float, default=0.6)
+    parser.add_argument("--strength", type=float, help="image to image: 0 to 1 (default 0.6)")
     parser.add_argument("--scheduler", choices=SCHEDULERS, default="default")
     parser.add_argument("-n", "--num-images", type=int, default=1)
     parser.add_argument("-o", "--output", type=Path, default=Path("outputs"))
@@ -139,9 +143,14 @@ def request_from_args(args: argparse.Namespace, settings: Settings) -> Generatio
     task = Task(args.task) if args.task else _guess_task(args, init, mask)
     if task is Task.INPAINT and mask is None and init is not None:
         mask = _alpha_mask(init)
-    model = args.model or settings.default_model
-    width, height = _size(args.size, init, settings, model)
-    return GenerationRequest(
+    from bot.app.root import build_families
+
+    families = build_families(settings)
+    # No --model: the default one, or the first family that runs the task (edit: 5).
+    model = args.model or families.for_task(task, settings.default_model)
+    width, height = _size(args.size, args.ar, init, settings, families.get(model).size_rule)
+    strength = {} if args.strength is None else {"strength": args.strength}
+    request = GenerationRequest(
         task=task,
         model=model,
         prompt=args.prompt,
@@ -157,11 +166,13 @@ def request_from_args(args: argparse.Namespace, settings: Settings) -> Generatio
         guidance_scale=args.guidance,
         prior_guidance_scale=args.prior_guidance,
         prior_steps=args.prior_steps,
-        strength=args.strength,
         seed=args.seed,
         scheduler=args.scheduler,
         num_images=args.num_images,
+        **strength,
     )
+    refuse_unused(request, strength)
+    return request
 
 
 def _guess_task(args: argparse.Namespace, init: bytes | None, mask: bytes | None) -> Task:
@@ -181,20 +192,26 @@ def _alpha_mask(init: bytes) -> bytes | None:
     return init if has_transparency(init) else None
 
 
-def _size(text: str | None, init: bytes | None, settings: Settings, model: str) -> tuple[int, int]:
+def _size(
+    text: str | None, aspect: str | None, init: bytes | None, settings: Settings, rule: SizeRule
+) -> tuple[int, int]:
     if text:
         return parse_size(text)
     side = settings.default_size
+    if aspect is not None:  # read by the chat's option grammar: the same checks and sentences
+        parsed = parse_command_text(f"--ar={aspect}")
+        asked = parsed.dimensions(side * side, settings.limits, rule=rule)
+        assert asked is not None
+        return asked
     if init is None:
-        return side, side
+        return rule.default_size(side, side)
     from generation.images import decode_image
     from generation.request import size_for_aspect
 
     picture = decode_image(
         init, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_upload_pixels
     )
-    multiple = DEFAULT_FAMILIES.get(model).size_multiple
-    return size_for_aspect(*picture.size, side * side, settings.limits, multiple=multiple)
+    return size_for_aspect(*picture.size, side * side, settings.limits, rule=rule)
 
 
 class ProgressBar:

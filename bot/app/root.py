@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.app.settings import Settings
+from bot.app.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from bot.app.warming import WarmingEngine
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from bot.jobs.port import Generator, JobEvents, JobQueue
     from generation.engine.checkpoints import ModelRegistry
     from generation.engine.service import GenerationService
+    from generation.families import Families
     from generation.intake import Intake
     from storage.store import Store
 
@@ -38,6 +39,11 @@ def build_registry(settings: Settings) -> ModelRegistry:
     if settings.depth_model:
         registry = dataclasses.replace(registry, depth_estimator=Checkpoint(settings.depth_model))
     return registry
+
+
+def build_families(settings: Settings) -> Families:
+    """The family registry, with the sizes the configured checkpoints declare they make."""
+    return build_registry(settings).sized()
 
 
 def quiet_libraries() -> None:
@@ -58,14 +64,22 @@ def build_intake(settings: Settings) -> Intake:
     from generation.intake import ImageCaps, Intake
 
     caps = ImageCaps(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_upload_pixels)
-    return Intake(settings.limits, caps)
+    return Intake(settings.limits, caps, build_families(settings))
 
 
 def build_generation(settings: Settings) -> GenerationService:
-    """Return a generation service with one pipeline cache (and thread) per device."""
+    """Return a generation service with one pipeline cache (and thread) per device.
+
+    SettingsError when `KBOT_QUANTIZE` asks for a backend that is not installed.
+    """
     from generation.engine.cache import EngineOptions, PipelineCache
+    from generation.engine.quantize import QuantizationUnavailable, backend_for
     from generation.engine.service import GenerationService
 
+    try:
+        backend_for(settings.quantize)
+    except QuantizationUnavailable as error:
+        raise SettingsError(str(error)) from None
     quiet_libraries()
     registry = build_registry(settings)
     caches = [
@@ -77,12 +91,15 @@ def build_generation(settings: Settings) -> GenerationService:
                 cpu_offload=settings.cpu_offload,
                 compile=settings.compile,
                 xformers=settings.xformers,
+                quantize=settings.quantize,
             ),
         )
         for device in settings.device
     ]
     intake = build_intake(settings)
-    return GenerationService(caches, limits=intake.limits, caps=intake.caps)
+    return GenerationService(
+        caches, limits=intake.limits, caps=intake.caps, families=intake.families
+    )
 
 
 @dataclass(slots=True)
@@ -197,6 +214,7 @@ async def running_bot(settings: Settings) -> AsyncIterator[App]:
             queue_size=settings.queue_size,
             user_queue=settings.user_queue,
             families=families,
+            registry=build_families(settings),
             link_minutes=settings.link_minutes,
             max_upload_bytes=settings.max_upload_bytes,
             max_upload_pixels=settings.max_upload_pixels,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from generation.engine.quantize import QUANTIZE_MODES
 from generation.families import DEFAULT_FAMILIES, Families
 from generation.request import Limits
 
@@ -48,6 +49,7 @@ class Settings:
     cpu_offload: bool = False
     compile: bool = False
     xformers: bool | None = None
+    quantize: str = "none"
     depth_model: str | None = None
     default_model: str = DEFAULT_FAMILIES.default
     default_size: int = 768
@@ -129,6 +131,7 @@ def _convert(name: str, raw: str) -> object:
         "xformers": _optional_bool,
         "cpu_offload": _bool,
         "compile": _bool,
+        "quantize": _quantize,
         "depth_model": lambda n, v: v or None,
         "default_model": _family,
         "data_dir": lambda n, v: Path(v),
@@ -150,6 +153,15 @@ def _convert(name: str, raw: str) -> object:
     }
     converter = converters.get(name, _int)
     return converter(name, raw)
+
+
+def _quantize(name: str, raw: str) -> str:
+    value = raw.strip().lower() or "none"
+    if value not in QUANTIZE_MODES:
+        raise SettingsError(
+            f"{PREFIX}QUANTIZE must be one of {', '.join(QUANTIZE_MODES)}, got {raw!r}"
+        )
+    return value
 
 
 def _queue(name: str, raw: str) -> str:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.chat.tokens import QUOTES, Scanner, split_option
-from generation.families import DEFAULT_FAMILIES, Families
+from generation.families import DEFAULT_FAMILIES, Families, SizeRule
 from generation.request import (
     MAX_SEED,
     SCHEDULERS,
@@ -97,17 +97,17 @@ class ParsedText:
         return given
 
     def dimensions(
-        self, area: int, limits: Limits | None = None, *, multiple: int
+        self, area: int, limits: Limits | None = None, *, rule: SizeRule
     ) -> tuple[int, int] | None:
         """Return the asked-for (width, height): the size, or the aspect at about `area` pixels.
 
-        An aspect becomes sides that are multiples of `multiple` (the family's size rule).
-        Returns None when neither `--size` nor `--ar` was given.
+        An aspect becomes the size the family's size `rule` makes nearest to it. Returns None
+        when neither `--size` nor `--ar` was given.
         """
         if self.size is not None:
             return self.size
         if self.aspect is not None:
-            return size_for_aspect(self.aspect[0], self.aspect[1], area, limits, multiple=multiple)
+            return size_for_aspect(self.aspect[0], self.aspect[1], area, limits, rule=rule)
         return None
 
 

@@ -53,11 +53,11 @@ def _settings_changes(ctx: Context, parsed: ParsedText) -> dict[str, Any]:
     probe = GenerationRequest(prompt="probe", model=parsed.model or config.default_model)
     if parsed.model:
         changes["default_model"] = parsed.model
-    multiple = config.registry.get(probe.model).size_multiple
-    asked = parsed.dimensions(config.default_size**2, config.limits, multiple=multiple)
+    rule = config.registry.get(probe.model).size_rule
+    asked = parsed.dimensions(config.default_size**2, config.limits, rule=rule)
+    width, height = asked or rule.default_size(probe.width, probe.height)
+    probe = probe.replace(width=width, height=height)
     if asked is not None:
-        width, height = asked
-        probe = probe.replace(width=width, height=height)
         changes.update(width=width, height=height)
     if parsed.steps is not None:
         probe = probe.replace(steps=parsed.steps)

@@ -17,6 +17,7 @@ from generation.request import (
     MixItem,
     RequestError,
     Task,
+    refuse_unused,
     size_for_aspect,
 )
 
@@ -30,22 +31,22 @@ async def build_request(
     defaults = await ctx.store.get_settings(ctx.user.id)
     config = ctx.config
     model = parsed.model or defaults.default_model or config.default_model
-    multiple = config.registry.get(model).size_multiple
+    rule = config.registry.get(model).size_rule
     side = config.default_size
     width, height = defaults.width or side, defaults.height or side
-    asked = parsed.dimensions(width * height, config.limits, multiple=multiple)
+    asked = parsed.dimensions(width * height, config.limits, rule=rule)
     if asked is None and picture is not None:
         size = decode_image(
             picture, max_bytes=config.max_upload_bytes, max_pixels=config.max_upload_pixels
         ).size
-        asked = size_for_aspect(*size, width * height, config.limits, multiple=multiple)
-    width, height = asked or (width, height)
+        asked = size_for_aspect(*size, width * height, config.limits, rule=rule)
+    width, height = asked or rule.default_size(width, height)
     given: dict[str, Any] = {
         key: value
         for key, value in parsed.given().items()
         if key not in ("model", "width", "height", "depth_img2img")
     }
-    return GenerationRequest(
+    request = GenerationRequest(
         task=task,
         model=model,
         prompt=parsed.prompt,
@@ -54,6 +55,8 @@ async def build_request(
         steps=defaults.steps,
         negative_prompt=defaults.negative_prompt or "",
     ).replace(**given)
+    refuse_unused(request, given)
+    return request
 
 
 async def picture_for(ctx: Context) -> bytes | None:

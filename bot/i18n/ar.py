@@ -177,6 +177,24 @@ AR_ERRORS: dict[str, str] = {
     ),
     "k3_no_mix": "لا يحتوي Kandinsky 3 على prior، لذا لا يمكنه المزج؛ جرّب النموذج 2.2",
     "depth_only_k22": "ControlNet للعمق متاح فقط في Kandinsky 2.2؛ جرّب النموذج 2.2",
+    "k5_use_edit": (
+        "يغيّر Kandinsky 5 الصورة وفق تعليمات لا وفق strength: استخدم /edit (المهمة edit) "
+        "واكتب ما تريد تغييره"
+    ),
+    "k5_no_inpainting": (
+        "لا يدعم Kandinsky 5 إعادة الرسم بقناع (inpainting)؛ اكتب ما تريد تغييره مع /edit، "
+        "أو جرّب النموذج 2.2 مع قناع"
+    ),
+    "k5_no_mix": "لا يحتوي Kandinsky 5 على prior، لذا لا يمكنه المزج؛ جرّب النموذج 2.2",
+    "edit_elsewhere": "لا يستطيع Kandinsky {model} التعديل وفق تعليمات؛ جرّب النموذج {able}",
+    "edit_no_strength": "لا تأخذ edit قيمة strength: التعليمات تحدد ما يتغيّر؛ احذف --strength",
+    "scheduler_for_model": (
+        "يعمل Kandinsky {model} مع المُجدوِل {choices} فقط؛ القيمة المُدخلة: {value}"
+    ),
+    "size_not_listed": (
+        "يصنع Kandinsky {model} هذه الأحجام فقط: {sizes}؛ القيمة المُدخلة: {value} "
+        "(يختار --ar أقربها)"
+    ),
     "mix_item_kind": "كل عنصر في المزج إما نص وإما صورة",
     "one_of": "يجب أن تكون قيمة {name} إحدى القيم: {choices}؛ القيمة المُدخلة: {value}",
     "not_text": "يجب أن تكون قيمة {name} نصًا",

@@ -197,6 +197,28 @@ RU_ERRORS: dict[str, str] = {
     ),
     "k3_no_mix": "У Kandinsky 3 нет prior, поэтому он не умеет смешивать; попробуйте модель 2.2",
     "depth_only_k22": "Depth ControlNet есть только для Kandinsky 2.2; попробуйте модель 2.2",
+    "k5_use_edit": (
+        "Kandinsky 5 меняет картинку по инструкции, а не по strength: используйте /edit "
+        "(задача edit) и напишите, что изменить"
+    ),
+    "k5_no_inpainting": (
+        "У Kandinsky 5 нет перерисовки по маске (inpainting); напишите, что изменить, через "
+        "/edit, или попробуйте модель 2.2 с маской"
+    ),
+    "k5_no_mix": "У Kandinsky 5 нет prior, поэтому он не умеет смешивать; попробуйте модель 2.2",
+    "edit_elsewhere": (
+        "Kandinsky {model} не умеет редактировать по инструкции; попробуйте модель {able}"
+    ),
+    "edit_no_strength": (
+        "У edit нет параметра strength: что изменить, говорит инструкция; уберите --strength"
+    ),
+    "scheduler_for_model": (
+        "Kandinsky {model} работает только с планировщиком {choices}; получено: {value}"
+    ),
+    "size_not_listed": (
+        "Kandinsky {model} делает только такие размеры: {sizes}; получено: {value} "
+        "(--ar выберет ближайший)"
+    ),
     "mix_item_kind": "Каждый элемент смешивания — либо текст, либо изображение",
     "one_of": "Параметр {name} должен быть одним из: {choices}; получено: {value}",
     "not_text": "Параметр {name} должен быть текстом",

@@ -1,6 +1,9 @@
 """The pipeline cache: each checkpoint loaded once, siblings derived, speed options applied.
 
-Nothing here runs at import time; `import diffusers` happens on the first load. A checkpoint
+A pipeline is loaded from its checkpoint (`Load`), possibly taking some components from a
+pipeline of the same family already in the cache (the same modules, one copy in memory), or
+derived from a cached one with `from_pipe` (`Derive`). Nothing here runs at import time;
+`import diffusers` happens on the first load. A checkpoint
 that is not downloaded while the model hub cannot be reached is refused in one sentence that
 names the family, the checkpoint and the ways out (`model_missing`), not a loader's traceback.
 """
@@ -20,6 +23,7 @@ import torch
 
 from generation.engine.checkpoints import ModelRegistry
 from generation.engine.hub import not_downloaded
+from generation.engine.quantize import pipeline_quantization
 from generation.request import RequestError
 
 log = logging.getLogger(__name__)
@@ -34,6 +38,7 @@ class EngineOptions:
     cpu_offload: bool = False
     compile: bool = False
     xformers: bool | None = None  # None: use it when installed and on CUDA
+    quantize: str = "none"  # generation.engine.quantize.QUANTIZE_MODES
 
     def resolved_device(self) -> torch.device:
         """Return the torch device: CUDA when available for "auto", else CPU."""
@@ -41,19 +46,34 @@ class EngineOptions:
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
         return torch.device(self.device)
 
-    def dtype(self) -> torch.dtype:
-        """Return fp16 on CUDA (unless switched off), fp32 elsewhere."""
+    def dtype(self, half: torch.dtype = torch.float16) -> torch.dtype:
+        """Return `half` (fp16 unless a pipeline asks for bf16) on CUDA, unless half
+        precision is switched off; fp32 elsewhere."""
         on_cuda = self.resolved_device().type == "cuda"
-        use_fp16 = on_cuda if self.fp16 is None else self.fp16 and on_cuda
-        return torch.float16 if use_fp16 else torch.float32
+        use_half = on_cuda if self.fp16 is None else self.fp16 and on_cuda
+        return half if use_half else torch.float32
 
 
 @dataclass(frozen=True, slots=True)
 class Load:
-    """A pipeline loaded from the family's checkpoint for `checkpoint` role."""
+    """A pipeline loaded from the family's checkpoint for `checkpoint` role.
+
+    `half` is the torch dtype it runs in where half precision is on (CUDA). `shared` names
+    components it takes from a pipeline of the same family already cached, when one has
+    them (the checkpoints must hold the same weights there). `quantize` names the components
+    `KBOT_QUANTIZE` applies to. `xformers` says whether xFormers attention may be switched on.
+    `imports` names modules to import first: diffusers loads a component class that a
+    checkpoint's `model_index.json` names outside diffusers and transformers only from a
+    module already imported.
+    """
 
     cls: str
     checkpoint: str
+    half: str = "float16"
+    shared: tuple[str, ...] = ()
+    quantize: tuple[str, ...] = ()
+    xformers: bool = True
+    imports: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +127,17 @@ class PipelineCache:
     def _load(self, family: str, spec: Load) -> Any:
         checkpoint = self.registry.get(family, spec.checkpoint)
         log.info("loading Kandinsky %s %s from %s", family, spec.checkpoint, checkpoint.id)
-        kwargs: dict[str, Any] = {"dtype": self.dtype}
+        for module in spec.imports:
+            importlib.import_module(module)
+        dtype = self.options.dtype(getattr(torch, spec.half))
+        shared = self._shared(family, spec.shared)
+        kwargs: dict[str, Any] = {"dtype": dtype, **shared}
         if checkpoint.variant:
             kwargs["variant"] = checkpoint.variant
+        quantized = [name for name in spec.quantize if name not in shared]
+        quantization = pipeline_quantization(self.options.quantize, quantized, dtype)
+        if quantization is not None:
+            kwargs["quantization_config"] = quantization
         try:
             pipe = diffusers_class(spec.cls).from_pretrained(checkpoint.id, **kwargs)
         except Exception as error:
@@ -119,10 +147,22 @@ class PipelineCache:
                 ) from error
             raise
         self.loads += 1
-        self._apply_options(pipe)
+        self._apply_options(pipe, spec)
         return pipe
 
-    def _apply_options(self, pipe: Any) -> None:
+    def _shared(self, family: str, names: tuple[str, ...]) -> dict[str, Any]:
+        """The components called `names` of a cached pipeline of `family`, where one has them."""
+        found: dict[str, Any] = {}
+        for (owner, _role), pipe in self._pipes.items():
+            if owner != family:
+                continue
+            components = pipe.components
+            for name in names:
+                if name not in found and components.get(name) is not None:
+                    found[name] = components[name]
+        return found
+
+    def _apply_options(self, pipe: Any, spec: Load) -> None:
         options = self.options
         if options.cpu_offload and self.device.type == "cuda":
             pipe.enable_model_cpu_offload(device=self.device)
@@ -132,7 +172,11 @@ class PipelineCache:
         if unet is not None and options.compile:
             unet.to(memory_format=torch.channels_last)
             pipe.unet = torch.compile(unet, mode="reduce-overhead", fullgraph=True)
-        if self._use_xformers() and hasattr(pipe, "enable_xformers_memory_efficient_attention"):
+        if (
+            spec.xformers
+            and self._use_xformers()
+            and hasattr(pipe, "enable_xformers_memory_efficient_attention")
+        ):
             pipe.enable_xformers_memory_efficient_attention()
 
     def _use_xformers(self) -> bool:

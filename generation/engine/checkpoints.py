@@ -2,7 +2,9 @@
 
 The defaults are the hub ids each family's spec declares (`generation.families`); a registry
 file (JSON) written next to local checkpoints overrides any of them, and any id may be a local
-folder.
+folder. A family's entry may also list the sizes its checkpoints make (`"sizes": ["64x64",
+...]`, for checkpoints trained on a fixed list): the family's size rule becomes that list
+(`ModelRegistry.sized`), in validation as in the pipelines.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generation.families import DEFAULT_FAMILIES, Checkpoint, Families
+from generation.families import DEFAULT_FAMILIES, Checkpoint, Families, SizeList, SizeRule
 
 REGISTRY_FILE = "registry.json"
+SIZES_KEY = "sizes"
 DEFAULT_DEPTH_ESTIMATOR = Checkpoint("Intel/dpt-hybrid-midas")
 
 
@@ -37,10 +40,12 @@ def hub_checkpoints(families: Families = DEFAULT_FAMILIES) -> dict[str, dict[str
 
 @dataclass(frozen=True, slots=True)
 class ModelRegistry:
-    """Maps (family, role) to a checkpoint, and names the depth estimator."""
+    """Maps (family, role) to a checkpoint, names the depth estimator, and the sizes of
+    families whose checkpoints make a listed set of sizes other than their spec's."""
 
     checkpoints: Mapping[str, Mapping[str, Checkpoint]] = field(default_factory=hub_checkpoints)
     depth_estimator: Checkpoint = DEFAULT_DEPTH_ESTIMATOR
+    sizes: Mapping[str, SizeRule] = field(default_factory=dict)
 
     def get(self, family: str, role: str) -> Checkpoint:
         """Return the checkpoint for `role` of `family`."""
@@ -64,6 +69,10 @@ class ModelRegistry:
             found.append(Needed("depth estimator", self.depth_estimator))
         return found
 
+    def sized(self, families: Families = DEFAULT_FAMILIES) -> Families:
+        """`families` with the size rules this registry's checkpoints declare."""
+        return families.with_sizes(self.sizes)
+
     @classmethod
     def from_file(cls, path: Path, families: Families = DEFAULT_FAMILIES) -> ModelRegistry:
         """Load a registry file; relative paths in it are relative to its folder.
@@ -83,16 +92,33 @@ class ModelRegistry:
         checkpoints = hub_checkpoints(families)
         roles = tuple(dict.fromkeys(role for spec in families for role in spec.checkpoints))
         depth = DEFAULT_DEPTH_ESTIMATOR
+        sizes: dict[str, SizeRule] = {}
         for key, value in raw.items():
             if key == "depth_estimator":
                 depth = _checkpoint(value, base)
                 continue
             if key not in families:
                 raise RegistryError(f"unknown model family {key!r} in {path}")
-            if not isinstance(value, dict) or not set(value) <= set(roles):
+            if not isinstance(value, dict) or not set(value) - {SIZES_KEY} <= set(roles):
                 raise RegistryError(f"family {key} in {path} must map roles {roles} to ids")
+            if SIZES_KEY in value:
+                sizes[key] = _sizes(value.pop(SIZES_KEY), f"family {key} in {path}")
             checkpoints[key] = {role: _checkpoint(spec, base) for role, spec in value.items()}
-        return cls(checkpoints=checkpoints, depth_estimator=depth)
+        return cls(checkpoints=checkpoints, depth_estimator=depth, sizes=sizes)
+
+
+def _sizes(value: object, where: str) -> SizeList:
+    """Read a list of sizes written as ["1024x1024", "640x1408", ...]."""
+    message = f"{where} must list its sizes as WIDTHxHEIGHT strings, got {value!r}"
+    if not isinstance(value, list) or not value:
+        raise RegistryError(message)
+    sizes = []
+    for item in value:
+        width, _, height = str(item).partition("x")
+        if not (width.isdigit() and height.isdigit() and int(width) and int(height)):
+            raise RegistryError(message)
+        sizes.append((int(width), int(height)))
+    return SizeList(tuple(sizes))
 
 
 def _checkpoint(spec: object, base: Path) -> Checkpoint:

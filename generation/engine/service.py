@@ -193,7 +193,7 @@ class GenerationService:
         ]
         groups: dict[object, list[int]] = {}
         for index, request in enumerate(prepared):
-            groups.setdefault(batch_key(request), []).append(index)
+            groups.setdefault(batch_key(request, self.families), []).append(index)
         results: list[GenerationResult | None] = [None] * len(prepared)
         for indexes in groups.values():
             members = [prepared[i] for i in indexes]

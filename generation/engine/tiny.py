@@ -20,7 +20,7 @@ import importlib
 import json
 import pathlib
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,11 +47,14 @@ from transformers import (
 from generation.families import DEFAULT_FAMILIES, Families, FamilySpec
 
 __all__ = [
+    "COMMON_WORDS",
     "INPAINT_CHANNELS",
     "LATENT_CHANNELS",
     "TinyBuilder",
     "TinyParts",
     "build_tiny_models",
+    "byte_alphabet",
+    "clip_tokenizer",
     "save_pipeline",
     "save_prior",
     "t5_tokenizer",
@@ -82,10 +85,11 @@ class TinyBuilder:
     """What a family's tiny module declares as `TINY`.
 
     `build` saves the family's folders under `parts.out_dir` and returns its entry of
-    ``registry.json``: each checkpoint role mapped to a folder name.
+    ``registry.json``: each checkpoint role mapped to a folder name, and ``sizes`` (a list of
+    ``WIDTHxHEIGHT``) for a family whose tiny checkpoints make a listed set of sizes.
     """
 
-    build: Callable[[TinyParts], dict[str, str]]
+    build: Callable[[TinyParts], Mapping[str, str | list[str]]]
 
 
 def load_tiny_builder(spec: FamilySpec) -> TinyBuilder:
@@ -97,7 +101,7 @@ def load_tiny_builder(spec: FamilySpec) -> TinyBuilder:
 
 
 # Common words that get whole-word tokens, so prompts tokenize into meaningful, varied ids.
-_WORDS: tuple[str, ...] = (
+COMMON_WORDS: tuple[str, ...] = (
     *("a", "an", "the", "of", "in", "on", "at", "with", "and", "or", "to", "by", "for", "from"),
     *("is", "are", "it", "this", "that", "cat", "dog", "fox", "bird", "fish", "horse", "tree"),
     *("forest", "sea", "sky", "sun", "moon", "city", "house", "car", "man", "woman", "girl", "boy"),
@@ -110,7 +114,7 @@ _CYRILLIC = "абвгдеёжзийклмнопрстуфхцчшщъыьэюя"
 
 
 # --- tokenizers -------------------------------------------------------------------------------
-def _bytes_to_unicode() -> dict[int, str]:
+def byte_alphabet() -> dict[int, str]:
     """GPT-2 / CLIP byte-level alphabet: every byte mapped to a printable unicode character."""
     printable = (
         list(range(ord("!"), ord("~") + 1))
@@ -126,14 +130,14 @@ def _bytes_to_unicode() -> dict[int, str]:
     return mapping
 
 
-def _clip_tokenizer() -> CLIPTokenizer:
+def clip_tokenizer() -> CLIPTokenizer:
     """Byte-level BPE tokenizer: the 256 bytes (plain and word-final) plus whole-word merges."""
-    alphabet = list(_bytes_to_unicode().values())
+    alphabet = list(byte_alphabet().values())
     vocab: dict[str, int] = {}
     for token in alphabet + [ch + "</w>" for ch in alphabet]:
         vocab[token] = len(vocab)
     merges: list[tuple[str, str]] = []
-    for word in _WORDS:
+    for word in COMMON_WORDS:
         if len(word) < 2:
             continue
         symbols = [*word[:-1], word[-1] + "</w>"]
@@ -157,7 +161,7 @@ def _sentencepiece_pieces() -> list[tuple[str, float]]:
         string.ascii_letters + string.digits + string.punctuation + _CYRILLIC + _CYRILLIC.upper()
     )
     pieces: list[tuple[str, float]] = [("▁", -2.0)]
-    pieces += [("▁" + word, -4.0) for word in _WORDS]
+    pieces += [("▁" + word, -4.0) for word in COMMON_WORDS]
     pieces += [("▁" + ch, -9.0) for ch in characters]
     pieces += [(ch, -8.0) for ch in characters]
     return pieces
@@ -342,7 +346,7 @@ def write_decoder_card(folder: pathlib.Path, prior_folder: pathlib.Path, title: 
 
 def save_prior(pipeline_class: Any, folder: pathlib.Path, dim: int, seed: int) -> None:
     """Build and save a prior pipeline (2.1 and 2.2 priors have the same kinds of parts)."""
-    tokenizer = _clip_tokenizer()
+    tokenizer = clip_tokenizer()
     pipeline = pipeline_class(
         prior=_prior_transformer(dim, seed),
         image_encoder=_clip_image_encoder(dim, seed),

@@ -1,6 +1,6 @@
 """The Kandinsky model families: one package each, and the registry that lists them.
 
-Each family package (`k21`, `k22`, `k3`) declares its `SPEC` (a `spec.FamilySpec`) in its
+Each family package (`k21`, `k22`, `k3`, `k5`) declares its `SPEC` (a `spec.FamilySpec`) in its
 `__init__`, which stays pure; beside it, `pipelines` calls diffusers and `tiny` builds the
 family's tiny random checkpoints (both import torch, and only the engine imports them, by the
 dotted paths the spec names). This package and the specs import only the standard library,
@@ -13,10 +13,19 @@ help texts, checkpoints, tiny models and the README's matrix) is derived from it
 
 from __future__ import annotations
 
-from generation.families import k3, k21, k22
-from generation.families.spec import Capability, Checkpoint, Families, FamilySpec, PriorDefaults
+from generation.families import k3, k5, k21, k22
+from generation.families.spec import (
+    Capability,
+    Checkpoint,
+    Families,
+    FamilySpec,
+    MultipleOf,
+    PriorDefaults,
+    SizeList,
+    SizeRule,
+)
 
-DEFAULT_FAMILIES = Families(specs=(k21.SPEC, k22.SPEC, k3.SPEC), default="2.2")
+DEFAULT_FAMILIES = Families(specs=(k21.SPEC, k22.SPEC, k3.SPEC, k5.SPEC), default="2.2")
 """The families the bot ships with, in the order users see them; 2.2 when none is named."""
 
 __all__ = [
@@ -25,5 +34,8 @@ __all__ = [
     "Checkpoint",
     "Families",
     "FamilySpec",
+    "MultipleOf",
     "PriorDefaults",
+    "SizeList",
+    "SizeRule",
 ]

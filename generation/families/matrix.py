@@ -17,6 +17,7 @@ TASK_LABELS: dict[Task, str] = {
     Task.INPAINT: "`inpaint` (picture + mask, white = repaint)",
     Task.MIX: "`mix` (texts and pictures with weights, through the prior)",
     Task.DEPTH: "`depth` (ControlNet, text or image to image)",
+    Task.EDIT: "`edit` (a picture changed as an instruction says)",
 }
 
 

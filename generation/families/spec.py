@@ -2,9 +2,10 @@
 
 Everything the bot needs to know about a family outside the engine lives in its spec: the
 name users type, the tasks it runs (or the sentence that refuses one), its defaults, its size
-rule, the checkpoints it loads and where its pipelines and tiny builder are. The engine imports
-those two modules by their dotted paths, so this module and every spec stay pure: they import
-only the standard library.
+rule (`MultipleOf` or `SizeList`), the schedulers it takes, whether its requests may share a
+pipeline call, the checkpoints it loads and where its pipelines and tiny builder are. The
+engine imports those two modules by their dotted paths, so this module and every spec stay
+pure: they import only the standard library.
 """
 
 from __future__ import annotations
@@ -31,6 +32,67 @@ class Checkpoint:
 
 
 @dataclass(frozen=True, slots=True)
+class MultipleOf:
+    """Any size whose sides are multiples of `multiple` (within the operator's limits)."""
+
+    multiple: int
+
+    def nearest(
+        self, width: float, height: float, area: int, low: int, high: int, max_pixels: int
+    ) -> tuple[int, int]:
+        """The size of about `area` pixels nearest to `width:height`, each side a multiple
+        between `low` and `high`, at most `max_pixels` in all."""
+        multiple = self.multiple
+        aspect = width / height
+        target_h = (area / aspect) ** 0.5
+
+        def snap(side: float) -> int:
+            return int(max(low, min(high, round(side / multiple) * multiple)))
+
+        w, h = snap(target_h * aspect), snap(target_h)
+        while w * h > max_pixels:
+            w, h = (w - multiple, h) if w >= h else (w, h - multiple)
+        return w, h
+
+    def default_size(self, width: int, height: int) -> tuple[int, int]:
+        """A default size (one nobody asked for) as it is: validation judges it."""
+        return width, height
+
+
+@dataclass(frozen=True, slots=True)
+class SizeList:
+    """Only the listed (width, height) sizes: a model trained on a fixed list of them.
+
+    A size off the list is refused with the list; an aspect ratio, a picture's shape or a
+    default size becomes the listed size of the nearest aspect (the first on a tie, as the
+    Kandinsky 5 pipelines choose).
+    """
+
+    sizes: tuple[tuple[int, int], ...]
+
+    def __post_init__(self) -> None:
+        if not self.sizes or any(w <= 0 or h <= 0 for w, h in self.sizes):
+            raise ValueError(f"a size list needs positive sizes, got {self.sizes!r}")
+
+    def nearest(self, width: float, height: float) -> tuple[int, int]:
+        """The listed size whose aspect is nearest to `width:height`."""
+        aspect = width / height
+        return min(self.sizes, key=lambda size: abs(size[0] / size[1] - aspect))
+
+    def default_size(self, width: int, height: int) -> tuple[int, int]:
+        """A default size (one nobody asked for) moved to the listed size of its aspect."""
+        return (width, height) if (width, height) in self.sizes else self.nearest(width, height)
+
+    def spoken(self) -> str:
+        """The sizes as a list for a sentence: `1024x1024, 640x1408`."""
+        return ", ".join(f"{width}x{height}" for width, height in self.sizes)
+
+
+SizeRule = MultipleOf | SizeList
+"""Which sizes a family makes."""
+
+
+@dataclass(frozen=True, slots=True)
 class PriorDefaults:
     """The prior's own defaults, for a family that makes image embeddings first."""
 
@@ -48,7 +110,10 @@ class FamilySpec:
     them. `pipelines` and `tiny` are dotted module paths: the module that calls diffusers
     (it declares `PIPELINES`, a `generation.engine.family.FamilyPipelines`) and the module
     that builds the family's tiny random checkpoints (it declares `TINY`, a
-    `generation.engine.tiny.TinyBuilder`).
+    `generation.engine.tiny.TinyBuilder`). `schedulers` names the schedulers of
+    `generation.request.SCHEDULERS` the family takes (None: all of them); `batches` says
+    whether compatible requests may share one pipeline call (False where a shared call
+    would change a request's pixels).
     """
 
     name: str
@@ -57,10 +122,12 @@ class FamilySpec:
     steps: int
     guidance_scale: float
     prior: PriorDefaults | None
-    size_multiple: int
+    size_rule: SizeRule
     checkpoints: Mapping[str, Checkpoint]
     pipelines: str
     tiny: str
+    schedulers: tuple[str, ...] | None = None
+    batches: bool = True
 
     @property
     def has_prior(self) -> bool:
@@ -75,6 +142,10 @@ class FamilySpec:
         """The id of the sentence refusing `task`, or None when the family runs it."""
         capability = self.tasks[task]
         return None if capability is True else capability
+
+    def takes_scheduler(self, name: str) -> bool:
+        """Whether the family runs with the scheduler called `name`."""
+        return self.schedulers is None or name in self.schedulers
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +199,10 @@ class Families:
         """The names as a list for a sentence: `2.1, 2.2, 3`."""
         return ", ".join(self.names())
 
+    def supporting(self, task: str) -> str:
+        """The names of the families that run `task`, as a list for a sentence."""
+        return ", ".join(spec.name for spec in self.specs if spec.supports(task))
+
     def for_task(self, task: str, preferred: str) -> str:
         """`preferred` when it runs `task`, else the first family that does (else `preferred`)."""
         if preferred in self and self.get(preferred).supports(task):
@@ -137,3 +212,16 @@ class Families:
     def with_family(self, spec: FamilySpec) -> Families:
         """A new registry with `spec` added after the others."""
         return dataclasses.replace(self, specs=(*self.specs, spec))
+
+    def with_sizes(self, sizes: Mapping[str, SizeRule]) -> Families:
+        """A new registry where each family named in `sizes` has that size rule."""
+        unknown = set(sizes) - set(self.names())
+        if unknown:
+            raise LookupError(
+                f"unknown model families {sorted(unknown)}; the families are {self.spoken()}"
+            )
+        specs = tuple(
+            dataclasses.replace(spec, size_rule=sizes[spec.name]) if spec.name in sizes else spec
+            for spec in self.specs
+        )
+        return dataclasses.replace(self, specs=specs)

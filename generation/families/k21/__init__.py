@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from generation.families.spec import Checkpoint, FamilySpec, PriorDefaults
+from generation.families.spec import Checkpoint, FamilySpec, MultipleOf, PriorDefaults
 
 SPEC = FamilySpec(
     name="2.1",
@@ -13,11 +13,12 @@ SPEC = FamilySpec(
         "inpaint": True,
         "mix": True,
         "depth": "depth_only_k22",
+        "edit": "edit_elsewhere",
     },
     steps=50,
     guidance_scale=4.0,
     prior=PriorDefaults(steps=25, guidance_scale=4.0),
-    size_multiple=64,
+    size_rule=MultipleOf(64),
     checkpoints={
         "prior": Checkpoint("kandinsky-community/kandinsky-2-1-prior"),
         "text2img": Checkpoint("kandinsky-community/kandinsky-2-1"),

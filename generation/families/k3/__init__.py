@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from generation.families.spec import Checkpoint, FamilySpec
+from generation.families.spec import Checkpoint, FamilySpec, MultipleOf
 
 SPEC = FamilySpec(
     name="3",
@@ -13,11 +13,12 @@ SPEC = FamilySpec(
         "inpaint": "k3_no_inpainting",
         "mix": "k3_no_mix",
         "depth": "depth_only_k22",
+        "edit": "edit_elsewhere",
     },
     steps=25,
     guidance_scale=3.0,
     prior=None,
-    size_multiple=64,
+    size_rule=MultipleOf(64),
     checkpoints={
         "text2img": Checkpoint("kandinsky-community/kandinsky-3", variant="fp16"),
     },
