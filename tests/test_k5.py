@@ -18,7 +18,7 @@ from PIL import Image
 
 from bot.app.cli import main
 from bot.app.settings import Settings, SettingsError
-from bot.app.worker import families as worker_families
+from bot.app.settings import parse_families as worker_families
 from bot.chat.grammar import parse_command_text
 from generation.engine.checkpoints import ModelRegistry, RegistryError
 from generation.engine.quantize import QuantizationUnavailable, backend_for

@@ -431,7 +431,10 @@ def test_a_worker_whose_preload_fails_says_so_on_healthz(
     registry = tmp_path / "registry.json"
     folders = json.loads(tiny_models.read_text(encoding="utf-8"))
     entries = {
-        family: {role: str(tiny_models.parent / name) for role, name in roles.items()}
+        family: {
+            role: str(tiny_models.parent / name) if isinstance(name, str) else name
+            for role, name in roles.items()
+        }
         for family, roles in folders.items()
         if isinstance(roles, dict)
     }
