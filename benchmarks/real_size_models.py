@@ -40,7 +40,7 @@ from transformers import (
 
 from generation.engine.cache import EngineOptions, Load, PipelineCache
 from generation.engine.checkpoints import ModelRegistry
-from generation.engine.tiny import _clip_tokenizer, t5_tokenizer
+from generation.engine.tiny import clip_tokenizer, t5_tokenizer
 
 Config = dict[str, Any]
 
@@ -259,7 +259,7 @@ def _vocab(config: Config, tokenizer: Any) -> Config:
 
 def build_prior(c: dict[str, Config], device: torch.device, dtype: torch.dtype) -> Any:
     """KandinskyV22PriorPipeline: prior transformer and the CLIP text and image towers."""
-    tokenizer = _clip_tokenizer()
+    tokenizer = clip_tokenizer()
     ids = {name: getattr(tokenizer, name) for name in ("bos_token_id", "eos_token_id")}
     ids["pad_token_id"] = tokenizer.pad_token_id
     with made_on(device, dtype):
@@ -330,9 +330,10 @@ class BuiltCache(PipelineCache):
         self.configs = configs
 
     def _load(self, family: str, spec: Load) -> Any:
-        pipe = BUILDERS[(family, spec.checkpoint)](self.configs, self.device, self.dtype)
+        dtype = self.options.dtype(getattr(torch, spec.half))
+        pipe = BUILDERS[(family, spec.checkpoint)](self.configs, self.device, dtype)
         self.loads += 1
-        self._apply_options(pipe)
+        self._apply_options(pipe, spec)
         return pipe
 
 
