@@ -13,9 +13,11 @@ import itertools
 import logging
 import re
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +44,7 @@ from adapters.telegram.updates import parse_listen
 from bot.app.root import App, command_menu, running_bot
 from bot.app.runner import build_adapters
 from bot.app.settings import Settings
-from bot.chat.command import Action, Button
+from bot.chat.command import Action, Button, Command
 from bot.chat.menu import CommandInfo
 from bot.i18n.catalogue import text
 from storage.records import JobStatus
@@ -447,6 +449,7 @@ async def test_every_user_command(
         await fake.wait(lambda: [c for c in fake.find("sendPhoto") if c.result == "502"])
         fake.fail_next("getUpdates", 502)
         await said(fake, chat, say("/quota"), "Today you have used")
+        fake.fail_next("getUpdates")  # flood control on polling: waited out, then on
         await said(fake, chat, say("/queue"), "You have no jobs")
         assert not [c for c in fake.calls if c.reply_to == lost and c.method in RESULTS[1:]]
 
@@ -455,6 +458,7 @@ async def test_every_user_command(
         broken = fake.photo(chat, ALICE, png(), f"/img2img a fox {SMALL}")
         log_guard.expected.append("Telegram: an update could not be handled")
         await said(fake, chat, broken, text("en", "error"))
+        assert [call for call in fake.find("getUpdates") if call.result == "429"]
         await said(fake, chat, say("/quota"), "Today you have used")
 
     for ignored in (elsewhere, chatter):
@@ -589,6 +593,61 @@ async def test_webhook_mode_serves_updates_posted_to_it(
             task.cancel()
             done, _ = await asyncio.wait([task], timeout=30)
         assert done and task.cancelled()
+
+
+@dataclass
+class FlakyInbox:
+    """The store's inbox, whose first `receive` fails (the database was away a moment)."""
+
+    store: Store
+    failures: int = 0
+    stored_at: float = 0.0
+
+    async def receive(self, platform: str, items: Sequence[tuple[str, str]]) -> list[Any]:
+        if not self.failures:
+            self.failures += 1
+            raise ConnectionError("the database went away")
+        stored = await self.store.receive(platform, items)
+        self.stored_at = time.monotonic()
+        return list(stored)
+
+    async def take_unhandled(self, platform: str) -> list[Any]:
+        return list(await self.store.take_unhandled(platform))
+
+    async def mark_handled(self, entry_id: int, error: str | None = None) -> bool:
+        return await self.store.mark_handled(entry_id, error)
+
+    async def forget_handled(self, platform: str, before: datetime) -> int:
+        return await self.store.forget_handled(platform, before)
+
+
+async def test_a_batch_is_confirmed_only_once_it_is_stored(
+    fake: FakeTelegram, inbox: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The next getUpdates (whose offset confirms a batch) waits until the batch is stored;
+    a storage failure is retried, the batch is not fetched again meanwhile."""
+    handled: list[Command] = []
+
+    async def handle(command: Command) -> None:
+        handled.append(command)
+
+    flaky = FlakyInbox(inbox)
+    config = TelegramConfig(token=TOKEN, commands=command_menu(), base_url=fake.base_url)
+    adapter = TelegramAdapter(handle, config, flaky)
+    fake.text(ALICE.id, ALICE, "/help")
+    task = asyncio.create_task(adapter.run())
+    try:
+        await fake.wait(lambda: handled, what="the command")
+        polls = await fake.wait(lambda: fake.find("getUpdates")[1:] and fake.find("getUpdates"))
+    finally:
+        task.cancel()
+        await asyncio.wait([task], timeout=30)
+    (update,) = polls[0].result
+    assert flaky.failures == 1 and "could not store 1 updates" in caplog.text
+    assert polls[1].params["offset"] == update["update_id"] + 1
+    assert polls[1].at >= flaky.stored_at > 0, "confirmed only once stored"
+    (command,) = handled
+    assert command.name == "help" and command.source == f"telegram:update:{update['update_id']}"
 
 
 async def test_a_token_revoked_while_polling_stops_the_adapter(
