@@ -14,7 +14,7 @@ from bot.chat.command import Action, Button, Command
 from generation.request import RequestError
 from storage.records import JobStatus
 from storage.store import Store
-from tests.botkit import FakeGenerator, cmd, make_bot
+from tests.botkit import FakeGenerator, Kit, cmd, make_bot
 
 SMALL = "--size 64x64 --steps 2 --prior-steps 2"
 CYRILLIC = re.compile("[А-Яа-яЁё]")
@@ -347,41 +347,13 @@ def test_stored_reasons_fall_back_to_their_own_words() -> None:
     assert describe_reason(reason_of(catalogued), "en") == str(catalogued)
 
 
-async def test_requests_arriving_together_run_as_one_call(store: Store) -> None:
-    """Eight users at once: one pipeline call, each user with their own result."""
+def _batching_kit(store: Store, generator: FakeGenerator) -> Kit:
+    """A bot whose embedded queue batches up to 8 jobs and would wait 10 minutes to fill a
+    batch: gathering ends when no command is left to handle, not by the clock."""
     from bot.jobs.local import LocalQueue
     from generation.request import batch_key
-
-    generator = FakeGenerator()
 
     def batching(notifier: Any, repliers: dict[str, Any]) -> LocalQueue:
-        return LocalQueue(
-            store,
-            generator,
-            notifier,
-            platforms=repliers,
-            max_batch=8,
-            batch_key=batch_key,
-            batch_window=600.0,  # the gathering ends when no command is left, not by the clock
-        )
-
-    kit = make_bot(store, generator, queue_maker=batching)
-    await kit.queue.start()
-    users = [f"user{n}" for n in range(8)]
-    await asyncio.gather(*(kit.bot.handle(cmd(u, "imagine", f"a fox {SMALL}")) for u in users))
-    await kit.queue.wait_idle()
-    assert generator.calls == 1
-    assert sorted(who for who, *_ in kit.replier.images) == sorted(users)
-    await kit.queue.stop()
-
-
-async def test_a_request_alone_does_not_wait_for_a_batch(store: Store) -> None:
-    from bot.jobs.local import LocalQueue
-    from generation.request import batch_key
-
-    generator = FakeGenerator()
-
-    def patient(notifier: Any, repliers: dict[str, Any]) -> LocalQueue:
         return LocalQueue(
             store,
             generator,
@@ -392,7 +364,25 @@ async def test_a_request_alone_does_not_wait_for_a_batch(store: Store) -> None:
             batch_window=600.0,
         )
 
-    kit = make_bot(store, generator, queue_maker=patient)
+    return make_bot(store, generator, queue_maker=batching)
+
+
+async def test_requests_arriving_together_run_as_one_call(store: Store) -> None:
+    """Eight users at once: one pipeline call, each user with their own result."""
+    generator = FakeGenerator()
+    kit = _batching_kit(store, generator)
+    await kit.queue.start()
+    users = [f"user{n}" for n in range(8)]
+    await asyncio.gather(*(kit.bot.handle(cmd(u, "imagine", f"a fox {SMALL}")) for u in users))
+    await kit.queue.wait_idle()
+    assert generator.calls == 1
+    assert sorted(who for who, *_ in kit.replier.images) == sorted(users)
+    await kit.queue.stop()
+
+
+async def test_a_request_alone_does_not_wait_for_a_batch(store: Store) -> None:
+    generator = FakeGenerator()
+    kit = _batching_kit(store, generator)
     await kit.queue.start()
     await kit.bot.handle(cmd("solo", "imagine", f"a fox {SMALL}"))
     await asyncio.wait_for(kit.queue.wait_idle(), timeout=60)  # far less than the window
