@@ -2,7 +2,8 @@
 
 - `command`: the command model every adapter builds, what the bot answers with, and the
   result buttons' callback data (`Button.data`, `Button.parse`).
-- `replier`, `adapter`: the interfaces adapters implement to speak and to run; `Handle`.
+- `replier`, `adapter`: the interfaces adapters implement to speak and to run; `Handle`;
+  how sending fails (`DeliveryError`: `TryLater` or `Refused`).
 - `menu`: the commands as menus list them (`CommandInfo`; the router declares them).
 - `grammar`: the option grammar every platform shares; `mix`: the mix syntax.
 - `downloads`: what an adapter checks before it downloads a user's file.

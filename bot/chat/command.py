@@ -73,6 +73,10 @@ class Command:
     refusal: RequestError | None = None
     """Set by an adapter that could not take the command as sent (a picture too large to
     download, say): the bot answers it in the user's language and does nothing else."""
+    source: str | None = None
+    """What caused the command on its platform, unique there (a message, a button press, an
+    interaction), when the adapter names it: the bot's replies are keyed by it, so a command
+    handled twice (after a restart) is answered once."""
 
     @property
     def destination(self) -> Destination:
