@@ -191,16 +191,18 @@ class Outbox:
         are now told (of two callers at once, one gets the count, the other 0)."""
         if not can_exist(user_id):
             return 0
+        owed = (
+            OutboxMessage.status == OutboxStatus.FAILED.value,
+            OutboxMessage.user_id == user_id,
+            OutboxMessage.kind == kind,
+        )
+        async with self._db.read() as session:  # asked on every command: mostly nothing
+            if await session.scalar(select(OutboxMessage.id).where(*owed).limit(1)) is None:
+                return 0
         async with self._db.write() as session:
             return await execute(
                 session,
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.user_id == user_id,
-                    OutboxMessage.kind == kind,
-                    OutboxMessage.status == OutboxStatus.FAILED.value,
-                )
-                .values(status=OutboxStatus.REPORTED.value),
+                update(OutboxMessage).where(*owed).values(status=OutboxStatus.REPORTED.value),
             )
 
     async def waiting(self, platforms: Collection[str]) -> int:
