@@ -21,7 +21,7 @@ from typing import TextIO
 from bot.chat.adapter import Handle
 from bot.chat.command import Attachment, Button, Command, Destination, OutImage
 from bot.chat.menu import CommandInfo
-from bot.chat.replier import ProgressRef
+from bot.chat.replier import Parts, ProgressRef
 
 PLATFORM = "console"
 QUIT = {"/quit", "/exit", "quit", "exit"}
@@ -70,7 +70,9 @@ class ConsoleAdapter:
     def _print(self, text: str) -> None:
         print(text, file=self.out, flush=True)
 
-    async def send_text(self, destination: Destination, text: str) -> None:
+    async def send_text(
+        self, destination: Destination, text: str, *, parts: Parts | None = None
+    ) -> None:
         """Print a message."""
         self._print(text)
 
@@ -84,8 +86,21 @@ class ConsoleAdapter:
             ref = {"message": self._messages}
         return ref
 
+    async def end_progress(
+        self, destination: Destination, text: str, ref: ProgressRef | None
+    ) -> None:
+        """Print the last progress line."""
+        self._print(text)
+
     async def send_images(
-        self, destination: Destination, images: list[OutImage], caption: str, buttons: list[Button]
+        self,
+        destination: Destination,
+        images: list[OutImage],
+        caption: str,
+        buttons: list[Button],
+        *,
+        parts: Parts | None = None,
+        as_files: bool = False,
     ) -> None:
         """Save the pictures, print their paths, the caption and numbered actions."""
         self.output_dir.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,8 @@ migrations) and delegates to one repository per aggregate:
 - `inbox`: what platforms delivered, stored before it is acknowledged, until it is handled;
 - `images`: result files and rows, prompt history, the admin figures;
 - `audit`: the admin audit log;
-- `state`: what every frontend shares: the pause and each user's picture for /init.
+- `state`: what every frontend shares: the pause and each user's picture for /init;
+- `outbox`: messages to users, kept until the platform took them (retries, idempotent keys).
 
 `db` holds what they share (engine, SQLite pragmas, read and write transactions, statement
 helpers, `StoreError`); `tables` the ORM classes, `records` the plain records the store

@@ -79,6 +79,18 @@ async def insert(
     return _job_record(job, blobs, ())
 
 
+async def claim_telling(session: AsyncSession, job_id: int) -> bool:
+    """Mark the job told (in the caller's transaction); False if it was told already."""
+    return bool(
+        await execute(
+            session,
+            update(Job)
+            .where(has_id(Job.id, job_id), Job.told_at.is_(None))
+            .values(told_at=utcnow()),
+        )
+    )
+
+
 async def count_active(session: AsyncSession, user_id: int | None = None) -> int:
     """Queued or running jobs (of one user, or all)."""
     query = select(func.count(Job.id)).where(Job.status.in_([s.value for s in ACTIVE]))
@@ -230,14 +242,7 @@ class Jobs:
         processes or notifications race for it.
         """
         async with self._db.write() as session:
-            return bool(
-                await execute(
-                    session,
-                    update(Job)
-                    .where(has_id(Job.id, job_id), Job.told_at.is_(None))
-                    .values(told_at=utcnow()),
-                )
-            )
+            return await claim_telling(session, job_id)
 
     async def untold(self, within: timedelta = UNTOLD_WITHIN) -> list[JobRecord]:
         """Jobs that ended (done or failed) in the last `within` with their owner not told."""

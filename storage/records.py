@@ -165,3 +165,47 @@ class InboxRecord:
     payload: str = field(repr=False)
     attempts: int
     received_at: datetime
+
+
+class OutboxStatus(enum.StrEnum):
+    """Where a message to a user is on its way."""
+
+    PENDING = "pending"  # waiting for its next try (at `next_at`)
+    SENDING = "sending"  # a sender holds it until `next_at`; after that anyone may try it
+    SENT = "sent"  # the platform took it
+    FAILED = "failed"  # refused for good, or given up on; a result's owner is owed a word
+    REPORTED = "reported"  # failed, and its owner was told
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxDraft:
+    """A message to store in the outbox: what it is (`kind`, `payload`), where it goes, and
+    the `key` that makes it idempotent (a second message with a stored key is not stored)."""
+
+    platform: str
+    kind: str
+    destination: dict[str, Any]
+    payload: dict[str, Any]
+    key: str | None = None
+    user_id: int | None = None
+    job_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRecord:
+    """A stored message to a user and how its delivery goes."""
+
+    id: int
+    key: str | None
+    platform: str
+    user_id: int | None
+    job_id: int | None
+    kind: str
+    destination: dict[str, Any]
+    payload: dict[str, Any]
+    status: OutboxStatus
+    attempts: int
+    next_at: datetime
+    created_at: datetime
+    sent_at: datetime | None = None
+    error: str | None = None

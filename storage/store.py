@@ -9,7 +9,7 @@ files under the data folder.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from storage.images import Images
 from storage.inbox import Inbox
 from storage.intake import Intake
 from storage.jobs import UNTOLD_WITHIN, Jobs
+from storage.outbox import Outbox
 from storage.quotas import Quotas
 from storage.records import (
     AccountRecord,
@@ -33,6 +34,8 @@ from storage.records import (
     InboxRecord,
     JobRecord,
     JobStatus,
+    OutboxDraft,
+    OutboxRecord,
     QuotaRecord,
     Stats,
     UserRecord,
@@ -63,6 +66,7 @@ class Store:
         self._inbox = Inbox(self._db)
         self._state = State(self._db)
         self._audit = AuditLog(self._db)
+        self._outbox = Outbox(self._db)
 
     @classmethod
     async def open(cls, url: str, data_dir: Path, *, default_daily_limit: int = 50) -> Store:
@@ -312,3 +316,61 @@ class Store:
     async def audit_log(self, limit: int = 20) -> list[AuditRecord]:
         """The latest audit entries, newest first."""
         return await self._audit.latest(limit)
+
+    # messages to users on their way (storage.outbox)
+    async def post_messages(
+        self,
+        drafts: Sequence[OutboxDraft],
+        *,
+        hold: timedelta | None = None,
+        tell_job: int | None = None,
+    ) -> list[OutboxRecord]:
+        """Store messages for delivery (a stored key is skipped); return those stored.
+
+        `hold`: claim the new ones for that long (the caller sends them now). `tell_job`:
+        mark that job told in the same transaction; nothing is stored if it was told already.
+        """
+        return await self._outbox.post(drafts, hold=hold, tell_job=tell_job)
+
+    async def due_messages(self, platforms: Collection[str], limit: int = 50) -> list[OutboxRecord]:
+        """Messages to these platforms whose next try is due, oldest first."""
+        return await self._outbox.due(platforms, limit)
+
+    async def claim_message(self, message_id: int, hold: timedelta) -> OutboxRecord | None:
+        """Take a due message for one try, held for `hold`; None if not due or taken."""
+        return await self._outbox.claim(message_id, hold)
+
+    async def message_sent(self, message_id: int) -> None:
+        """The platform took the message."""
+        await self._outbox.sent(message_id)
+
+    async def retry_message(
+        self, message_id: int, at: datetime, error: str, payload: dict[str, Any]
+    ) -> None:
+        """A try failed: try again at `at`, with `payload` (what the try noted)."""
+        await self._outbox.retry(message_id, at, error, payload)
+
+    async def fail_message(self, message_id: int, error: str) -> None:
+        """The message will never go."""
+        await self._outbox.fail(message_id, error)
+
+    async def release_messages(self, message_ids: Collection[int] | None = None) -> int:
+        """Make held messages due now: these, or (None) all of them."""
+        return await self._outbox.release(message_ids)
+
+    async def take_undelivered(self, user_id: int, kind: str) -> int:
+        """How many of the user's messages of `kind` failed since they were last told (they
+        count as told from now on)."""
+        return await self._outbox.take_undelivered(user_id, kind)
+
+    async def messages_waiting(self, platforms: Collection[str]) -> int:
+        """How many messages to these platforms are still on their way."""
+        return await self._outbox.waiting(platforms)
+
+    async def outbox_message(self, key: str) -> OutboxRecord | None:
+        """The message stored with this key, if any."""
+        return await self._outbox.find(key)
+
+    async def prune_outbox(self, before: datetime, keep_kind: str) -> int:
+        """Forget messages settled before `before`, but failed ones of `keep_kind`."""
+        return await self._outbox.prune(before, keep_kind)

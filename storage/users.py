@@ -18,6 +18,7 @@ from storage.tables import (
     Image,
     Job,
     LinkCode,
+    OutboxMessage,
     PromptHistory,
     Setting,
     User,
@@ -250,7 +251,7 @@ class Users:
 async def _merge(session: AsyncSession, old_id: int, target: User) -> None:
     """Move everything of user `old_id` onto `target` and delete the old user."""
     old = await user_row(session, old_id)
-    for table in (Account, Job, Image, PromptHistory, LinkCode):
+    for table in (Account, Job, Image, PromptHistory, LinkCode, OutboxMessage):
         await execute(
             session, update(table).where(table.user_id == old_id).values(user_id=target.id)
         )

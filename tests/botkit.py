@@ -12,10 +12,12 @@ from PIL import Image
 
 from bot.app.root import build_router
 from bot.chat.command import Button, Command, Destination, OutImage
-from bot.chat.replier import ProgressRef
+from bot.chat.replier import DeliveryError, Parts, ProgressRef
 from bot.commands.context import BotConfig, Services
 from bot.commands.dispatch import Bot
 from bot.control.port import Holding, Outcome, Report
+from bot.delivery.outbox import Outbox
+from bot.delivery.sender import Sender
 from bot.jobs.local import LocalQueue
 from bot.jobs.notify import Notifier
 from bot.jobs.port import JobQueue
@@ -27,13 +29,28 @@ from storage.store import Store
 
 @dataclass
 class FakeReplier:
-    """Records everything the bot says."""
+    """Records everything the bot says; `fail` makes the next calls of a method raise."""
 
     texts: list[tuple[str, str]] = field(default_factory=list)
     progress: list[tuple[str, str, int]] = field(default_factory=list)
     images: list[tuple[str, list[OutImage], str, list[Button]]] = field(default_factory=list)
+    files: list[bool] = field(default_factory=list)
+    """For each result sent: whether it went as files (`as_files`)."""
+    failures: dict[str, list[DeliveryError]] = field(default_factory=dict)
 
-    async def send_text(self, destination: Destination, text: str) -> None:
+    def fail(self, method: str, *errors: DeliveryError) -> None:
+        """The next calls of `method` raise these errors, one each."""
+        self.failures.setdefault(method, []).extend(errors)
+
+    def _maybe_fail(self, method: str) -> None:
+        waiting = self.failures.get(method)
+        if waiting:
+            raise waiting.pop(0)
+
+    async def send_text(
+        self, destination: Destination, text: str, *, parts: Parts | None = None
+    ) -> None:
+        self._maybe_fail("send_text")
         self.texts.append((destination.user_id, text))
 
     async def send_progress(
@@ -43,10 +60,26 @@ class FakeReplier:
         self.progress.append((destination.user_id, text, int(ref["id"])))
         return ref
 
-    async def send_images(
-        self, destination: Destination, images: list[OutImage], caption: str, buttons: list[Button]
+    async def end_progress(
+        self, destination: Destination, text: str, ref: ProgressRef | None
     ) -> None:
+        self._maybe_fail("end_progress")
+        ref = ref or {"id": len(self.progress) + 1}
+        self.progress.append((destination.user_id, text, int(ref["id"])))
+
+    async def send_images(
+        self,
+        destination: Destination,
+        images: list[OutImage],
+        caption: str,
+        buttons: list[Button],
+        *,
+        parts: Parts | None = None,
+        as_files: bool = False,
+    ) -> None:
+        self._maybe_fail("send_images")
         self.images.append((destination.user_id, images, caption, buttons))
+        self.files.append(as_files)
 
     def said(self, user: str) -> list[str]:
         return [text for who, text in self.texts if who == user]
@@ -128,6 +161,12 @@ class Kit:
     store: Store
     repliers: dict[str, Any]
     notifier: Notifier
+    outbox: Outbox
+
+    async def idle(self) -> None:
+        """Wait until no job is queued or running and every message is out."""
+        await self.queue.wait_idle()
+        await self.outbox.wait_idle()
 
 
 # Builds the queue of a kit from its notifier and its repliers (the platforms it serves).
@@ -146,7 +185,8 @@ def make_bot(
     `queue_maker` builds another)."""
     replier = FakeReplier()
     repliers: dict[str, Any] = {"test": replier}
-    notifier = Notifier(store, repliers, progress_interval=0.0)
+    outbox = Outbox(store, Sender(store, repliers))
+    notifier = Notifier(store, repliers, outbox, progress_interval=0.0)
     if queue_maker is None:
         queue: JobQueue = LocalQueue(store, generator, notifier, platforms=repliers)
     else:
@@ -156,6 +196,7 @@ def make_bot(
         store=store,
         queue=queue,
         notifier=notifier,
+        outbox=outbox,
         engine=FakeEngine(),
         config=BotConfig(**config),
         repliers=repliers,
@@ -163,7 +204,7 @@ def make_bot(
         menu=tuple(router.menu()),
     )
     bot = Bot(services, router)
-    return Kit(bot, queue, replier, store, repliers, notifier)
+    return Kit(bot, queue, replier, store, repliers, notifier, outbox)
 
 
 def cmd(user: str, name: str, text: str = "", **extra: Any) -> Command:

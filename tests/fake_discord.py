@@ -7,10 +7,10 @@ certificate for those names. Nothing of discord.py is patched.
 
 The server records every request (method, path, arrival time, JSON or multipart payload and
 files), answers like Discord does for the routes the bot uses, can answer the next request
-to a route with a 429, refuse an interaction token (401 on its webhook, 404 on its
-callback, as Discord does once it expired), lets a test look at each request before it is
-answered (`on_request`), and pushes gateway events (`INTERACTION_CREATE`) to the connected
-client.
+to a route with a 429 or the next few with a server error, refuse an interaction token (401
+on its webhook, 404 on its callback, as Discord does once it expired), lets a test look at
+each request before it is answered (`on_request`), and pushes gateway events
+(`INTERACTION_CREATE`) to the connected client.
 """
 
 from __future__ import annotations
@@ -147,6 +147,7 @@ class FakeDiscord:
         self._cdn: dict[str, tuple[bytes, str]] = {}
         self._originals: dict[str, int] = {}
         self._rate_limits: list[tuple[str, str]] = []
+        self._failures: list[tuple[str, str, int]] = []
         self._changed = asyncio.Condition()
         self._socket: web.WebSocketResponse | None = None
         self._sequence = 0
@@ -198,6 +199,11 @@ class FakeDiscord:
     def rate_limit_next(self, method: str, pattern: str) -> None:
         """Answer the next `method` request whose path matches `pattern` with a 429."""
         self._rate_limits.append((method, pattern))
+
+    def fail_next(self, method: str, pattern: str, status: int = 500, *, times: int = 1) -> None:
+        """Answer the next `times` `method` requests whose path matches `pattern` with
+        `status` (a server error, say)."""
+        self._failures.extend([(method, pattern, status)] * times)
 
     def refuse_token(self, token: str) -> None:
         """Refuse this interaction token like an expired one: its webhook 401, its callback 404."""
@@ -318,6 +324,10 @@ class FakeDiscord:
         return record
 
     def _refusal(self, record: Recorded) -> web.Response | None:
+        for index, (method, pattern, status) in enumerate(self._failures):
+            if record.match(method, pattern):
+                del self._failures[index]
+                return _json({"message": "Internal Server Error", "code": 0}, status=status)
         for index, (method, pattern) in enumerate(self._rate_limits):
             if record.match(method, pattern):
                 del self._rate_limits[index]

@@ -2,9 +2,11 @@
 
 It serves the methods the adapter calls under `/bot<token>/<method>` and files under
 `/file/bot<token>/<path>`, records every call (method, decoded parameters, uploaded files,
-time), queues updates for long polling, and can answer the next call of a method with a 429.
-`on_call` sees each call as it arrives, before it is answered (a test may kill the bot
-there). Helpers build the updates a user would cause: text, photos, documents, albums, replies and
+time), queues updates for long polling, and can answer the next calls of a method with an
+error as Telegram words it: 429 (retry after 1 s), 500, 502, 403 (the user blocked the bot),
+400 (chat not found, or a description given). `on_call` sees each call as it arrives, before
+it is answered (a test may kill the bot there).
+Helpers build the updates a user would cause: text, photos, documents, albums, replies and
 button presses.
 """
 
@@ -112,7 +114,7 @@ class FakeTelegram:
         self._message_ids = itertools.count(100)
         self._file_ids = itertools.count(1)
         self._new_update = asyncio.Event()
-        self._fail_next: dict[str, int] = {}
+        self._fail_next: dict[str, list[tuple[int, str | None]]] = {}
         self._runner: web.AppRunner | None = None
         self._closing = False
         self.on_call: Callable[[Call], None] | None = None
@@ -149,9 +151,31 @@ class FakeTelegram:
         self.token = f"{self.token}-revoked"
         self._new_update.set()  # a pending long poll returns now
 
-    def fail_next(self, method: str, status: int = 429) -> None:
-        """Answer the next call of `method` with 429 (retry after 1 s) or another error."""
-        self._fail_next[method] = status
+    def fail_next(
+        self, method: str, status: int = 429, *, times: int = 1, description: str | None = None
+    ) -> None:
+        """Answer the next `times` calls of `method` with 429 (retry after 1 s) or another
+        error (`description`: Telegram's words for it, else the usual ones for the status)."""
+        self._fail_next.setdefault(method, []).extend([(status, description)] * times)
+
+    def heal(self, method: str) -> None:
+        """Answer `method` normally again (failures still set are dropped)."""
+        self._fail_next.pop(method, None)
+
+    def failing(self, method: str) -> int:
+        """How many failures are still set for `method`."""
+        return len(self._fail_next.get(method, ()))
+
+    def results(self, chat_id: int, message_id: int, *, after: int = 0) -> list[Call]:
+        """The results that reached the chat answering `message_id` (failed calls left out)."""
+        return [
+            call
+            for call in self.calls[after:]
+            if call.method in ("sendPhoto", "sendDocument", "sendMediaGroup")
+            and call.chat_id == chat_id
+            and call.reply_to == message_id
+            and not isinstance(call.result, str)
+        ]
 
     async def _method(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
@@ -162,10 +186,11 @@ class FakeTelegram:
         self.calls.append(call)
         if self.on_call is not None:
             self.on_call(call)
-        status = self._fail_next.pop(method, None)
-        if status is not None:
+        failures = self._fail_next.get(method)
+        if failures:
+            status, description = failures.pop(0)
             call.result = str(status)
-            return _failure(status)
+            return _failure(status, description)
         if method == "getUpdates":
             call.result = await self._get_updates(params)
             return web.json_response({"ok": True, "result": call.result})
@@ -489,9 +514,17 @@ def _get(call: Call, key: str) -> Any:
     return call.params.get(key)
 
 
-def _failure(status: int) -> web.Response:
+_DESCRIPTIONS = {
+    400: "Bad Request: chat not found",
+    403: "Forbidden: bot was blocked by the user",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+}
+
+
+def _failure(status: int, description: str | None = None) -> web.Response:
     if status != 429:
-        return _error(status, "Bad Gateway")
+        return _error(status, description or _DESCRIPTIONS.get(status, "Bad Gateway"))
     return web.json_response(
         {
             "ok": False,

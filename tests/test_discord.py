@@ -687,3 +687,21 @@ async def test_options_follow_the_operators_limits(settings: Settings) -> None:
             )
             == "steps must be between 1 and 40, got 41"
         )
+
+
+async def test_a_result_is_retried_after_server_errors(
+    settings: Settings, logs: pytest.LogCaptureFixture
+) -> None:
+    """discord.py tries a follow-up five times on server errors; then the outbox tries again."""
+    async with FakeDiscord(TOKEN) as fake, running(settings, fake) as world:
+        ask = world.make.slash("imagine", BOB, {"prompt": f"a stubborn fox {FAST}", **TINY})
+        follow_ups = rf"/webhooks/{APP_ID}/{re.escape(ask['token'])}"
+        fake.fail_next("POST", follow_ups, 500, times=5)
+        token = await world.ask(ask)
+        fake.patience = 120.0
+        _assert_result(await world.result(token))
+        await asyncio.wait_for(world.app.idle(), 60)
+        failed = fake.find(lambda r: r.status == 500 and bool(r.match("POST", follow_ups)))
+        assert len(failed) == 5
+        delivered = fake.find(lambda r: _is_follow_up(r, token) and bool(r.files))
+        assert len(delivered) == 1

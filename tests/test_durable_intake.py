@@ -109,7 +109,7 @@ async def test_a_command_handled_twice_makes_one_job_and_one_answer(store: Store
     command = cmd("ann", "imagine", "a fox --size 64x64", source="test:update:1")
     await kit.bot.handle(command)
     await kit.bot.handle(command)  # taken over after a crash between the job and the inbox
-    await asyncio.wait_for(kit.queue.wait_idle(), 30)
+    await asyncio.wait_for(kit.idle(), 30)
     await kit.queue.stop()
     (job,) = await store.jobs(tuple(JobStatus))
     assert job.status is JobStatus.DONE and job.source == "test:update:1"

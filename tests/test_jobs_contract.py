@@ -152,7 +152,7 @@ class Harness:
         await self.kit.queue.start()
 
     async def idle(self) -> None:
-        await asyncio.wait_for(self.kit.queue.wait_idle(), timeout=120)
+        await asyncio.wait_for(self.kit.idle(), timeout=120)
 
     async def restart(self) -> None:
         """Stop this bot and build a new one on the same database (as a new process)."""

@@ -413,7 +413,7 @@ async def test_a_chat_job_on_a_missing_model_is_told_why_in_the_users_language(
     try:
         await kit.bot.handle(cmd("olga", "language", "ru"))
         await kit.bot.handle(cmd("olga", "imagine", "a fox " + " ".join(SMALL)))
-        await kit.queue.wait_idle()
+        await kit.idle()
     finally:
         await kit.queue.stop()
         await store.close()

@@ -26,7 +26,7 @@ async def main() -> None:
         await app.bot.handle(cmd("ada", "quota"))
         before = "torch" in sys.modules
         await app.bot.handle(cmd("ada", "imagine", "a fox --size 64x64 --steps 2 --prior-steps 2"))
-        await app.queue.wait_idle()
+        await app.idle()
     print(json.dumps({"before": before, "after": "torch" in sys.modules,
                       "answered": len(replier.texts), "images": len(replier.images)}))
 

@@ -137,8 +137,13 @@ async def serving(
     settings: Settings,
     guard: LogGuard,
     adjust: Callable[[TelegramConfig], TelegramConfig] | None = None,
+    *,
+    settle: bool = True,
 ) -> AsyncIterator[tuple[App, TelegramAdapter]]:
-    """The whole bot with its Telegram adapter, wired as `kandinsky-bot run` wires it."""
+    """The whole bot with its Telegram adapter, wired as `kandinsky-bot run` wires it.
+
+    On the way out it waits for the queue and (`settle`) for every message to be out.
+    """
     async with running_bot(settings) as app:
         (adapter,) = build_adapters(settings, app.bot.handle, app.store)
         assert isinstance(adapter, TelegramAdapter)
@@ -156,7 +161,7 @@ async def serving(
             )
             await fake.wait(lambda: fake.find("getUpdates", after=started), what="polling")
             yield app, adapter
-            await asyncio.wait_for(app.idle(), 60)
+            await asyncio.wait_for(app.idle() if settle else app.queue.wait_idle(), 60)
             await handled(app.store)
         finally:
             task.cancel()
@@ -443,7 +448,7 @@ async def test_every_user_command(
         (limited,) = [call for call in fake.find("sendMessage") if call.result == "429"]
         assert answer.at - limited.at >= 1.0
 
-        # network trouble: a lost upload is logged, polling recovers, the bot keeps serving
+        # network trouble: a failed upload is tried again, polling recovers, serving goes on
         lost = say(f"/imagine lost in transit {SMALL}")
         fake.fail_next("sendPhoto", 502)
         await fake.wait(lambda: [c for c in fake.find("sendPhoto") if c.result == "502"])
@@ -451,7 +456,8 @@ async def test_every_user_command(
         await said(fake, chat, say("/quota"), "Today you have used")
         fake.fail_next("getUpdates")  # flood control on polling: waited out, then on
         await said(fake, chat, say("/queue"), "You have no jobs")
-        assert not [c for c in fake.calls if c.reply_to == lost and c.method in RESULTS[1:]]
+        await result_of(fake, chat, lost)
+        assert len(fake.results(chat, lost)) == 1
 
         # an error inside a handler: logged once, the user hears about it, serving goes on
         fake.fail_next("getFile", 502)
@@ -528,7 +534,8 @@ async def test_a_burst_in_a_group_stays_under_the_flood_limits(
         )
 
     users = [User(10 + n, f"User{n}", f"user{n}", "en") for n in range(5)]
-    async with serving(fake, settings, log_guard, unthrottled) as (app, _):
+    # The status messages' last texts are left to land within the budget after the test.
+    async with serving(fake, settings, log_guard, unthrottled, settle=False) as (app, _):
         messages = [
             fake.text(GROUP, user, f"/imagine burst {n} --seed {n} {SMALL}")
             for n in range(4)
@@ -536,7 +543,7 @@ async def test_a_burst_in_a_group_stays_under_the_flood_limits(
         ]
         for message in messages:
             await result_of(fake, GROUP, message, after=0)
-        await app.idle()
+        await app.queue.wait_idle()
         budget = FloodLimits().group_edits_per_minute
         await fake.wait(lambda: len(fake.find("editMessageText")) >= budget, what="edits")
         await asyncio.sleep(2 * FloodLimits().group_edit_seconds)  # room to overspend, if it would
@@ -721,3 +728,103 @@ async def test_a_rejected_token_is_never_shown(
         await asyncio.wait_for(adapter.run(), 30)
     assert "WRONG-TOKEN" not in str(raised.value) and "WRONG-TOKEN" not in repr(raised.value)
     assert "WRONG-TOKEN" not in caplog.text
+
+
+# -- delivery that retries --------------------------------------------------------------------
+def _job_of(queued: Call) -> int:
+    return int(re.findall(r"#(\d+)", queued.params["text"])[0])
+
+
+async def test_server_errors_are_retried_until_the_picture_arrives(
+    fake: FakeTelegram, settings: Settings, log_guard: LogGuard
+) -> None:
+    chat = ALICE.id
+    scenarios = {
+        "one 500 on the photo": [("sendPhoto", 500, 1)],
+        "two 502s on the photo": [("sendPhoto", 502, 2)],
+        "500s on the photo, then on the file": [("sendPhoto", 500, 3), ("sendDocument", 500, 1)],
+    }
+    async with serving(fake, settings, log_guard) as (app, _):
+        sent = {}
+        for name, failures in scenarios.items():
+            for method, status, times in failures:
+                fake.fail_next(method, status, times=times)
+            message = fake.text(chat, ALICE, f"/imagine {name} {SMALL}")
+            queued = await said(fake, chat, message, "Queued as job #")
+            await result_of(fake, chat, message)
+            await asyncio.wait_for(app.idle(), 60)
+            assert fake.failing("sendPhoto") == fake.failing("sendDocument") == 0, name
+            (sent[name],) = fake.results(chat, message)
+            done = text("en", "done", job=_job_of(queued))
+            assert fake.find("editMessageText", message_id=queued.result["message_id"], text=done)
+        assert sent["one 500 on the photo"].method == "sendPhoto"
+        assert sent["two 502s on the photo"].method == "sendPhoto"
+        # the photo route kept failing: the picture went as a file, itself retried once
+        assert sent["500s on the photo, then on the file"].method == "sendDocument"
+
+        # a photo Telegram will not take goes as a file at once
+        fake.fail_next("sendPhoto", 400, description="Bad Request: PHOTO_INVALID_DIMENSIONS")
+        message = fake.text(chat, ALICE, f"/imagine an odd one {SMALL}")
+        assert (await result_of(fake, chat, message)).method == "sendDocument"
+
+        # an answer to a command is retried too
+        await app.idle()
+        fake.fail_next("sendMessage", 500)
+        asked = fake.text(chat, ALICE, "/quota")
+        await said(fake, chat, asked, "Today you have used")
+        answers = fake.find("sendMessage", reply_to=asked)
+        assert [call.result == "500" for call in answers] == [True, False]
+
+
+async def test_a_refused_result_waits_in_history_and_its_owner_hears_once(
+    fake: FakeTelegram, settings: Settings, log_guard: LogGuard
+) -> None:
+    chat = ALICE.id
+    notice = text("en", "undelivered_results", count=1)
+    async with serving(fake, settings, log_guard) as (app, _):
+        fake.fail_next("sendPhoto", 403)  # the user blocked the bot
+        message = fake.text(chat, ALICE, f"/imagine a fox nobody sees {SMALL}")
+        await fake.wait(lambda: [c for c in fake.find("sendPhoto") if c.result == "403"])
+        await asyncio.wait_for(app.idle(), 60)
+        assert not fake.results(chat, message)
+        assert len(fake.find("sendPhoto", chat_id=chat)) == 1, "no retry after a 403"
+        assert not fake.find("sendDocument", chat_id=chat)
+        user = await app.store.find_user("telegram", str(ALICE.id))
+        assert user is not None
+        (image,), _ = await app.store.history(user.id)
+
+        # unblocked, the user writes again: they hear of it once, then the answer
+        asked = fake.text(chat, ALICE, "/history")
+        told = await said(fake, chat, asked, notice)
+        listed = await said(fake, chat, asked, "Your images, page 1 of 1")
+        assert told.at <= listed.at and f"#{image.id}" in listed.params["text"]
+        again = fake.text(chat, ALICE, "/quota")
+        await said(fake, chat, again, "Today you have used")
+        await app.idle()
+    assert len([c for c in fake.find("sendMessage") if c.params.get("text") == notice]) == 1
+
+
+async def test_a_message_left_waiting_is_delivered_once_after_a_restart(
+    fake: FakeTelegram, settings: Settings, log_guard: LogGuard
+) -> None:
+    chat = ALICE.id
+    for method in ("sendPhoto", "sendDocument"):
+        fake.fail_next(method, 500, times=1000)  # Telegram is down for pictures
+    async with serving(fake, settings, log_guard, settle=False) as (app, _):
+        message = fake.text(chat, ALICE, f"/imagine a patient fox {SMALL}")
+        job = _job_of(await said(fake, chat, message, "Queued as job #"))
+        await fake.wait(lambda: 1000 - fake.failing("sendPhoto") >= 2, what="two tries")
+        waiting = await app.store.outbox_message(f"job:{job}:result")
+        assert waiting is not None and waiting.status in ("pending", "sending")
+    assert not fake.results(chat, message)
+
+    for method in ("sendPhoto", "sendDocument"):
+        fake.heal(method)  # Telegram is back
+    async with serving(fake, settings, log_guard) as (app, _):
+        await result_of(fake, chat, message)
+        await asyncio.wait_for(app.idle(), 60)
+        delivered = await app.store.outbox_message(f"job:{job}:result")
+        assert delivered is not None and delivered.status == "sent"
+    async with serving(fake, settings, log_guard):  # and once more: nothing is sent again
+        pass
+    assert len(fake.results(chat, message)) == 1

@@ -13,6 +13,7 @@ What lives where:
 - `inbound`: interactions -> `bot.chat.command.Command`, pictures checked before download
   (a refused picture becomes the command's `refusal`).
 - `delivery`: answers through the interaction, follow-ups, the channel fallback.
+- `failures`: what a failed Discord call means for a message (try later, or never).
 - `edits`: progress edits paced per message (`bot.chat.throttle`).
 - `present`: clipped texts, result embeds, pictures fitted to the upload limit.
 - `target`: where an answer goes, read back from a destination or a progress ref.

@@ -4,7 +4,8 @@ The first answer to an interaction is its response, or replaces its "thinking" m
 (`opening`); later answers are follow-ups (ephemeral when the command is private). Once the
 15-minute interaction token has expired, or Discord refuses it with 401/404, answers go to
 the channel as ordinary messages mentioning the user; private answers are never made public
-that way.
+that way. A failed call raises the bot's `DeliveryError` (`failures`), for the outbox to
+retry or give up; a status message while a job works is best effort.
 """
 
 from __future__ import annotations
@@ -15,17 +16,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-import aiohttp
 import discord
 from discord import app_commands
 
 from adapters.discord.client import Client, log_http_failure
 from adapters.discord.edits import ProgressEdits
+from adapters.discord.failures import FAILURES, delivery_error
 from adapters.discord.opening import first_answer
 from adapters.discord.present import Outgoing, fit_all, result
 from adapters.discord.target import TOKEN_LIFETIME, Target
 from bot.chat.command import Button, Destination, OutImage
-from bot.chat.replier import ProgressRef
+from bot.chat.replier import DeliveryError, Parts, ProgressRef, Refused, TryLater
 from bot.i18n.catalogue import normalise_language, text
 
 log = logging.getLogger(__name__)
@@ -75,24 +76,45 @@ class Delivery:
         self.live = LiveInteractions()
         self.progress = ProgressEdits(edit_interval, client)
 
-    async def send_text(self, destination: Destination, text: str) -> None:
+    async def send_text(
+        self, destination: Destination, text: str, *, parts: Parts | None = None
+    ) -> None:
         """Answer: replace "thinking", else a follow-up, else (token expired) the channel."""
         await self._deliver(Target.of(destination), Outgoing(text))
 
     async def send_progress(
         self, destination: Destination, text: str, ref: ProgressRef | None
     ) -> ProgressRef:
-        """Create the progress message (like any answer) or edit it, throttled per message."""
+        """Create the progress message (like any answer) or edit it, throttled per message.
+
+        Best effort: a progress message that cannot be created is logged and has no ref.
+        """
         if ref and ref.get("message_id"):
             self.progress.show(ref, text)
             return ref
         target = Target.of(destination)
-        sent = await self._deliver(target, Outgoing(text))
-        if sent is None:
+        try:
+            sent = await self._deliver(target, Outgoing(text))
+        except DeliveryError as error:
+            log.warning("%s", error.reason)
             return {}
         new_ref = target.ref(*sent)
         self.progress.created(new_ref, text)
         return new_ref
+
+    async def end_progress(
+        self, destination: Destination, text: str, ref: ProgressRef | None
+    ) -> None:
+        """Edit the progress message to its last text (within the interval); without one, or
+        when Discord refuses the edit, send the text as an answer."""
+        if not (ref and ref.get("message_id")):
+            await self._deliver(Target.of(destination), Outgoing(text))
+            return
+        try:
+            await self.progress.finish(ref, text)
+        except Refused as error:
+            log.info("%s; sending the status as an answer", error.reason)
+            await self._deliver(Target.of(destination), Outgoing(text))
 
     async def send_images(
         self,
@@ -100,8 +122,12 @@ class Delivery:
         images: list[OutImage],
         caption: str,
         buttons: list[Button],
+        *,
+        parts: Parts | None = None,
+        as_files: bool = False,
     ) -> None:
-        """Send the pictures with an embed holding the caption, and persistent buttons."""
+        """Send the pictures with an embed holding the caption, and persistent buttons (always
+        as files: Discord has no separate picture route)."""
         target = Target.of(destination)
         language = destination.extra.get("language")
         pictures, notices = await asyncio.to_thread(fit_all, images, target.upload_limit, language)
@@ -125,19 +151,19 @@ class Delivery:
                 live.answered = True
                 await interaction.delete_original_response()
             await interaction.followup.send(message, ephemeral=True)
-        except (discord.HTTPException, aiohttp.ClientError, OSError) as failure:
+        except FAILURES as failure:
             log_http_failure("tell the user about it", failure)
 
-    async def _deliver(self, target: Target, outgoing: Outgoing) -> tuple[int, str] | None:
+    async def _deliver(self, target: Target, outgoing: Outgoing) -> tuple[int, str]:
         """Send through the interaction while its token lives, else in the channel.
 
-        Returns the message id and the way it went ("webhook" or "channel"), or None when
-        it could not be delivered (logged).
+        Returns the message id and the way it went ("webhook" or "channel"); raises a
+        `DeliveryError` when it could not be delivered.
         """
         client = self._connected()
         if client is None or client.is_closed():
-            log.warning("not connected to Discord; an answer to discord:%s is lost", target.user_id)
-            return None
+            raise TryLater(f"not connected to Discord; an answer to discord:{target.user_id} waits")
+        what = f"answer discord:{target.user_id}"
         try:
             if not target.expired():
                 try:
@@ -151,16 +177,19 @@ class Delivery:
                         error.status,
                     )
             message = await self._post_in_channel(client, target, outgoing)
-        except (discord.HTTPException, aiohttp.ClientError, OSError) as error:
-            log_http_failure(f"answer discord:{target.user_id}", error)
-            return None
-        return None if message is None else (message.id, "channel")
+        except FAILURES as error:
+            raise delivery_error(error, what) from error
+        return message.id, "channel"
 
     async def _answer(self, client: Client, target: Target, outgoing: Outgoing) -> discord.Message:
         live = self.live.get(target.token)
         if live is not None and not live.answered:
             live.answered = True
-            return await first_answer(live.interaction, outgoing, ephemeral=target.private)
+            try:
+                return await first_answer(live.interaction, outgoing, ephemeral=target.private)
+            except BaseException:
+                live.answered = False  # no answer took its place: the next try is the first
+                raise
         if live is not None:
             followup = live.interaction.followup
             parts = outgoing.parts()
@@ -170,11 +199,10 @@ class Delivery:
 
     async def _post_in_channel(
         self, client: Client, target: Target, outgoing: Outgoing
-    ) -> discord.Message | None:
+    ) -> discord.Message:
         """An ordinary channel message mentioning the user (never for private answers)."""
         if target.private or not target.channel_id:
-            log.warning("an answer to discord:%s came too late to deliver", target.user_id)
-            return None
+            raise Refused(f"an answer to discord:{target.user_id} came too late to deliver")
         channel = client.get_partial_messageable(target.channel_id)
         mentioned = replace(outgoing, content=f"<@{target.user_id}> {outgoing.content}".strip())
         users = discord.AllowedMentions(users=[discord.Object(id=target.user_id)])

@@ -12,6 +12,7 @@ What lives where:
 - `inbound`: messages, albums and button presses -> `bot.chat.command.Command`, pictures
   downloaded within the cap (a refused file becomes the command's `refusal`).
 - `delivery`: texts, status messages and results (photos, files, albums, keyboards).
+- `failures`: what a failed Bot API call means for a message (try later, or never).
 - `flood`: status edits and chat actions paced under Telegram's flood limits.
 - `present`: how answers look (lengths in UTF-16, split texts, keyboards, the menu).
 - `redact`: the filter that keeps the token out of every log line.

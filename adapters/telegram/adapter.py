@@ -44,7 +44,7 @@ class TelegramAdapter(Delivery):
         self.redactor = TokenFilter(config.token)
         self.redactor.install()
         super().__init__(TelegramClient(config), config.limits)
-        self.inbound = Inbound(self.client, config, handle, self.results, self.send_text)
+        self.inbound = Inbound(self.client, config, handle, self.results, self.say)
         self.client.route(self.inbound.on_message, self.inbound.on_button, self.inbound.on_error)
         self.updates = Updates(self.client, config, inbox)
 

@@ -1,7 +1,7 @@
-"""The composition root: builds the engine, store, queue and bot from settings.
+"""The composition root: builds the engine, store, queue, outbox and bot from settings.
 
 Nothing is built at import time; `running_bot` owns every resource and closes them in order
-(stop intake, park the queue, stop the engine, close the database).
+(stop intake, park the queue, stop sending, stop the engine, close the database).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from bot.commands.dispatch import Bot
     from bot.commands.router import Router
     from bot.control.port import EngineControl
+    from bot.delivery.outbox import Outbox
     from bot.jobs.port import Generator, JobEvents, JobQueue
     from generation.engine.checkpoints import ModelRegistry
     from generation.engine.service import GenerationService
@@ -111,10 +112,12 @@ class App:
     queue: JobQueue
     engine: WarmingEngine | None  # this process's engine; None where workers generate
     repliers: dict[str, Replier]
+    outbox: Outbox
 
     async def idle(self) -> None:
-        """Wait until no job is queued or running."""
+        """Wait until no job is queued or running and every message is out."""
         await self.queue.wait_idle()
+        await self.outbox.wait_idle()
 
 
 def build_queue(
@@ -177,10 +180,14 @@ async def running_bot(settings: Settings) -> AsyncIterator[App]:
     With the embedded queue this process generates: it builds the generation service on a
     thread of its own while the adapters already serve, and admin commands act on it. With
     procrastinate the workers generate: no service, no torch here, and admin commands reach
-    the workers through the database.
+    the workers through the database. The outbox's sender runs from the start and serves
+    each platform once its adapter registers its replier; with the embedded queue no other
+    process sends, so it takes over what a stopped run held.
     """
     from bot.commands.context import BotConfig, Services
     from bot.commands.dispatch import Bot
+    from bot.delivery.outbox import Outbox
+    from bot.delivery.sender import Sender
     from bot.jobs.notify import Notifier
     from storage.store import Store
 
@@ -190,10 +197,13 @@ async def running_bot(settings: Settings) -> AsyncIterator[App]:
     )
     families = tuple(build_registry(settings).families())
     repliers: dict[str, Replier] = {}
-    notifier = Notifier(store, repliers, progress_interval=settings.progress_interval)
+    sender = Sender(store, repliers)
+    outbox = Outbox(store, sender)
+    notifier = Notifier(store, repliers, outbox, progress_interval=settings.progress_interval)
     warming: WarmingEngine | None = None
     engine: EngineControl
     try:
+        await sender.start(takeover=settings.queue != "procrastinate")
         if settings.queue == "procrastinate":
             from bot.control.database import DatabaseControl
             from storage.workers import WorkerDirectory
@@ -224,6 +234,7 @@ async def running_bot(settings: Settings) -> AsyncIterator[App]:
             store=store,
             queue=queue,
             notifier=notifier,
+            outbox=outbox,
             engine=engine,
             config=config,
             repliers=repliers,
@@ -232,10 +243,11 @@ async def running_bot(settings: Settings) -> AsyncIterator[App]:
         )
         bot = Bot(services, router)
         try:
-            yield App(bot, store, queue, warming, repliers)
+            yield App(bot, store, queue, warming, repliers, outbox)
         finally:
             await queue.stop()
     finally:
+        await sender.stop()
         if warming is not None:
             await asyncio.to_thread(warming.close)
         await store.close()

@@ -2,7 +2,8 @@
 
 - `command`: the command model every adapter builds, what the bot answers with, and the
   result buttons' callback data (`Button.data`, `Button.parse`).
-- `replier`, `adapter`: the interfaces adapters implement to speak and to run; `Handle`.
+- `replier`, `adapter`: the interfaces adapters implement to speak and to run; `Handle`;
+  how sending fails (`DeliveryError`: `TryLater` or `Refused`).
 - `inbox`: where an adapter stores what a platform delivered before acknowledging it (the
   store implements it).
 - `menu`: the commands as menus list them (`CommandInfo`; the router declares them).

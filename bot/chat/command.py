@@ -76,7 +76,8 @@ class Command:
     source: str | None = None
     """What the command came from, unique on its platform (`telegram:update:<update id>`,
     `discord:interaction:<id>`); a job is stored once per source, however often the same
-    delivery is handled."""
+    delivery is handled, and the bot's replies to it are keyed by it, so a command handled
+    twice (after a restart) is answered once."""
 
     @property
     def destination(self) -> Destination:

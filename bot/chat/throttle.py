@@ -6,7 +6,8 @@ and the last update is never lost. `Throttle.admit` is for callers that drop wha
 not send now (the Notifier drops intermediate steps; the final step passes with
 `last=True`). `Edits` is for callers that must show the newest text once the rules allow
 (status messages on a platform): a newer text replaces one still waiting, and the waiting
-one always lands.
+one always lands; a message's last text (`Edits.finish`) is shown by its caller, who hears
+whether it went.
 
 Pure: the standard library only.
 """
@@ -94,6 +95,7 @@ class _Entry(Generic[V]):
     shown: V | None
     chat: Hashable | None
     task: asyncio.Task[None] | None = None
+    finished: bool = False  # its last value was shown: later values are ignored
 
 
 class Edits(Generic[K, V]):
@@ -132,9 +134,38 @@ class Edits(Generic[K, V]):
         if entry is None:
             self._prune()
             entry = self._entries[key] = _Entry(value, None, chat)
+        if entry.finished:
+            return
         entry.wanted, entry.chat = value, chat
         if entry.task is None and entry.wanted != entry.shown and not self._closed:
             entry.task = asyncio.create_task(self._bring(key, entry))
+
+    async def finish(
+        self,
+        key: K,
+        value: V,
+        deliver: Callable[[K, V], Awaitable[None]],
+        chat: Hashable | None = None,
+    ) -> None:
+        """Show `value` as the message's last: an edit still waiting is dropped, the rules are
+        waited out, and `deliver` runs here (its errors are the caller's). Values wanted
+        later are ignored."""
+        entry = self._entries.get(key)
+        if entry is None:
+            self._prune()
+            entry = self._entries[key] = _Entry(value, None, chat)
+        await self._cancel([entry])
+        entry.wanted, entry.chat, entry.finished = value, chat, True
+        if entry.shown == value:
+            return
+        while True:
+            wait = self.throttle.delay(key, chat)
+            if wait <= 0:
+                break
+            await asyncio.sleep(wait)
+        self.throttle.take(key, chat)
+        await deliver(key, value)
+        entry.shown = value
 
     def pending(self) -> int:
         """How many messages wait for an edit."""

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.commands.context import Context
 from bot.commands.router import Route
+from bot.delivery.sender import IMAGES
 from bot.i18n.catalogue import normalise_language
 
 Next = Callable[[Context], Awaitable[None]]
@@ -20,6 +21,15 @@ async def speak_their_language(ctx: Context, route: Route, call_next: Next) -> N
     """Answer in the language the user chose with /language, else their platform's."""
     chosen = (await ctx.store.get_settings(ctx.user.id)).language
     ctx.language = normalise_language(chosen or ctx.user.language or ctx.command.locale)
+    await call_next(ctx)
+
+
+async def tell_undelivered(ctx: Context, route: Route, call_next: Next) -> None:
+    """Results the platform refused for good (the user had blocked the bot, say) wait in
+    /history; the user hears how many, once, when they next write."""
+    missed = await ctx.store.take_undelivered(ctx.user.id, IMAGES)
+    if missed:
+        await ctx.reply("undelivered_results", count=missed)
     await call_next(ctx)
 
 
@@ -50,7 +60,13 @@ async def admins_only(ctx: Context, route: Route, call_next: Next) -> None:
     await call_next(ctx)
 
 
-CHECKS: tuple[Check, ...] = (speak_their_language, answer_refusals, refuse_banned, admins_only)
+CHECKS: tuple[Check, ...] = (
+    speak_their_language,
+    tell_undelivered,
+    answer_refusals,
+    refuse_banned,
+    admins_only,
+)
 
 
 def chain(checks: tuple[Check, ...], route: Route) -> Next:

@@ -1,4 +1,9 @@
-"""What every command handler receives: who asked, in which language, and the bot's services."""
+"""What every command handler receives: who asked, in which language, and the bot's services.
+
+Answers go through the outbox (`bot.delivery`): stored, then sent at once and retried until
+delivered; each is keyed by the command's source and its number, so a command handled twice
+is answered once.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from bot.chat.command import Command
 from bot.chat.menu import CommandInfo
 from bot.chat.replier import Replier
 from bot.control.port import EngineControl
+from bot.delivery.outbox import Outbox, reply_key, text_draft
 from bot.i18n.catalogue import text
 from bot.jobs.notify import Notifier
 from bot.jobs.port import JobQueue
@@ -57,6 +63,7 @@ class Services:
     store: Store
     queue: JobQueue
     notifier: Notifier
+    outbox: Outbox
     engine: EngineControl
     config: BotConfig
     repliers: Mapping[str, Replier]
@@ -72,6 +79,8 @@ class Context:
     command: Command
     user: UserRecord
     language: str
+    replies: int = 0
+    """How many answers the command has had (the number in each answer's key)."""
 
     @property
     def store(self) -> Store:
@@ -93,7 +102,7 @@ class Context:
         return user_id == self.user.id or self.is_admin
 
     def replier(self) -> Replier:
-        """The replier of the command's platform."""
+        """The replier of the command's platform (for its status message, best effort)."""
         return self.services.repliers[self.command.platform]
 
     def t(self, key: str, /, **values: Any) -> str:
@@ -105,5 +114,9 @@ class Context:
         await self.reply_text(self.t(key, **values))
 
     async def reply_text(self, message: str) -> None:
-        """Answer with a ready sentence."""
-        await self.replier().send_text(self.command.destination, message)
+        """Answer with a ready sentence (through the outbox: sent now, retried if need be)."""
+        self.replies += 1
+        draft = text_draft(
+            self.command.destination, message, key=reply_key(self.command, self.replies)
+        )
+        await self.services.outbox.send(draft)

@@ -12,6 +12,7 @@ from bot.chat.command import Command
 from bot.commands.checks import CHECKS, Check, chain
 from bot.commands.context import Context, Services
 from bot.commands.router import Route, Router
+from bot.delivery.outbox import text_draft
 from bot.i18n.catalogue import describe_error, normalise_language, text
 from generation.request import RequestError
 from storage.store import StoreError
@@ -50,14 +51,14 @@ class Bot:
         except RequestError as error:
             language = context.language if context else language
             await self._answer(
-                command, language, "bad_input", error=describe_error(error, language)
+                command, context, language, "bad_input", error=describe_error(error, language)
             )
         except StoreError as error:
             log.warning("store refused %s: %s", command.name, error)
-            await self._answer(command, context.language if context else language, "error")
+            await self._answer(command, context, language, "error")
         except Exception:
             log.exception("command /%s from %s failed", command.name, command.actor)
-            await self._answer(command, context.language if context else language, "error")
+            await self._answer(command, context, language, "error")
 
     async def _dispatch(self, context: Context) -> None:
         word = context.command.name
@@ -72,9 +73,14 @@ class Bot:
         else:
             await context.reply("unknown_command", command=word)
 
-    async def _answer(self, command: Command, language: str, key: str, **values: object) -> None:
+    async def _answer(
+        self, command: Command, context: Context | None, language: str, key: str, **values: object
+    ) -> None:
         try:
-            replier = self.services.repliers[command.platform]
-            await replier.send_text(command.destination, text(language, key, **values))
+            if context is not None:
+                await context.reply(key, **values)
+                return
+            message = text_draft(command.destination, text(language, key, **values))
+            await self.services.outbox.send(message)
         except Exception:
             log.exception("could not answer %s", command.actor)

@@ -15,6 +15,7 @@ AR: dict[str, str] = {
     "cancelled": "أُلغيت المهمة #{job} وأُعيدت إليك حصتك.",
     "recovered_requeued": "أُعيد تشغيل البوت، ولا تزال المهمة #{job} في قائمة الانتظار.",
     "recovered_retry": "أُعيد تشغيل البوت أثناء تنفيذ المهمة #{job}، وستُنفَّذ مرة أخرى.",
+    "undelivered_results": "نتائج تعذّر إرسالها إليك: {count}. تجدها في /history.",
     # refusals
     "quota_exhausted": (
         "لم يتبقَّ لك رصيد من الصور اليوم (الحد اليومي: {limit})؛ يتجدد الرصيد بعد {reset}."

@@ -30,6 +30,7 @@ _EN: dict[str, str] = {
     "cancelled": "Job #{job} was cancelled and your quota refunded.",
     "recovered_requeued": "The bot restarted; job #{job} is still in the queue.",
     "recovered_retry": "The bot restarted while job #{job} was running; it will run once more.",
+    "undelivered_results": "{count} of your results could not be sent to you; see /history.",
     # refusals
     "quota_exhausted": "You have no images left today ({limit} a day); it resets in {reset}.",
     "queue_full": "The queue is full right now ({size} jobs). Please try again in a few minutes.",

@@ -17,6 +17,7 @@ RU: dict[str, str] = {
     "recovered_retry": (
         "Бот перезапустился во время выполнения задания #{job}; оно будет запущено ещё раз."
     ),
+    "undelivered_results": "Не удалось отправить вам результатов: {count}. Они есть в /history.",
     # refusals
     "quota_exhausted": "Лимит на сегодня исчерпан ({limit} в день); он обновится через {reset}.",
     "queue_full": (

@@ -5,5 +5,5 @@
 (`local`) and the procrastinate queue with its worker processes (`distributed`, `worker`)
 decide where and when a job runs; `lifecycle` decides what happens to it (moves, failure
 reasons, retry and refund, telling the owner once, the ETA); `notify` words it for users.
-May import storage, generation and `bot.chat`/`bot.i18n`; not commands or app.
+May import storage, generation, `bot.delivery` and `bot.chat`/`bot.i18n`; not commands or app.
 """

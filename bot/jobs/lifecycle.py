@@ -207,8 +207,9 @@ class Teller:
     """`Signals` for the owners of jobs, through `JobEvents`; each end is told exactly once.
 
     Ends come from runs in this process, from workers' notifications (perhaps twice), and
-    from the look for jobs that ended with nobody told (a crash in between); the store lets
-    one of them, in one process, tell the owner. A process tells only the owners on
+    from the look for jobs that ended with nobody told (a crash in between); the events mark
+    the job told in the transaction that stores its messages (see `JobEvents.job_done`), so
+    one of them, in one process, tells the owner. A process tells only the owners on
     `platforms` (None: all), since only a process with that platform's adapter can.
     """
 
@@ -246,8 +247,6 @@ class Teller:
             await self.ended(job)
 
     async def _tell_end(self, job: JobRecord) -> None:
-        if not await self._store.claim_telling(job.id):
-            return
         if job.status is JobStatus.DONE:
             found = [await self._store.get_image(image_id) for image_id in job.image_ids]
             images = [image for image in found if image is not None]

@@ -1,7 +1,11 @@
-"""Tells users what happens to their jobs, through their platform's replier.
+"""Tells users what happens to their jobs: status messages directly, ends through the outbox.
 
-`Notifier` implements the port's `JobEvents`; the lifecycle's `Teller` decides when (and
-that a job's end is told once).
+`Notifier` implements the port's `JobEvents`. While a job waits and runs its status message
+is created and edited directly, best effort (a lost step is not worth a retry). How a job
+ended (the status message's last text, the pictures, or the failure) goes through the outbox
+(`bot.delivery`), keyed by job (`job:12:status`, `job:12:result`, `job:12:failed`) and stored
+in the same transaction that marks the job told: several processes may hear one end, its
+owner hears it once, and a restart delivers whatever had not gone out.
 """
 
 from __future__ import annotations
@@ -9,10 +13,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.chat.command import Action, Button, Destination, OutImage
+from bot.chat.command import Action, Button, Destination
 from bot.chat.present import step_bar
 from bot.chat.replier import ProgressRef, Replier
 from bot.chat.throttle import Throttle
+from bot.delivery.outbox import Outbox, images_draft, key_of, status_draft, text_draft
 from bot.i18n.catalogue import describe_reason, text
 from storage.records import ImageRecord, JobRecord
 from storage.store import Store
@@ -49,27 +54,19 @@ class Notifier:
         self,
         store: Store,
         repliers: dict[str, Replier],
+        outbox: Outbox,
         *,
         progress_interval: float = 1.0,
     ) -> None:
         self.store = store
         self.repliers = repliers
+        self.outbox = outbox
         self._steps = Throttle(progress_interval)  # per job; the last step always goes
         self._refs: dict[int, ProgressRef] = {}
 
     def remember(self, job_id: int, ref: ProgressRef) -> None:
         """Note the progress message of a job just queued."""
         self._refs[job_id] = ref
-
-    def _replier(self, job: JobRecord) -> tuple[Replier, Destination] | None:
-        destination = Destination.from_dict(job.destination)
-        replier = self.repliers.get(destination.platform)
-        if replier is None:
-            log.warning(
-                "no %s adapter running; job #%s gets no message", destination.platform, job.id
-            )
-            return None
-        return replier, destination
 
     async def _lang(self, job: JobRecord) -> str | None:
         """The language the job's owner chose when it was queued (else theirs now)."""
@@ -79,28 +76,41 @@ class Notifier:
         settings = await self.store.get_settings(job.user_id)
         return settings.language or (await self.store.get_user(job.user_id)).language
 
+    def _ref(self, job: JobRecord) -> ProgressRef | None:
+        return self._refs.get(job.id) or job.progress_ref or None
+
     async def progress(self, job: JobRecord, message: str) -> None:
-        """Create or edit the job's progress message."""
-        target = self._replier(job)
-        if target is None:
+        """Create or edit the job's progress message (best effort)."""
+        destination = Destination.from_dict(job.destination)
+        replier = self.repliers.get(destination.platform)
+        if replier is None:
+            log.warning(
+                "no %s adapter running; job #%s shows no progress", destination.platform, job.id
+            )
             return
-        replier, destination = target
-        ref = self._refs.get(job.id) or job.progress_ref
+        ref = self._ref(job)
         try:
             new_ref = await replier.send_progress(destination, message, ref)
         except Exception:
             log.exception("could not update progress of job #%s", job.id)
             return
-        if new_ref != ref:
+        if new_ref and new_ref != ref:
             self._refs[job.id] = new_ref
             await self.store.set_progress_ref(job.id, new_ref)
 
-    async def say(self, record: JobRecord, key: str, /, **values: Any) -> None:
-        """Send a message about a job to its owner."""
-        target = self._replier(record)
-        if target is not None:
-            replier, destination = target
-            await replier.send_text(destination, text(await self._lang(record), key, **values))
+    async def say(
+        self, record: JobRecord, key: str, /, *, end: bool = False, **values: Any
+    ) -> None:
+        """Send a message about a job to its owner. An `end` (how the job ended) is keyed
+        `job:<id>:failed` and marks the job told; it is not sent when it was told already."""
+        message = text_draft(
+            Destination.from_dict(record.destination),
+            text(await self._lang(record), key, **values),
+            key=key_of("job", record.id, "failed") if end else None,
+            user_id=record.user_id,
+            job_id=record.id,
+        )
+        await self.outbox.post(message, tell_job=record.id if end else None)
 
     async def job_started(self, job: JobRecord) -> None:
         """A job began running."""
@@ -121,33 +131,47 @@ class Notifier:
         await self.progress(job, message)
 
     async def job_done(self, job: JobRecord, images: list[ImageRecord]) -> None:
-        """Send the pictures with their caption and buttons."""
-        await self.progress(job, text(await self._lang(job), "done", job=job.id))
-        self._forget(job.id)
-        target = self._replier(job)
-        if target is None or not images:
-            return
-        replier, destination = target
-        recipe = images[0].recipe
-        caption = text(
-            await self._lang(job),
-            "caption",
-            prompt=job.request.prompt or "mix",
-            seed=recipe.get("seed"),
-            model=recipe.get("model"),
-            image=images[0].id,
-        )
-        outs = [
-            OutImage(await self.store.read_image(image), image.id, f"kandinsky-{image.id}.png")
-            for image in images
+        """The status message's last text and the pictures, with caption and buttons."""
+        lang = await self._lang(job)
+        destination = Destination.from_dict(job.destination)
+        owner = {"user_id": job.user_id, "job_id": job.id}
+        drafts = [
+            status_draft(
+                destination,
+                text(lang, "done", job=job.id),
+                self._ref(job),
+                key=key_of("job", job.id, "status"),
+                **owner,
+            )
         ]
-        await replier.send_images(destination, outs, caption, result_buttons(images))
+        if images:
+            recipe = images[0].recipe
+            caption = text(
+                lang,
+                "caption",
+                prompt=job.request.prompt or "mix",
+                seed=recipe.get("seed"),
+                model=recipe.get("model"),
+                image=images[0].id,
+            )
+            drafts.append(
+                images_draft(
+                    destination,
+                    [image.id for image in images],
+                    caption,
+                    result_buttons(images),
+                    key=key_of("job", job.id, "result"),
+                    **owner,
+                )
+            )
+        self._forget(job.id)
+        await self.outbox.post(*drafts, tell_job=job.id)
 
     async def job_failed(self, job: JobRecord, reason: str) -> None:
         """Tell the owner, with the reason and the refund."""
         self._forget(job.id)
         if reason == "cancelled":
-            await self.say(job, "cancelled", job=job.id)
+            await self.say(job, "cancelled", end=True, job=job.id)
             return
         lang = await self._lang(job)
         shown = {
@@ -156,7 +180,7 @@ class Notifier:
         }.get(reason) or describe_reason(reason, lang)
         if not shown.endswith((".", "!", "?", "؟", "…")):
             shown += "."
-        await self.say(job, "failed", job=job.id, reason=shown)
+        await self.say(job, "failed", end=True, job=job.id, reason=shown)
 
     async def job_recovered(self, job: JobRecord, outcome: str) -> None:
         """Tell the owner a restart happened and what it meant for the job."""

@@ -3,8 +3,8 @@
 `JobQueue` is all the rest of the bot uses; the composition root picks the backend (the
 embedded `LocalQueue` or the procrastinate `ProcrastinateQueue`) and nothing else knows which
 one runs. `JobEvents` is how a queue tells users what happened to their jobs (the notifier
-implements it); `Generator` is what the embedded queue and the workers need of the
-generation service.
+implements it, through the outbox); `Generator` is what the embedded queue and the workers
+need of the generation service.
 """
 
 from __future__ import annotations
@@ -50,10 +50,12 @@ class JobEvents(Protocol):
         """A decoder step finished."""
 
     async def job_done(self, job: JobRecord, images: list[ImageRecord]) -> None:
-        """A job finished with its images stored (called once per job, ever)."""
+        """A job finished with its images stored. Several processes may hear one end: the
+        events mark the job told as they store what they say (`Store.post_messages` with
+        `tell_job`), so its owner hears it once."""
 
     async def job_failed(self, job: JobRecord, reason: str) -> None:
-        """A job failed, its quota refunded (called once per job, ever)."""
+        """A job failed, its quota refunded; told once, as `job_done` is."""
 
     async def job_recovered(self, job: JobRecord, outcome: str) -> None:
         """After a crash: `requeued` (still waiting) or `retry` (it will run again)."""
