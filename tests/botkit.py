@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -169,6 +170,17 @@ class Kit:
         await self.outbox.wait_idle()
 
 
+# The senders of the kits made over each store: the store fixtures stop them before closing
+# the store, so no delivery a test left running outlives its event loop.
+_SENDERS: weakref.WeakKeyDictionary[Store, list[Sender]] = weakref.WeakKeyDictionary()
+
+
+async def stop_senders(store: Store) -> None:
+    """Stop the senders of the kits made over `store` (their deliveries end or are stopped)."""
+    for sender in _SENDERS.pop(store, []):
+        await sender.stop()
+
+
 # Builds the queue of a kit from its notifier and its repliers (the platforms it serves).
 QueueMaker = Callable[[Notifier, dict[str, Any]], JobQueue]
 
@@ -185,7 +197,9 @@ def make_bot(
     `queue_maker` builds another)."""
     replier = FakeReplier()
     repliers: dict[str, Any] = {"test": replier}
-    outbox = Outbox(store, Sender(store, repliers))
+    sender = Sender(store, repliers)
+    _SENDERS.setdefault(store, []).append(sender)
+    outbox = Outbox(store, sender)
     notifier = Notifier(store, repliers, outbox, progress_interval=0.0)
     if queue_maker is None:
         queue: JobQueue = LocalQueue(store, generator, notifier, platforms=repliers)

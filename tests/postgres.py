@@ -26,6 +26,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from storage.store import Store
+from tests.botkit import stop_senders
 
 _SERVER_OPTIONS = (
     "-c listen_addresses= -c fsync=off -c synchronous_commit=off -c full_page_writes=off "
@@ -216,6 +217,7 @@ async def store(db_url: str, tmp_path: Path) -> AsyncIterator[Store]:
     try:
         yield opened
     finally:
+        await stop_senders(opened)
         await opened.close()
 
 
@@ -228,6 +230,8 @@ async def stores(db_url: str, tmp_path: Path) -> AsyncIterator[tuple[Store, Stor
         try:
             yield first, second
         finally:
+            await stop_senders(second)
             await second.close()
     finally:
+        await stop_senders(first)
         await first.close()
