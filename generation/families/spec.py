@@ -41,13 +41,16 @@ class MultipleOf:
         self, width: float, height: float, area: int, low: int, high: int, max_pixels: int
     ) -> tuple[int, int]:
         """The size of about `area` pixels nearest to `width:height`, each side a multiple
-        between `low` and `high`, at most `max_pixels` in all."""
+        within `low` and `high` (bounds that are not multiples themselves included), at most
+        `max_pixels` in all."""
         multiple = self.multiple
         aspect = width / height
         target_h = (area / aspect) ** 0.5
 
+        lowest, highest = -(-low // multiple) * multiple, high // multiple * multiple
+
         def snap(side: float) -> int:
-            return int(max(low, min(high, round(side / multiple) * multiple)))
+            return int(max(lowest, min(highest, round(side / multiple) * multiple)))
 
         w, h = snap(target_h * aspect), snap(target_h)
         while w * h > max_pixels:
