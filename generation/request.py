@@ -163,6 +163,12 @@ class GenerationRequest:
         """Whether the decoder starts from an image (so strength matters)."""
         return self.task is Task.IMG2IMG or (self.task is Task.DEPTH and self.depth_img2img)
 
+    @property
+    def decoder_steps(self) -> int:
+        """Steps the decoder runs (image to image skips the first ones); 0 unless resolved."""
+        steps = self.steps or 0
+        return min(int(steps * self.strength), steps) if self.uses_strength else steps
+
     def recipe(self, families: Families = DEFAULT_FAMILIES) -> dict[str, Any]:
         """Return the parameters that reproduce this request (no image bytes)."""
         recipe: dict[str, Any] = {

@@ -1,4 +1,5 @@
-"""Persistence: users, quotas, jobs, images, history, audit log and shared state (SQLAlchemy 2).
+"""Persistence: users, quotas, jobs, images, history, audit log, shared state and measured
+speeds (SQLAlchemy 2).
 
 `store.Store` is the one object the rest of the bot uses. It opens the database (engine,
 migrations) and delegates to one repository per aggregate:
@@ -12,7 +13,8 @@ migrations) and delegates to one repository per aggregate:
 - `inbox`: what platforms delivered, stored before it is acknowledged, until it is handled;
 - `images`: result files and rows, prompt history, the admin figures;
 - `audit`: the admin audit log;
-- `state`: what every frontend shares: the pause and each user's picture for /init.
+- `state`: what every frontend shares: the pause and each user's picture for /init;
+- `speeds`: how fast each device runs each family's tasks, measured as jobs finish.
 
 `db` holds what they share (engine, SQLite pragmas, read and write transactions, statement
 helpers, `StoreError`); `tables` the ORM classes, `records` the plain records the store

@@ -133,7 +133,13 @@ def build_queue(
     if settings.queue == "procrastinate":
         from bot.jobs.distributed import ProcrastinateQueue
 
-        return ProcrastinateQueue(store, events, settings.database, platforms=platforms)
+        return ProcrastinateQueue(
+            store,
+            events,
+            settings.database,
+            platforms=platforms,
+            families=build_families(settings),
+        )
     from bot.jobs.local import LocalQueue
     from generation.request import batch_key
 
@@ -147,6 +153,7 @@ def build_queue(
         max_batch=settings.max_batch,
         batch_key=batch_key,
         batch_window=settings.batch_window,
+        families=build_families(settings),
     )
 
 

@@ -116,7 +116,9 @@ class FamilySpec:
     `generation.engine.tiny.TinyBuilder`). `schedulers` names the schedulers of
     `generation.request.SCHEDULERS` the family takes (None: all of them); `batches` says
     whether compatible requests may share one pipeline call (False where a shared call
-    would change a request's pixels).
+    would change a request's pixels). `step_seconds` is about how long one decoder step of
+    one 1024x1024 image takes on a data-centre GPU: what waiting times are estimated from
+    until the bot has timed the family itself (`bot.jobs.eta`).
     """
 
     name: str
@@ -131,6 +133,7 @@ class FamilySpec:
     tiny: str
     schedulers: tuple[str, ...] | None = None
     batches: bool = True
+    step_seconds: float = 0.1
 
     @property
     def has_prior(self) -> bool:
