@@ -9,14 +9,17 @@ from typing import Any
 
 import pytest
 
+from bot.app.warming import WarmingEngine
 from bot.jobs.eta import DEVICE_FACTORS, OTHER_STEPS, Estimator, rate_at
+from bot.jobs.local import LocalQueue
+from bot.jobs.notify import Notifier
 from generation.families import DEFAULT_FAMILIES
 from generation.request import GenerationRequest, Task
 from generation.timing import CallTiming
 from storage.records import SpeedRecord
 from storage.speeds import ALPHA, bucket
 from storage.store import Store
-from tests.botkit import cmd, make_bot
+from tests.botkit import FakeGenerator, FakeReplier, cmd, make_bot
 
 CPU = "cpu"
 GPU = "cuda NVIDIA H200"
@@ -169,6 +172,25 @@ def test_buckets_group_sizes_within_a_factor_of_about_1_4() -> None:
     assert bucket(768 * 768) == bucket(704 * 768) == bucket(736 * 800)
     assert [bucket(side * side) for side in (512, 768, 1024)] == [36, 38, 40]
     assert bucket(0) == 0
+
+
+# -- the queues -------------------------------------------------------------------------------
+async def test_the_embedded_queue_guesses_for_its_engines_device_until_it_measured(
+    store: Store, service: Any
+) -> None:
+    warming = WarmingEngine(lambda: service, ["2.2"])
+    assert warming.device() is None  # not built yet
+    await warming.service()
+    assert warming.device() == CPU
+    notifier = Notifier(store, {"test": FakeReplier()})
+    queue = LocalQueue(store, FakeGenerator(), notifier, device=warming.device)
+    await queue.start()
+    owner = (await store.ensure_user("test", "ann", "ann")).id
+    destination = cmd("ann", "imagine").destination.to_dict()
+    request = job(side=768, steps=30)
+    stored = await store.create_job(owner, request, destination, 1)
+    assert queue.estimate(stored) == (1, pytest.approx(Estimator(device=CPU).seconds(request)))
+    await queue.stop()
 
 
 # -- measured on the tiny models ------------------------------------------------------------

@@ -72,7 +72,9 @@ class _Running:
 class LocalQueue:
     """Round robin across users, one dispatcher per device, compatible jobs batched.
 
-    Waiting times are predicted from the speeds measured for `families` (`bot.jobs.eta`).
+    Waiting times are predicted from the speeds measured for `families` (`bot.jobs.eta`) on
+    the device the jobs run on: the one `device` names once it knows (the engine is built), or
+    the one that timed the last job here.
     """
 
     def __init__(
@@ -87,8 +89,10 @@ class LocalQueue:
         batch_key: BatchKey = _never_batch,
         batch_window: float = 0.25,
         families: Families = DEFAULT_FAMILIES,
+        device: Callable[[], str | None] | None = None,
     ) -> None:
         self._store = store
+        self._device = device
         self._generator = generator
         self._teller = Teller(store, events, platforms)
         self._estimator = Estimator(families)
@@ -172,6 +176,7 @@ class LocalQueue:
 
     def estimate(self, job: JobRecord) -> tuple[int, float | None]:
         """Position and seconds to done that `job`, stored but not submitted yet, will get."""
+        self._know_device()
         turns = deque(self._turns)
         if job.user_id not in turns:
             self._place(turns, job.user_id)
@@ -193,6 +198,7 @@ class LocalQueue:
 
     def eta(self, job_id: int) -> float | None:
         """Seconds until done, from the speeds measured for the jobs running and ahead."""
+        self._know_device()
         running = self._running.get(job_id)
         if running is not None:
             return self._left(running.batch)
@@ -203,6 +209,11 @@ class LocalQueue:
         return None
 
     # -- internals ---------------------------------------------------------------------
+    def _know_device(self) -> None:
+        """Tell the estimator the device jobs run on, once the engine says."""
+        if self._estimator.device is None and self._device is not None:
+            self._estimator.device = self._device()
+
     def _left(self, batch: _Batch) -> float:
         """Seconds the call of `batch` will likely run on."""
         requests = [job.request for job in batch.jobs]
