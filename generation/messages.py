@@ -23,7 +23,7 @@ ERRORS: dict[str, str] = {
     "edit_no_strength": "edit takes no strength: the instruction says what to change; "
     "leave out --strength",
     "scheduler_for_model": "Kandinsky {model} takes only the scheduler {choices}, got {value}",
-    "size_not_listed": "Kandinsky {model} makes only these sizes: {sizes}; got {value} "
+    "size_not_listed": "Kandinsky {model} makes only these sizes: {sizes}; got --size {value} "
     "(--ar picks the nearest)",
     "mix_item_kind": "each mix item is either a text or an image",
     "one_of": "{name} must be one of {choices}, got {value}",
@@ -34,8 +34,11 @@ ERRORS: dict[str, str] = {
     "whole_number": "{name} must be a whole number, got {value}",
     "not_a_number": "{name} must be a number, got {value}",
     "between": "{name} must be between {low:g} and {high:g}, got {value}",
-    "size_multiple": "{name} must be a multiple of {multiple}, got {value}",
-    "size_pixels": "size {width}x{height} is over the limit of {limit} pixels",
+    "size_sides_multiple": "--size {size}: both sides must be multiples of {multiple}, "
+    "and {value} is not",
+    "size_sides_between": "--size {size}: both sides must be between {low} and {high} pixels, "
+    "and {value} is not",
+    "size_pixels": "--size {width}x{height} is over the limit of {limit} pixels",
     "size_format": "{name} must look like 768x512, got {value}",
     "size_positive": "an image must have a positive size",
     "no_denoising_step": "strength {strength} with {steps} steps runs no denoising step; "

@@ -163,6 +163,12 @@ class GenerationRequest:
         """Whether the decoder starts from an image (so strength matters)."""
         return self.task is Task.IMG2IMG or (self.task is Task.DEPTH and self.depth_img2img)
 
+    @property
+    def decoder_steps(self) -> int:
+        """Steps the decoder runs (image to image skips the first ones); 0 unless resolved."""
+        steps = self.steps or 0
+        return min(int(steps * self.strength), steps) if self.uses_strength else steps
+
     def recipe(self, families: Families = DEFAULT_FAMILIES) -> dict[str, Any]:
         """Return the parameters that reproduce this request (no image bytes)."""
         recipe: dict[str, Any] = {
@@ -327,40 +333,29 @@ def _check_text(request: GenerationRequest, limits: Limits) -> None:
 
 
 def _check_size(width: object, height: object, limits: Limits, spec: FamilySpec) -> None:
-    rule = spec.size_rule
+    """Refuse a size, naming it as users give it: `--size WIDTHxHEIGHT`."""
+    rule, size = spec.size_rule, f"{width}x{height}"
     for name, side in (("width", width), ("height", height)):
         if not isinstance(side, int) or isinstance(side, bool):
-            raise RequestError.of(name, side, "whole_number", name=name, value=repr(side))
+            raise RequestError.of(name, side, "size_format", name="--size", value=size)
     assert isinstance(width, int) and isinstance(height, int)
     if not isinstance(rule, MultipleOf) and (width, height) not in rule.sizes:
-        size = f"{width}x{height}"
         raise RequestError.of(
             "size", size, "size_not_listed", model=spec.name, sizes=rule.spoken(), value=size
         )
     for name, side in (("width", width), ("height", height)):
         if isinstance(rule, MultipleOf) and side % rule.multiple:
             raise RequestError.of(
-                name, side, "size_multiple", name=name, multiple=rule.multiple, value=side
+                name, side, "size_sides_multiple", size=size, multiple=rule.multiple, value=side
             )
-        if not limits.min_side <= side <= limits.max_side:
+        low, high = limits.min_side, limits.max_side
+        if not low <= side <= high:
             raise RequestError.of(
-                name,
-                side,
-                "between",
-                name=name,
-                low=limits.min_side,
-                high=limits.max_side,
-                value=side,
+                name, side, "size_sides_between", size=size, low=low, high=high, value=side
             )
     if width * height > limits.max_pixels:
-        raise RequestError.of(
-            "size",
-            f"{width}x{height}",
-            "size_pixels",
-            width=width,
-            height=height,
-            limit=limits.max_pixels,
-        )
+        limit = limits.max_pixels
+        raise RequestError.of("size", size, "size_pixels", width=width, height=height, limit=limit)
 
 
 def _check_range(name: str, value: object, low: float, high: float, *, whole: bool) -> None:

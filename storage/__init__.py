@@ -1,4 +1,5 @@
-"""Persistence: users, quotas, jobs, images, history, audit log and shared state (SQLAlchemy 2).
+"""Persistence: users, quotas, jobs, images, history, audit log, shared state and measured
+speeds (SQLAlchemy 2).
 
 `store.Store` is the one object the rest of the bot uses. It opens the database (engine,
 migrations) and delegates to one repository per aggregate:
@@ -14,6 +15,7 @@ migrations) and delegates to one repository per aggregate:
 - `audit`: the admin audit log;
 - `state`: what every frontend shares: the pause and each user's picture for /init;
 - `outbox`: messages to users, kept until the platform took them (retries, idempotent keys).
+- `speeds`: how fast each device runs each family's tasks, measured as jobs finish.
 
 `db` holds what they share (engine, SQLite pragmas, read and write transactions, statement
 helpers, `StoreError`); `tables` the ORM classes, `records` the plain records the store

@@ -209,3 +209,24 @@ class OutboxRecord:
     created_at: datetime
     sent_at: datetime | None = None
     error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SpeedRecord:
+    """How fast `device` runs `task` of model `family` at about `pixels` pixels an image.
+
+    `bucket` groups sizes (see `storage.speeds.bucket`); `pixels` is the average size the
+    bucket's measurements had. Per image: `step_seconds` for one decoder step, and
+    `other_seconds` for the rest of a call (the prior, decoding, encoding). `samples` counts
+    the measurements behind it.
+    """
+
+    family: str
+    task: str
+    bucket: int
+    device: str
+    pixels: float
+    step_seconds: float
+    other_seconds: float
+    samples: int
+    updated_at: datetime

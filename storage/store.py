@@ -37,10 +37,12 @@ from storage.records import (
     OutboxDraft,
     OutboxRecord,
     QuotaRecord,
+    SpeedRecord,
     Stats,
     UserRecord,
     UserSettings,
 )
+from storage.speeds import Speeds
 from storage.state import State
 from storage.users import Users
 
@@ -67,6 +69,7 @@ class Store:
         self._state = State(self._db)
         self._audit = AuditLog(self._db)
         self._outbox = Outbox(self._db)
+        self._speeds = Speeds(self._db)
 
     @classmethod
     async def open(cls, url: str, data_dir: Path, *, default_daily_limit: int = 50) -> Store:
@@ -308,6 +311,24 @@ class Store:
     async def stats(self, now: datetime | None = None) -> Stats:
         """Users, jobs by status, images today, p50/p95 wait and run seconds."""
         return await self._images.stats(now)
+
+    # measured speeds (storage.speeds)
+    async def record_speed(
+        self,
+        family: str,
+        task: str,
+        device: str,
+        pixels: int,
+        step_seconds: float,
+        other_seconds: float,
+    ) -> SpeedRecord:
+        """Add a measurement, per image, to the speeds of `device` for `task` of `family` at
+        sizes like `pixels`; return what is known now."""
+        return await self._speeds.record(family, task, device, pixels, step_seconds, other_seconds)
+
+    async def speeds(self) -> list[SpeedRecord]:
+        """Every measured speed."""
+        return await self._speeds.all()
 
     async def audit(self, actor: str, action: str, target: str, detail: str, allowed: bool) -> None:
         """Record an admin action or a refused attempt."""

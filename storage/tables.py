@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -325,3 +326,20 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class Speed(Base):
+    """How fast a device runs a model family's task at a size (a bucket of pixel counts),
+    from the jobs that finished there: moving averages, per image."""
+
+    __tablename__ = "speeds"
+
+    family: Mapped[str] = mapped_column(String(16), primary_key=True)
+    task: Mapped[str] = mapped_column(String(16), primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device: Mapped[str] = mapped_column(String(200), primary_key=True)
+    pixels: Mapped[float] = mapped_column(Float)
+    step_seconds: Mapped[float] = mapped_column(Float)
+    other_seconds: Mapped[float] = mapped_column(Float)
+    samples: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime]

@@ -25,6 +25,7 @@ from bot.jobs.port import JobQueue
 from generation.families import DEFAULT_FAMILIES
 from generation.images import encode_png
 from generation.request import GenerationRequest, validate
+from generation.timing import CallTiming
 from storage.store import Store
 
 
@@ -90,6 +91,7 @@ class FakeReplier:
 class Made:
     images: list[bytes]
     seeds: list[int]
+    timing: CallTiming | None = None
 
 
 class FakeGenerator:

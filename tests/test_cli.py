@@ -188,7 +188,7 @@ def _bomb(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["a cat", "--size", "700x512"], "width must be a multiple of 64, got 700"),
+        (["a cat", "--size", "700x512"], "--size 700x512: both sides must be multiples of 64"),
         (["a cat", "--steps", "0"], "steps must be between 1 and 150, got 0"),
         (
             ["a cat", "--strength", "2", "--image", "{png}"],

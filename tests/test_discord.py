@@ -144,7 +144,20 @@ def _assert_result(record: Recorded, pictures: int = 1, side: int = 64) -> None:
     assert embed["image"]["url"] == f"attachment://{record.files[0].filename}"
     custom_ids = _custom_ids(record)
     assert custom_ids and all(CUSTOM_ID.fullmatch(c) for c in custom_ids), custom_ids
-    assert len(custom_ids) == 2 + 2 * pictures
+    # Every picture gets the same buttons, acting on it, in a row of its own.
+    rows = record.json["components"]
+    assert len(rows) == pictures, rows
+    images = set()
+    for number, row in enumerate(rows, start=1):
+        matches = [CUSTOM_ID.fullmatch(child["custom_id"]) for child in row["components"]]
+        found = [match.groups() for match in matches if match]
+        assert [action for action, _ in found] == ["reroll", "show", "variations", "init"]
+        (image,) = {image for _, image in found}
+        images.add(image)
+        suffix = f" {number}" if pictures > 1 else ""
+        labels = [child["label"] for child in row["components"]]
+        assert labels == [f"{label}{suffix}" for label in ("🔄", "ℹ️", "V", "⤴")]
+    assert len(images) == pictures
 
 
 @contextlib.asynccontextmanager

@@ -102,6 +102,17 @@ async def test_twelve_jobs_four_users_fair_and_spread(cluster: Cluster) -> None:
         # Round robin: each user's n-th job starts before anyone's (n+1)-th.
         rounds = [{job.user_id for job in started[k : k + 4]} for k in (0, 4, 8)]
         assert all(len(users_in_round) == 4 for users_in_round in rounds), started
+        # Both workers timed their jobs into one shared row; the frontend predicts from it.
+        (speed,) = await app.store.speeds()
+        assert (speed.family, speed.task, speed.device, speed.samples) == (
+            "2.2",
+            "text2img",
+            "cpu",
+            12,
+        )
+        alone = speed.step_seconds * 30 + speed.other_seconds
+        expected = (1, pytest.approx(alone))
+        await _until(lambda: _queue(app).estimate(jobs[0]) == expected, 5, "the speeds read")
 
 
 async def test_same_png_as_embedded(cluster: Cluster, service: object) -> None:

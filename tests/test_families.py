@@ -225,7 +225,7 @@ def test_validation_takes_an_added_family_with_its_defaults_and_refusals() -> No
         validate(request.replace(task=Task.MIX), families=EXTENDED)
     assert (caught.value.field, caught.value.key) == ("model", "k3_no_mix")
     assert str(caught.value) == ERRORS["k3_no_mix"]
-    with pytest.raises(RequestError, match="width must be a multiple of 128, got 192"):
+    with pytest.raises(RequestError, match="sides must be multiples of 128, and 192 is not"):
         validate(request.replace(width=192), families=EXTENDED)
     with pytest.raises(RequestError, match=r"model must be one of 2\.1, 2\.2, 3, 5, got '9'"):
         validate(request)

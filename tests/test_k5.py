@@ -180,7 +180,7 @@ def test_regenerating_a_recipe_gives_the_same_bytes(
         (
             ["a cat", "--model", "5", "--size", "512x512"],
             "Kandinsky 5 makes only these sizes: 64x64, 80x176, 176x80, 96x160, 160x96, "
-            "112x144, 144x112; got 512x512 (--ar picks the nearest)",
+            "112x144, 144x112; got --size 512x512 (--ar picks the nearest)",
         ),
         (
             ["make it", "--model", "5", "--task", "edit", "--image", PHOTO, "--strength", "0.5"],

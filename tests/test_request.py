@@ -33,9 +33,9 @@ def refused(request: GenerationRequest, limits: Limits | None = None) -> Request
 @pytest.mark.parametrize(
     ("changes", "field", "words"),
     [
-        ({"width": 700}, "width", "multiple of 64, got 700"),
-        ({"height": 0}, "height", "between 64 and 1536, got 0"),
-        ({"width": 4096}, "width", "between 64 and 1536, got 4096"),
+        ({"width": 700}, "width", "--size 700x768: both sides must be multiples of 64, and 700"),
+        ({"height": 0}, "height", "--size 768x0: both sides must be between 64 and 1536 pixels"),
+        ({"width": 4096}, "width", "between 64 and 1536 pixels, and 4096 is not"),
         ({"steps": 0}, "steps", "between 1 and 150, got 0"),
         ({"strength": 2.0}, "strength", "between 0 and 1, got 2.0"),
         ({"guidance_scale": float("nan")}, "guidance_scale", "nan"),
@@ -177,6 +177,32 @@ def test_size_for_aspect_keeps_aspect_and_bounds() -> None:
     width, height = size_for_aspect(10_000, 10, 768 * 768, rule=sixty_four)
     assert width <= 1536 and height >= 64 and width % 64 == 0
     assert size_for_aspect(1920, 1080, 768 * 768, rule=MultipleOf(128)) == (1024, 512)
+
+
+def test_an_aspect_always_gives_a_size_that_passes_even_within_odd_bounds() -> None:
+    odd = Limits(min_side=100, max_side=1000)
+    for aspect in ((4, 1), (1, 4), (1, 1), (16, 9)):
+        width, height = size_for_aspect(*aspect, 768 * 768, odd, rule=MultipleOf(64))
+        assert (width % 64, height % 64) == (0, 0) and min(width, height) >= 100
+        assert max(width, height) <= 1000
+        validate(GenerationRequest(prompt="a cat", width=width, height=height), odd)
+
+
+@pytest.mark.parametrize(
+    ("size", "words"),
+    [
+        ((1536, 1536), "--size 1536x1536 is over the limit of 1048576 pixels"),
+        ((768.5, 768), "--size must look like 768x512, got 768.5x768"),
+        ((768, 1600), "--size 768x1600: both sides must be between 64 and 1536 pixels"),
+    ],
+)
+def test_size_errors_name_the_option_users_give_a_size_with(
+    size: tuple[float, int], words: str
+) -> None:
+    request = GenerationRequest(prompt="a cat").replace(width=size[0], height=size[1])
+    error = refused(request, Limits(max_pixels=1024 * 1024))
+    assert str(error) == words or str(error).startswith(words)
+    assert "width" not in str(error) and "height" not in str(error)
 
 
 def test_a_size_list_gives_the_listed_size_of_the_nearest_aspect() -> None:

@@ -46,6 +46,7 @@ TABLES = {
     "worker_replies",
     "inbox",
     "outbox",
+    "speeds",
 }
 PICTURE = png(color="navy")
 OTHER_PICTURE = png(color="olive")
@@ -90,7 +91,7 @@ async def test_migrations_create_the_schema_and_open_is_idempotent(
         async with first.engine.connect() as connection:
             tables, differences, revision = await connection.run_sync(_schema)
         assert tables == TABLES | {"alembic_version"}
-        assert revision == "0004"
+        assert revision == "0005"
         assert differences == []  # the migration and the ORM models agree
         owner = await first.ensure_user("discord", "1", "ann")
     finally:
@@ -99,7 +100,7 @@ async def test_migrations_create_the_schema_and_open_is_idempotent(
     try:
         assert (await second.get_user(owner.id)).name == "ann"
         async with second.engine.connect() as connection:
-            assert (await connection.run_sync(_schema))[2] == "0004"
+            assert (await connection.run_sync(_schema))[2] == "0005"
     finally:
         await second.close()
 

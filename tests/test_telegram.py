@@ -56,6 +56,8 @@ TOKEN = "123456:TEST-TOKEN-abcdef"
 SMALL = "--size 64x64 --steps 2 --prior-steps 2"
 ALICE = User(1, "Alice", "alice", "en")
 BOB = User(2, "Bob", "bob", "en")
+RESULT_ORDER = (Action.REROLL, Action.RECIPE, Action.VARIATIONS, Action.USE_AS_INIT)
+LABELS = ("🔄", "ℹ️", "V", "⤴")
 OLGA = User(3, "Olga", "olga", "ru")
 GROUP = -1001234
 RESULTS = ("sendPhoto", "sendDocument", "sendMediaGroup")
@@ -211,10 +213,29 @@ def buttons_of(call: Call) -> dict[Action, int]:
     return actions
 
 
+def assert_same_buttons_for_each_image(call: Call, images: int) -> None:
+    """A row of the same four buttons for each image, acting on it, numbered when several."""
+    rows = call.params["reply_markup"]["inline_keyboard"]
+    assert len(rows) == images, rows
+    seen = set()
+    for number, row in enumerate(rows, start=1):
+        parsed = [Button.parse(key["callback_data"]) for key in row]
+        assert [found[0] for found in parsed if found] == list(RESULT_ORDER)
+        (image,) = {found[1] for found in parsed if found}
+        seen.add(image)
+        suffix = f" {number}" if images > 1 else ""
+        assert [key["text"] for key in row] == [f"{label}{suffix}" for label in LABELS]
+    assert len(seen) == images
+    if images > 1:  # the message with the buttons names the album's images in order
+        assert call.params["text"] == " · ".join(f"#{image}" for image in sorted(seen))
+
+
 async def result_of(fake: FakeTelegram, chat: int, message: int, after: int = 0) -> Call:
     """Wait for the picture answering `message`; check it is a PNG with caption and buttons."""
     call = await fake.answer(chat, message, RESULTS, after=after)
+    images = 1
     if call.method == "sendMediaGroup":
+        images = len(call.params["media"])
         for item in call.params["media"]:
             assert_png(call.files[item["media"].removeprefix("attach://")])
         assert "#" in call.params["media"][0]["caption"]
@@ -225,6 +246,7 @@ async def result_of(fake: FakeTelegram, chat: int, message: int, after: int = 0)
         assert re.search(r"#\d+", call.params["caption"]), call.params
     actions = buttons_of(call)
     assert set(actions) == set(Action), actions
+    assert_same_buttons_for_each_image(call, images)
     return call
 
 
@@ -368,7 +390,7 @@ async def test_every_user_command(
             fake, chat, fake.photo(chat, ALICE, png((96, 64)), f"/depth a tower {SMALL}")
         )
         pair = await result_of(fake, chat, say(f"/imagine two foxes --n 2 {SMALL}"))
-        assert len(pair.keyboard) == 6
+        assert_same_buttons_for_each_image(pair, 2)
         strip = say("/imagine a long strip --size 1408x64 --steps 2 --prior-steps 2")
         assert (await result_of(fake, chat, strip)).method == "sendDocument", "aspect over 20"
 

@@ -69,7 +69,7 @@ def test_same_keys_as_english(language: str) -> None:
 
 
 def test_a_missing_error_translation_is_noticed() -> None:
-    dropped = error_key("size_multiple")
+    dropped = error_key("size_sides_multiple")
     assert dropped in EN
     assert untranslated(
         {key: value for key, value in CATALOGUE["ru"].items() if key != dropped}
@@ -209,12 +209,14 @@ def test_unknown_key_raises() -> None:
 
 
 def test_a_catalogued_error_speaks_the_users_language() -> None:
-    error = RequestError.of("width", 65, "size_multiple", name="width", multiple=64, value=65)
-    assert str(error) == "width must be a multiple of 64, got 65"
+    error = RequestError.of("width", 65, "size_sides_multiple", size="65x64", multiple=64, value=65)
+    assert str(error) == "--size 65x64: both sides must be multiples of 64, and 65 is not"
     assert describe_error(error, "en") == str(error)
-    assert describe_error(error, "ru") == "Параметр width должен быть кратен 64; получено: 65"
+    assert describe_error(error, "ru") == (
+        "--size 65x64: обе стороны должны быть кратны 64, а 65 — нет"
+    )
     assert describe_error(error, "ar-EG") == (
-        "يجب أن تكون قيمة width من مضاعفات 64؛ القيمة المُدخلة: 65"
+        "--size 65x64: يجب أن يكون كلا البعدين من مضاعفات 64، و65 ليس كذلك"
     )
     assert describe_error(error, "fr") == str(error)
 

@@ -24,6 +24,7 @@ from bot.chat.command import Button
 log = logging.getLogger(__name__)
 
 AppCommand = app_commands.Command[Any, ..., Any] | app_commands.Group | app_commands.ContextMenu
+MAX_ROWS, ROW_WIDTH = 5, 5  # Discord's rows of components under a message, buttons in a row
 
 
 class Host(Protocol):
@@ -158,13 +159,14 @@ class ResultButton(
 ):
     """A button under a result; its custom id (`Button.data`) is all its state."""
 
-    def __init__(self, button: Button) -> None:
+    def __init__(self, button: Button, row: int | None = None) -> None:
         super().__init__(
             discord.ui.Button(
                 label=button.label or str(button.action),
                 style=discord.ButtonStyle.secondary,
                 custom_id=button.data,
-            )
+            ),
+            row=row,
         )
         self.button = button
 
@@ -195,10 +197,15 @@ class ResultButton(
 
 
 def view(buttons: Sequence[Button]) -> discord.ui.View | None:
-    """Persistent buttons: no timeout, and nothing stored but their custom ids."""
+    """Persistent buttons: no timeout, and nothing stored but their custom ids; a row for
+    each image they act on, while Discord's five rows last."""
     if not buttons:
         return None
     result = discord.ui.View(timeout=None)
-    for button in buttons[:25]:
-        result.add_item(ResultButton(button))
+    images = list(dict.fromkeys(button.image_id for button in buttons))
+    rows = len(images) <= MAX_ROWS and all(
+        sum(button.image_id == image for button in buttons) <= ROW_WIDTH for image in images
+    )
+    for button in buttons[: MAX_ROWS * ROW_WIDTH]:
+        result.add_item(ResultButton(button, images.index(button.image_id) if rows else None))
     return result

@@ -78,11 +78,20 @@ def fits_photo(data: bytes) -> bool:
 
 
 def keyboard(buttons: Sequence[Button], per_row: int = 4) -> InlineKeyboardMarkup | None:
-    """An inline keyboard whose callback data is each button's `data`."""
+    """An inline keyboard whose callback data is each button's `data`: a row for each image
+    the buttons act on (split after `per_row` buttons)."""
     if not buttons:
         return None
-    keys = [InlineKeyboardButton(button.label, callback_data=button.data) for button in buttons]
-    return InlineKeyboardMarkup([keys[i : i + per_row] for i in range(0, len(keys), per_row)])
+    rows: list[list[InlineKeyboardButton]] = []
+    previous: int | None = None
+    for button in buttons:
+        key = InlineKeyboardButton(button.label, callback_data=button.data)
+        if button.image_id == previous and len(rows[-1]) < per_row:
+            rows[-1].append(key)
+        else:
+            rows.append([key])
+        previous = button.image_id
+    return InlineKeyboardMarkup(rows)
 
 
 def describe(help_text: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Container
+from collections.abc import AsyncIterator, Callable, Container
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -128,15 +128,23 @@ def build_queue(
     platforms: Container[str],
     *,
     concurrency: int = 1,
+    device: Callable[[], str | None] | None = None,
 ) -> JobQueue:
     """The job queue `KBOT_QUEUE` names: embedded (`local`) or on workers (`procrastinate`).
 
-    `platforms` are those whose users this process talks to (adapters add theirs later).
+    `platforms` are those whose users this process talks to (adapters add theirs later);
+    `device` names the device the embedded queue's jobs run on, once it is known.
     """
     if settings.queue == "procrastinate":
         from bot.jobs.distributed import ProcrastinateQueue
 
-        return ProcrastinateQueue(store, events, settings.database, platforms=platforms)
+        return ProcrastinateQueue(
+            store,
+            events,
+            settings.database,
+            platforms=platforms,
+            families=build_families(settings),
+        )
     from bot.jobs.local import LocalQueue
     from generation.request import batch_key
 
@@ -150,6 +158,8 @@ def build_queue(
         max_batch=settings.max_batch,
         batch_key=batch_key,
         batch_window=settings.batch_window,
+        families=build_families(settings),
+        device=device,
     )
 
 
@@ -215,7 +225,15 @@ async def running_bot(settings: Settings) -> AsyncIterator[App]:
             warming = WarmingEngine(lambda: build_generation(settings), families)
             engine = warming
         concurrency = len(settings.device)  # one dispatcher per device
-        queue = build_queue(settings, store, warming, notifier, repliers, concurrency=concurrency)
+        queue = build_queue(
+            settings,
+            store,
+            warming,
+            notifier,
+            repliers,
+            concurrency=concurrency,
+            device=None if warming is None else warming.device,
+        )
         config = BotConfig(
             admins=settings.admins,
             default_model=settings.default_model,

@@ -90,6 +90,12 @@ class WarmingEngine:
         """Drop pipelines."""
         return await (await self.control()).unload(family)
 
+    def device(self) -> str | None:
+        """The device jobs run on (the service's first) once the service is built, else None."""
+        if not self._built.done() or self._built.exception() is not None:
+            return None
+        return self._built.result().caches[0].label
+
     def close(self) -> None:
         """Stop the service's threads (waits for a build in progress to finish first)."""
         if not self._started:

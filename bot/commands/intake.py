@@ -47,7 +47,7 @@ async def submit(ctx: Context, request: GenerationRequest) -> None:
         await _refuse(ctx, admission)
         return
     job = admission.job
-    position, eta = services.queue.estimate(ctx.user.id)
+    position, eta = services.queue.estimate(job)
     message = ctx.t("queued", job=job.id, position=position, eta=human_seconds(eta, ctx.language))
     ref = await ctx.replier().send_progress(destination, message, None)
     services.notifier.remember(job.id, ref)

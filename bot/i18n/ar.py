@@ -193,7 +193,7 @@ AR_ERRORS: dict[str, str] = {
         "يعمل Kandinsky {model} مع المُجدوِل {choices} فقط؛ القيمة المُدخلة: {value}"
     ),
     "size_not_listed": (
-        "يصنع Kandinsky {model} هذه الأحجام فقط: {sizes}؛ القيمة المُدخلة: {value} "
+        "يصنع Kandinsky {model} هذه الأحجام فقط: {sizes}؛ القيمة المُدخلة: --size {value} "
         "(يختار --ar أقربها)"
     ),
     "mix_item_kind": "كل عنصر في المزج إما نص وإما صورة",
@@ -205,8 +205,11 @@ AR_ERRORS: dict[str, str] = {
     "whole_number": "يجب أن تكون قيمة {name} عددًا صحيحًا؛ القيمة المُدخلة: {value}",
     "not_a_number": "يجب أن تكون قيمة {name} عددًا؛ القيمة المُدخلة: {value}",
     "between": "يجب أن تكون قيمة {name} بين {low:g} و{high:g}؛ القيمة المُدخلة: {value}",
-    "size_multiple": "يجب أن تكون قيمة {name} من مضاعفات {multiple}؛ القيمة المُدخلة: {value}",
-    "size_pixels": "الحجم {width}x{height} يتجاوز الحد الأقصى لعدد البكسلات ({limit})",
+    "size_sides_multiple": "--size {size}: يجب أن يكون كلا البعدين من مضاعفات {multiple}، "
+    "و{value} ليس كذلك",
+    "size_sides_between": "--size {size}: يجب أن يكون كلا البعدين بين {low} و{high} بكسل، "
+    "و{value} ليس كذلك",
+    "size_pixels": "--size {width}x{height} يتجاوز الحد الأقصى لعدد البكسلات ({limit})",
     "size_format": "يجب أن تكون قيمة {name} بصيغة 768x512؛ القيمة المُدخلة: {value}",
     "size_positive": "يجب أن تكون أبعاد الصورة موجبة",
     "no_denoising_step": (

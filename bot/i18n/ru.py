@@ -217,7 +217,7 @@ RU_ERRORS: dict[str, str] = {
         "Kandinsky {model} работает только с планировщиком {choices}; получено: {value}"
     ),
     "size_not_listed": (
-        "Kandinsky {model} делает только такие размеры: {sizes}; получено: {value} "
+        "Kandinsky {model} делает только такие размеры: {sizes}; получено: --size {value} "
         "(--ar выберет ближайший)"
     ),
     "mix_item_kind": "Каждый элемент смешивания — либо текст, либо изображение",
@@ -229,8 +229,11 @@ RU_ERRORS: dict[str, str] = {
     "whole_number": "Параметр {name} должен быть целым числом; получено: {value}",
     "not_a_number": "Параметр {name} должен быть числом; получено: {value}",
     "between": "Параметр {name} должен быть от {low:g} до {high:g}; получено: {value}",
-    "size_multiple": "Параметр {name} должен быть кратен {multiple}; получено: {value}",
-    "size_pixels": "Размер {width}x{height} превышает предел (максимум пикселей: {limit})",
+    "size_sides_multiple": "--size {size}: обе стороны должны быть кратны {multiple}, "
+    "а {value} — нет",
+    "size_sides_between": "--size {size}: обе стороны должны быть от {low} до {high} пикселей, "
+    "а {value} — нет",
+    "size_pixels": "--size {width}x{height} превышает предел (максимум пикселей: {limit})",
     "size_format": "Параметр {name} должен выглядеть как 768x512; получено: {value}",
     "size_positive": "У изображения должен быть положительный размер",
     "no_denoising_step": (

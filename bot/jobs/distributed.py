@@ -22,14 +22,17 @@ import logging
 from collections.abc import Container
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.jobs import lifecycle, metrics
-from bot.jobs.lifecycle import Estimator, Recovery, Teller
+from bot.jobs.eta import Estimator
+from bot.jobs.lifecycle import Recovery, Teller
 from bot.jobs.port import JobEvents
+from generation.families import DEFAULT_FAMILIES, Families
 from storage.records import JobRecord, JobStatus
 from storage.store import Store
 
@@ -189,7 +192,8 @@ class ProcrastinateQueue:
     """`JobQueue` for frontends: jobs run on `kandinsky-bot worker` processes anywhere.
 
     `platforms` (None: all) are the platforms whose users this frontend talks to: it takes
-    over their active jobs at start and tells their owners.
+    over their active jobs at start and tells their owners. Waiting times are predicted from
+    the speeds the workers measured for `families` (`bot.jobs.eta`), read with the queue.
     """
 
     def __init__(
@@ -201,10 +205,11 @@ class ProcrastinateQueue:
         platforms: Container[str] | None = None,
         adopt: bool = True,
         listen: bool = True,
+        families: Families = DEFAULT_FAMILIES,
     ) -> None:
         self._store = store
         self._teller = Teller(store, events, platforms)
-        self._estimator = Estimator()
+        self._estimator = Estimator(families)
         self._app = build_app(database_url)
         self._database_url = database_url
         self._conninfo = conninfo(database_url)
@@ -319,18 +324,28 @@ class ProcrastinateQueue:
         return None
 
     def eta(self, job_id: int) -> float | None:
-        """Seconds until done, from the recent average run time."""
-        if any(job.id == job_id for job in self._snapshot.running):
-            return self._until_done(None)
-        position = self.position(job_id)
-        return None if position is None else self._until_done(position)
+        """Seconds until done, from the speeds measured for the jobs running and ahead."""
+        for job in self._snapshot.running:
+            if job.id == job_id:
+                return self._left(job)
+        waiting = self._snapshot.waiting
+        for index, job in enumerate(waiting):
+            if job.id == job_id:
+                return self._until_done(job, waiting[:index])
+        return None
 
-    def estimate(self, user_id: int) -> tuple[int, float | None]:
-        """Position and seconds to done that a new job of `user_id` would get."""
-        mine = sum(job.user_id == user_id for job in self._active())
+    def estimate(self, job: JobRecord) -> tuple[int, float | None]:
+        """Position and seconds to done that `job`, stored but not submitted yet, will get."""
+        mine = sum(
+            active.user_id == job.user_id for active in self._active() if active.id != job.id
+        )
         depth = self._snapshot.depth
-        ahead = sum(1 for job in self._snapshot.waiting if depth.get(job.id, 0) <= mine)
-        return ahead + 1, self._until_done(ahead + 1)
+        ahead = [
+            waiting
+            for waiting in self._snapshot.waiting
+            if waiting.id != job.id and depth.get(waiting.id, 0) <= mine
+        ]
+        return len(ahead) + 1, self._until_done(job, ahead)
 
     async def wait_idle(self) -> None:
         """Wait until no job is queued or running anywhere and our owners were told."""
@@ -345,10 +360,17 @@ class ProcrastinateQueue:
     def _active(self) -> list[JobRecord]:
         return [*self._snapshot.waiting, *self._snapshot.running]
 
-    def _until_done(self, position: int | None) -> float:
-        running = len(self._snapshot.running)
-        slots = max(1, running, len(set(self.workers.values())))
-        return self._estimator.until_done(position, running=running, slots=slots)
+    def _left(self, job: JobRecord) -> float:
+        """Seconds a running job will likely run on."""
+        began = job.started_at or datetime.now(UTC)
+        return self._estimator.left([job.request], (datetime.now(UTC) - began).total_seconds())
+
+    def _until_done(self, job: JobRecord, ahead: list[JobRecord]) -> float:
+        running = self._snapshot.running
+        slots = max(1, len(running), len(set(self.workers.values())))
+        busy = [self._left(active) for active in running]
+        requests = [waiting.request for waiting in ahead]
+        return self._estimator.until_done(job.request, requests, busy, slots)
 
     async def _untold(self) -> bool:
         return any(self._teller.serves(job) for job in await self._store.untold_jobs())
@@ -375,6 +397,7 @@ class ProcrastinateQueue:
         running = await self._store.jobs((JobStatus.RUNNING,))
         depth = {job_id: rank for job_id, (rank, _) in order.items()}
         self._snapshot = _Snapshot(waiting, running, depth)
+        self._estimator.learn(await self._store.speeds())  # the workers measure them
         metrics.QUEUE_DEPTH.set(len(waiting))
 
     async def _refresh_loop(self) -> None:
@@ -436,8 +459,6 @@ class ProcrastinateQueue:
             await self._teller.progress(job, int(notice.extra[0]), int(notice.extra[1]))
         elif notice.kind in (Kind.DONE, Kind.FAILED):
             self._owned.discard(job.id)
-            if job.status is JobStatus.DONE and job.started_at and job.finished_at:
-                self._estimator.measured((job.finished_at - job.started_at).total_seconds())
             await self._teller.ended(job)
         elif notice.kind == Kind.RETRY:
             await self._teller.recovered(job, Recovery.RETRY)

@@ -13,9 +13,9 @@ move atomic (a move from the wrong state changes nothing and says so):
 - `recover`: a job found running with nobody running it (its process died) runs once more, or,
   when it already had `MAX_ATTEMPTS`, fails as "interrupted" with a refund.
 - `classify`: the reason a failed job is stored and told with.
-- `run`: start a batch, generate, record how it ended; a `Signals` hears every move.
+- `run`: start a batch, generate, record how it ended and how fast it ran (the speeds
+  `bot.jobs.eta` predicts from); a `Signals` hears every move.
 - `Teller`: the `Signals` that reach owners through `JobEvents`; each job's end is told once.
-- `Estimator`: seconds until a job is done, from measured run times.
 
 The backends decide where and when a job runs (`local` in this process; `distributed` hands
 jobs to `worker` processes); this module decides what happens to it.
@@ -28,7 +28,6 @@ import enum
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Awaitable, Container, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -37,7 +36,8 @@ from bot.i18n.catalogue import reason_of
 from bot.jobs import metrics
 from bot.jobs.port import Generator, JobEvents
 from generation.request import GenerationCancelled, RequestError
-from storage.records import TOLD, JobRecord, JobStatus
+from generation.timing import CallTiming
+from storage.records import TOLD, JobRecord, JobStatus, SpeedRecord
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -135,10 +135,30 @@ async def recover(store: Store, job: JobRecord, signals: Signals) -> Recovery:
 
 @dataclass(frozen=True, slots=True)
 class Ran:
-    """How a run ended: the jobs as stored, and seconds per job when images were made."""
+    """How a run ended: the jobs as stored, and the speed its call added to when images
+    were made (None when it ran too few steps to time, or its speed could not be stored)."""
 
     ended: list[JobRecord]
-    seconds: float | None = None
+    speed: SpeedRecord | None = None
+
+
+async def measure(store: Store, job: JobRecord, timing: CallTiming | None) -> SpeedRecord | None:
+    """Add the timing of the call that ran `job` (and its batch) to the measured speeds."""
+    if timing is None:
+        return None
+    request = job.request
+    try:
+        return await store.record_speed(
+            request.model,
+            str(request.task),
+            timing.device,
+            request.width * request.height,
+            timing.step_seconds / timing.images,
+            timing.other_seconds / timing.images,
+        )
+    except Exception:  # an estimate is not worth a job: it was made, and is told
+        log.exception("could not store how fast job #%s ran", job.id)
+        return None
 
 
 async def run(
@@ -170,7 +190,7 @@ async def run(
             steps.add(task)
             task.add_done_callback(steps.discard)
 
-    seconds: float | None = None
+    timing: CallTiming | None = None
     metrics.RUNNING.inc(len(started))
     began = time.monotonic()
     try:
@@ -181,7 +201,7 @@ async def run(
                 await fail(store, job, CANCELLED)
             else:
                 await finish(store, job, result.images, elapsed)
-        seconds = elapsed / len(started)
+        timing = made[0].timing if made else None
     except asyncio.CancelledError:
         cancel.set()
         for job in started:
@@ -196,10 +216,11 @@ async def run(
     finally:
         metrics.RUNNING.dec(len(started))
     await asyncio.gather(*steps, return_exceptions=True)  # the last step before the end
+    speed = await measure(store, started[0], timing)  # before anyone hears it ended
     ended = [await store.get_job(job.id) or job for job in started]
     for job in ended:
         await signals.ended(job)
-    return Ran(ended, seconds)
+    return Ran(ended, speed)
 
 
 # -- telling the owner ------------------------------------------------------------------------
@@ -260,26 +281,3 @@ class Teller:
             await event
         except Exception:
             log.exception("could not tell a user about their job")
-
-
-# -- how long ---------------------------------------------------------------------------------
-class Estimator:
-    """Seconds until a job is done, from the run times measured lately (per job)."""
-
-    def __init__(self, guess: float = 10.0, keep: int = 20) -> None:
-        self._seconds: deque[float] = deque([guess], maxlen=keep)
-
-    def measured(self, seconds: float) -> None:
-        """Note how long one job took."""
-        self._seconds.append(seconds)
-
-    def average(self) -> float:
-        """The recent average run time of one job."""
-        return sum(self._seconds) / len(self._seconds)
-
-    def until_done(self, position: int | None, *, running: int, slots: int) -> float:
-        """For the job at 1-based `position` among waiting ones (None: running now), with
-        `running` jobs ahead of the waiting ones and `slots` jobs running side by side."""
-        if position is None:
-            return self.average()
-        return self.average() * ((position - 1 + running) // max(1, slots) + 1)

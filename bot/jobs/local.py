@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Container, Iterator
 from contextlib import contextmanager
@@ -23,8 +24,10 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from bot.jobs import lifecycle, metrics
-from bot.jobs.lifecycle import Estimator, Recovery, Teller
+from bot.jobs.eta import Estimator
+from bot.jobs.lifecycle import Recovery, Teller
 from bot.jobs.port import Generator, JobEvents
+from generation.families import DEFAULT_FAMILIES, Families
 from generation.request import GenerationRequest
 from storage.records import JobRecord, JobStatus
 from storage.store import Store
@@ -48,9 +51,11 @@ class _Batch:
     """
 
     def __init__(self, jobs: list[JobRecord]) -> None:
+        self.jobs = jobs
         self.ids = {job.id for job in jobs}
         self.withdrawn: set[int] = set()
         self.stop = threading.Event()
+        self.began = time.monotonic()
 
     def withdraw(self, job_id: int) -> None:
         self.withdrawn.add(job_id)
@@ -65,7 +70,12 @@ class _Running:
 
 
 class LocalQueue:
-    """Round robin across users, one dispatcher per device, compatible jobs batched."""
+    """Round robin across users, one dispatcher per device, compatible jobs batched.
+
+    Waiting times are predicted from the speeds measured for `families` (`bot.jobs.eta`) on
+    the device the jobs run on: the one `device` names once it knows (the engine is built), or
+    the one that timed the last job here.
+    """
 
     def __init__(
         self,
@@ -78,11 +88,14 @@ class LocalQueue:
         max_batch: int = 1,
         batch_key: BatchKey = _never_batch,
         batch_window: float = 0.25,
+        families: Families = DEFAULT_FAMILIES,
+        device: Callable[[], str | None] | None = None,
     ) -> None:
         self._store = store
+        self._device = device
         self._generator = generator
         self._teller = Teller(store, events, platforms)
-        self._estimator = Estimator()
+        self._estimator = Estimator(families)
         self._concurrency = max(1, concurrency)
         self._max_batch = max(1, max_batch)
         self._batch_key = batch_key
@@ -105,6 +118,7 @@ class LocalQueue:
 
     async def start(self) -> None:
         """Take over what the last process left, then start the dispatchers."""
+        self._estimator.learn(await self._store.speeds())
         await self._recover()
         self._tasks = [
             asyncio.create_task(self._dispatch(), name=f"kbot-dispatch-{n}")
@@ -160,16 +174,20 @@ class LocalQueue:
             self._changed.clear()
             await self._changed.wait()
 
-    def estimate(self, user_id: int) -> tuple[int, float | None]:
-        """Position and seconds to done that a new job of `user_id` would get."""
+    def estimate(self, job: JobRecord) -> tuple[int, float | None]:
+        """Position and seconds to done that `job`, stored but not submitted yet, will get."""
+        self._know_device()
         turns = deque(self._turns)
-        if user_id not in turns:
-            self._place(turns, user_id)
+        if job.user_id not in turns:
+            self._place(turns, job.user_id)
         lines: list[list[JobRecord | None]] = [
-            [*self._waiting.get(user, ()), *([None] if user == user_id else [])] for user in turns
+            [*self._waiting.get(user, ()), *([None] if user == job.user_id else [])]
+            for user in turns
         ]
-        position = _round_robin(lines).index(None) + 1
-        return position, self._until_done(position)
+        order = _round_robin(lines)
+        position = order.index(None) + 1
+        ahead = [waiting for waiting in order[: position - 1] if waiting is not None]
+        return position, self._until_done(job, ahead)
 
     def position(self, job_id: int) -> int | None:
         """1-based place in dispatch order."""
@@ -179,17 +197,33 @@ class LocalQueue:
         return None
 
     def eta(self, job_id: int) -> float | None:
-        """Seconds until done, from the recent average run time."""
-        if job_id in self._running:
-            return self._until_done(None)
-        position = self.position(job_id)
-        return None if position is None else self._until_done(position)
+        """Seconds until done, from the speeds measured for the jobs running and ahead."""
+        self._know_device()
+        running = self._running.get(job_id)
+        if running is not None:
+            return self._left(running.batch)
+        waiting = self.waiting()
+        for index, job in enumerate(waiting):
+            if job.id == job_id:
+                return self._until_done(job, waiting[:index])
+        return None
 
     # -- internals ---------------------------------------------------------------------
-    def _until_done(self, position: int | None) -> float:
-        return self._estimator.until_done(
-            position, running=len(self._running), slots=self._concurrency
-        )
+    def _know_device(self) -> None:
+        """Tell the estimator the device jobs run on, once the engine says."""
+        if self._estimator.device is None and self._device is not None:
+            self._estimator.device = self._device()
+
+    def _left(self, batch: _Batch) -> float:
+        """Seconds the call of `batch` will likely run on."""
+        requests = [job.request for job in batch.jobs]
+        return self._estimator.left(requests, time.monotonic() - batch.began)
+
+    def _until_done(self, job: JobRecord, ahead: list[JobRecord]) -> float:
+        batches = {id(entry.batch): entry.batch for entry in self._running.values()}
+        busy = [self._left(batch) for batch in batches.values()]
+        requests = [waiting.request for waiting in ahead]
+        return self._estimator.until_done(job.request, requests, busy, self._concurrency)
 
     def _place(self, turns: deque[int], user_id: int) -> None:
         """A user with nothing waiting joins this round, before whoever was served last."""
@@ -267,8 +301,9 @@ class LocalQueue:
                     running.stop,
                     running.withdrawn,
                 )
-                if ran.seconds is not None:
-                    self._estimator.measured(ran.seconds)
+                if ran.speed is not None:
+                    self._estimator.device = ran.speed.device
+                    self._estimator.learn([ran.speed])
             except Exception:  # the database, most likely: the next batch may fare better
                 log.exception("could not run jobs %s", [job.id for job in batch])
             finally:

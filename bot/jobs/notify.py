@@ -36,14 +36,22 @@ def human_seconds(seconds: float | None, language: str | None = None) -> str:
     return text(language, "duration_hours", n=round(seconds / 3600))
 
 
+RESULT_ACTIONS = (
+    (Action.REROLL, "🔄"),
+    (Action.RECIPE, "ℹ️"),
+    (Action.VARIATIONS, "V"),
+    (Action.USE_AS_INIT, "⤴"),
+)
+"""The buttons every image of a result gets, in order, with their labels."""
+
+
 def result_buttons(images: list[ImageRecord]) -> list[Button]:
-    """Reroll and recipe for the job; variations and use-as-init for each image."""
-    first = images[0].id
-    buttons = [Button(Action.REROLL, first, "🔄"), Button(Action.RECIPE, first, "ℹ️")]
+    """The same buttons for each image, acting on it, image by image; with several images
+    each label carries the image's number in the result."""
+    buttons: list[Button] = []
     for number, image in enumerate(images, start=1):
         suffix = f" {number}" if len(images) > 1 else ""
-        buttons.append(Button(Action.VARIATIONS, image.id, f"V{suffix}".strip()))
-        buttons.append(Button(Action.USE_AS_INIT, image.id, f"⤴{suffix}"))
+        buttons.extend(Button(action, image.id, label + suffix) for action, label in RESULT_ACTIONS)
     return buttons
 
 

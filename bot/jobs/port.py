@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager
 from typing import Protocol
 
 from generation.request import GenerationRequest
+from generation.timing import CallTiming
 from storage.records import ImageRecord, JobRecord
 
 
@@ -24,6 +25,11 @@ class GeneratedBatch(Protocol):
     @property
     def images(self) -> list[bytes]:
         """PNG bytes, one per image."""
+        ...
+
+    @property
+    def timing(self) -> CallTiming | None:
+        """How long the call that made them took (None: not timed)."""
         ...
 
 
@@ -106,8 +112,8 @@ class JobQueue(Protocol):
         """Jobs running now."""
         ...
 
-    def estimate(self, user_id: int) -> tuple[int, float | None]:
-        """Position and seconds to done that a new job of `user_id` would get."""
+    def estimate(self, job: JobRecord) -> tuple[int, float | None]:
+        """Position and seconds to done that `job`, stored but not submitted yet, will get."""
         ...
 
     async def wait_idle(self) -> None:

@@ -15,6 +15,7 @@ import importlib
 import importlib.util
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -96,7 +97,8 @@ class PipelineCache:
     """Loads each checkpoint once per process and keeps it until `unload`.
 
     `loads` counts real `from_pretrained` calls, so callers (and tests) can see that a
-    second request for a loaded checkpoint loads nothing.
+    second request for a loaded checkpoint loads nothing; `load_seconds` adds up the time
+    spent loading and deriving pipelines, so a call's timing can leave it out.
     """
 
     def __init__(self, registry: ModelRegistry, options: EngineOptions | None = None) -> None:
@@ -105,6 +107,7 @@ class PipelineCache:
         self.device = self.options.resolved_device()
         self.dtype = self.options.dtype()
         self.loads = 0
+        self.load_seconds = 0.0
         self._pipes: dict[tuple[str, str], Any] = {}
         self._depth: Any = None
         self._lock = threading.RLock()
@@ -116,13 +119,22 @@ class PipelineCache:
             pipe = self._pipes.get(key)
             if pipe is None:
                 spec = specs[role]
+                base = self.get(family, spec.base, specs) if isinstance(spec, Derive) else None
+                started = time.perf_counter()
                 if isinstance(spec, Derive):
-                    base = self.get(family, spec.base, specs)
                     pipe = diffusers_class(spec.cls).from_pipe(base, dtype=self.dtype)
                 else:
                     pipe = self._load(family, spec)
+                self.load_seconds += time.perf_counter() - started
                 self._pipes[key] = pipe
             return pipe
+
+    @property
+    def label(self) -> str:
+        """The device as timings name it: `cpu`, or `cuda` and the GPU's model."""
+        if self.device.type == "cuda":
+            return f"cuda {torch.cuda.get_device_name(self.device)}"
+        return self.device.type
 
     def _load(self, family: str, spec: Load) -> Any:
         checkpoint = self.registry.get(family, spec.checkpoint)
@@ -191,6 +203,7 @@ class PipelineCache:
         """Return the transformers depth-estimation pipeline, loaded once."""
         with self._lock:
             if self._depth is None:
+                started = time.perf_counter()
                 transformers = importlib.import_module("transformers")
                 checkpoint = self.registry.depth_estimator
                 try:
@@ -204,6 +217,7 @@ class PipelineCache:
                         ) from error
                     raise
                 self.loads += 1
+                self.load_seconds += time.perf_counter() - started
             return self._depth  # type: ignore[no-any-return]
 
     def loaded(self) -> list[str]:

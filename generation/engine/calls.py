@@ -55,9 +55,7 @@ class Call:
 
     def decoder_steps(self) -> int:
         """Steps the decoder will actually run (image to image skips the first ones)."""
-        if self.first.uses_strength:
-            return min(int(self.steps * self.first.strength), self.steps)
-        return self.steps
+        return self.first.decoder_steps
 
     def per_image(self, values: list[Any]) -> list[Any]:
         """Repeat one value per request into one value per output image."""

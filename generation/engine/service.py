@@ -8,6 +8,7 @@ Each family's pipelines module is found through the family registry it is given.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib.metadata
 import logging
 import threading
@@ -37,6 +38,7 @@ from generation.request import (
     batch_key,
     validate,
 )
+from generation.timing import CallTiming
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +56,14 @@ def bot_version() -> str:
 
 @dataclass(frozen=True, slots=True)
 class GenerationResult:
-    """The images made for one request: PNG bytes, each with its own seed."""
+    """The images made for one request: PNG bytes, each with its own seed; `timing` of the
+    call that made them (None when it ran fewer than two decoder steps)."""
 
     request: GenerationRequest
     images: list[bytes]
     seeds: list[int]
     seconds: float
+    timing: CallTiming | None = None
 
 
 class _Worker:
@@ -237,7 +241,9 @@ class GenerationService:
             whole = prepared.replace(seed=seed - index, num_images=count)
             made = self._run_call(cache, [whole], progress, None, placement.context)[0]
             png = made.images[index]
-        return GenerationResult(prepared.replace(seed=seed), [png], [seed], made.seconds)
+        return GenerationResult(
+            prepared.replace(seed=seed), [png], [seed], made.seconds, made.timing
+        )
 
     def _run_call(
         self,
@@ -247,12 +253,16 @@ class GenerationService:
         cancel: threading.Event | None,
         context: int | None = None,
     ) -> list[GenerationResult]:
+        stamps: list[float] = []
+
         def on_step(done: int, total: int) -> None:
+            stamps.append(time.perf_counter())
             if cancel is not None and cancel.is_set():
                 raise GenerationCancelled("cancelled")
             if progress is not None:
                 progress(done, total)
 
+        began, loading = time.perf_counter(), cache.load_seconds
         inputs = [self._inputs(cache, request) for request in requests]
         call = Call(requests=requests, inputs=inputs, progress=on_step, context=context)
         pipelines = load_pipelines(self.families.get(requests[0].model))
@@ -274,7 +284,9 @@ class GenerationService:
                 place = Placement(len(outputs), row, call.context)
                 pngs.append(self._encode(outputs[row], request, seeds[-1], place))
             results.append(GenerationResult(request, pngs, seeds, seconds))
-        return results
+        spent = time.perf_counter() - began - (cache.load_seconds - loading)
+        timing = CallTiming.of(cache.label, len(outputs), stamps, spent)
+        return [dataclasses.replace(result, timing=timing) for result in results]
 
     def _encode(
         self, image: Image.Image, request: GenerationRequest, seed: int, placement: Placement

@@ -41,13 +41,16 @@ class MultipleOf:
         self, width: float, height: float, area: int, low: int, high: int, max_pixels: int
     ) -> tuple[int, int]:
         """The size of about `area` pixels nearest to `width:height`, each side a multiple
-        between `low` and `high`, at most `max_pixels` in all."""
+        within `low` and `high` (bounds that are not multiples themselves included), at most
+        `max_pixels` in all."""
         multiple = self.multiple
         aspect = width / height
         target_h = (area / aspect) ** 0.5
 
+        lowest, highest = -(-low // multiple) * multiple, high // multiple * multiple
+
         def snap(side: float) -> int:
-            return int(max(low, min(high, round(side / multiple) * multiple)))
+            return int(max(lowest, min(highest, round(side / multiple) * multiple)))
 
         w, h = snap(target_h * aspect), snap(target_h)
         while w * h > max_pixels:
@@ -113,7 +116,9 @@ class FamilySpec:
     `generation.engine.tiny.TinyBuilder`). `schedulers` names the schedulers of
     `generation.request.SCHEDULERS` the family takes (None: all of them); `batches` says
     whether compatible requests may share one pipeline call (False where a shared call
-    would change a request's pixels).
+    would change a request's pixels). `step_seconds` is about how long one decoder step of
+    one 1024x1024 image takes on a data-centre GPU: what waiting times are estimated from
+    until the bot has timed the family itself (`bot.jobs.eta`).
     """
 
     name: str
@@ -128,6 +133,7 @@ class FamilySpec:
     tiny: str
     schedulers: tuple[str, ...] | None = None
     batches: bool = True
+    step_seconds: float = 0.1
 
     @property
     def has_prior(self) -> bool:

@@ -26,4 +26,5 @@ SPEC = FamilySpec(
     },
     pipelines="generation.families.k21.pipelines",
     tiny="generation.families.k21.tiny",
+    step_seconds=0.08,
 )

@@ -27,4 +27,5 @@ SPEC = FamilySpec(
     },
     pipelines="generation.families.k22.pipelines",
     tiny="generation.families.k22.tiny",
+    step_seconds=0.08,
 )

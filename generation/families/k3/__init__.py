@@ -24,4 +24,5 @@ SPEC = FamilySpec(
     },
     pipelines="generation.families.k3.pipelines",
     tiny="generation.families.k3.tiny",
+    step_seconds=0.25,
 )

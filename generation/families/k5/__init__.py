@@ -44,6 +44,7 @@ SPEC = FamilySpec(
     },
     pipelines="generation.families.k5.pipelines",
     tiny="generation.families.k5.tiny",
+    step_seconds=0.5,
     schedulers=("default",),
     batches=False,
 )
