@@ -221,6 +221,11 @@ AR_ERRORS: dict[str, str] = {
     "mix_too_many": "عدد عناصر المزج كبير جدًا: {count}، والحد الأقصى {limit}",
     "mix_text_too_long": "أحد نصوص المزج أطول من الحد المسموح لطول الوصف",
     "mix_weights_zero": "لا يجوز أن تكون جميع أوزان المزج صفرًا",
+    "batch_range": (
+        "يجب أن يحدد --batch صورة من {limit} صورة على الأكثر أُنشئت معًا، مثل 2/4؛ "
+        "القيمة المُدخلة: {value}"
+    ),
+    "batch_one_image": "يعيد --batch إنشاء صورة واحدة؛ احذف --n",
     # the option grammar
     "unknown_option": "خيار غير معروف {option}؛ الخيارات المتاحة: {options}",
     "unknown_option_suggest": "خيار غير معروف {option}؛ هل تقصد --{suggestion}؟",
@@ -254,6 +259,10 @@ AR_ERRORS: dict[str, str] = {
     ),
     "weight_negative": (
         "يجب أن يكون وزن عنصر المزج رقم {number} صفرًا أو أكثر؛ القيمة المُدخلة: {weight:g}"
+    ),
+    "batch_format": (
+        "يجب أن تكون قيمة {name} بصيغة 2/4 (الصورة الثانية من 4 صور أُنشئت معًا)؛ "
+        "القيمة المُدخلة: {value}"
     ),
     # the commands
     "no_picture_number": "لا توجد صورة بالرقم #{number}",

@@ -245,6 +245,11 @@ RU_ERRORS: dict[str, str] = {
     "mix_too_many": "Слишком много элементов для смешивания: {count}; максимум — {limit}",
     "mix_text_too_long": "Текст в смешивании длиннее допустимой длины запроса",
     "mix_weights_zero": "Веса смешивания не могут все быть нулевыми",
+    "batch_range": (
+        "--batch должен указывать одну из не более чем {limit} картинок, созданных вместе, "
+        "например 2/4; получено: {value}"
+    ),
+    "batch_one_image": "--batch повторяет одну картинку; уберите --n",
     # the option grammar
     "unknown_option": "Неизвестный параметр {option}; доступные параметры: {options}",
     "unknown_option_suggest": (
@@ -284,6 +289,10 @@ RU_ERRORS: dict[str, str] = {
     ),
     "weight_negative": (
         "Вес элемента смешивания {number} должен быть не меньше 0; получено: {weight:g}"
+    ),
+    "batch_format": (
+        "Параметр {name} должен выглядеть как 2/4 (вторая из 4 картинок, созданных вместе); "
+        "получено: {value}"
     ),
     # the commands
     "no_picture_number": "Картинки #{number} нет",
