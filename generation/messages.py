@@ -73,6 +73,8 @@ ERRORS: dict[str, str] = {
     "weight_not_a_number": "the weight of mix item {number} must be a number, got {value}",
     "weight_not_finite": "the weight of mix item {number} must be a finite number, got {value}",
     "weight_negative": "the weight of mix item {number} must be 0 or more, got {weight:g}",
+    "picture_label": "{name} takes the numbers of your pictures, like 12 or 12.2 (several "
+    "separated by commas), got {value}",
     "batch_format": "{name} must look like 2/4 (the second of 4 pictures made together), "
     "got {value}",
     # -- the commands (bot.commands) ---------------------------------------------

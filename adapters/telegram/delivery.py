@@ -152,7 +152,7 @@ class Delivery:
         keys = await self.client.guarded(
             self.client.bot.send_message(
                 int(destination.chat_id),
-                " · ".join(f"#{image.image_id}" for image in images),
+                " · ".join(f"#{image.label}" for image in images),
                 reply_markup=markup,
                 reply_parameters=ReplyParameters(album.message_id),
                 message_thread_id=thread(destination),

@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from bot.chat.command import Action, Button, Destination, OutImage
+from bot.chat.labels import image_label
 from bot.chat.present import step_bar
 from bot.chat.replier import ProgressRef, Replier
 from bot.chat.throttle import Throttle
@@ -135,10 +136,15 @@ class Notifier:
             prompt=job.request.prompt or "mix",
             seed=recipe.get("seed"),
             model=recipe.get("model"),
-            image=images[0].id,
+            images=" ".join(f"#{image_label(image)}" for image in images),
         )
         outs = [
-            OutImage(await self.store.read_image(image), image.id, f"kandinsky-{image.id}.png")
+            OutImage(
+                await self.store.read_image(image),
+                image.id,
+                f"kandinsky-{image.id}.png",
+                image_label(image),
+            )
             for image in images
         ]
         await replier.send_images(destination, outs, caption, result_buttons(images))
