@@ -15,6 +15,7 @@ import asyncio
 import getpass
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -110,8 +111,10 @@ class ConsoleAdapter:
             self._print(str(path))
         self._print(caption)
         self.choices = dict(enumerate(buttons, start=1))
+        labels = {image.image_id: image.label for image in images}
         menu = "  ".join(
-            f"[{n}] {button.action} #{button.image_id}" for n, button in self.choices.items()
+            f"[{n}] {button.action} #{labels.get(button.image_id, '')}"
+            for n, button in self.choices.items()
         )
         self._print(menu)
 
@@ -123,7 +126,9 @@ class ConsoleAdapter:
             return None
         if line.isdigit() and int(line) in self.choices:
             button = self.choices[int(line)]
-            return self._command(str(button.action), str(button.image_id), ())
+            return replace(
+                self._command(str(button.action), "", ()), reply_image_id=button.image_id
+            )
         if not line.startswith("/"):
             return None if self._prompt is None else self._command(self._prompt, line, ())
         name, _, rest = line[1:].partition(" ")

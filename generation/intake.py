@@ -13,6 +13,7 @@ from PIL import Image
 
 from generation import images
 from generation.families import DEFAULT_FAMILIES, Families
+from generation.placement import Placement
 from generation.request import GenerationRequest, Limits, Task, validate
 
 
@@ -49,6 +50,7 @@ class Intake:
         """
         request = validate(request, self.limits, self.families).resolved(self.families)
         validate(request, self.limits, self.families)
+        Placement.of_request(request, self.limits)
         self.decode(request)
         return request
 

@@ -52,6 +52,9 @@ ERRORS: dict[str, str] = {
     "mix_too_many": "mix takes at most {limit} items, got {count}",
     "mix_text_too_long": "a mix text is over the prompt length limit",
     "mix_weights_zero": "mix weights must not all be zero",
+    "batch_range": "--batch must name one of at most {limit} pictures made together, "
+    "like 2/4, got {value}",
+    "batch_one_image": "--batch makes one picture again; leave out --n",
     # -- the option grammar (bot.chat.grammar) -----------------------------------------------
     "unknown_option": "unknown option {option}; the options are {options}",
     "unknown_option_suggest": "unknown option {option}; did you mean --{suggestion}?",
@@ -73,6 +76,10 @@ ERRORS: dict[str, str] = {
     "weight_not_a_number": "the weight of mix item {number} must be a number, got {value}",
     "weight_not_finite": "the weight of mix item {number} must be a finite number, got {value}",
     "weight_negative": "the weight of mix item {number} must be 0 or more, got {weight:g}",
+    "picture_label": "{name} takes the numbers of your pictures, like 12 or 12.2 (several "
+    "separated by commas), got {value}",
+    "batch_format": "{name} must look like 2/4 (the second of 4 pictures made together), "
+    "got {value}",
     # -- the commands (bot.commands) ---------------------------------------------
     "no_picture_number": "there is no picture #{number}",
     # -- pictures users send (generation.images): a picture, a mask or a depth map --------

@@ -106,6 +106,7 @@ class Limits:
     max_prior_steps: int = 100
     max_guidance: float = 30.0
     max_mix_items: int = 8
+    max_call_images: int = 32  # in the call an image is made again in (`placement`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,7 @@ class GenerationRequest:
     For `depth`, `init_image` is the picture the depth map is estimated from (unless
     `depth_hint` is given); with `depth_img2img` it is also the starting image. For `edit`,
     `prompt` is the instruction and `init_image` the picture it changes; `strength` is unused.
+    `placement`, to make one image again as it was made, is its place in its pipeline call.
     """
 
     task: Task = Task.TEXT2IMG
@@ -139,6 +141,7 @@ class GenerationRequest:
     seed: int | None = None
     scheduler: str = "default"
     num_images: int = 1
+    placement: tuple[int, ...] = ()
 
     def replace(self, **changes: Any) -> GenerationRequest:
         """Return a copy with `changes` applied."""
@@ -233,6 +236,8 @@ class GenerationRequest:
                     {"weight": mix.weight, "text": mix.text, "image": ref(mix.image)}
                     for mix in value
                 ]
+            elif item.name == "placement":
+                record["placement"] = list(value)
             else:
                 record[item.name] = str(value) if isinstance(value, enum.Enum) else value
         return record, blobs
@@ -253,6 +258,7 @@ class GenerationRequest:
             MixItem(weight=item["weight"], text=item.get("text"), image=deref(item.get("image")))
             for item in values.get("mix", ())
         )
+        values["placement"] = tuple(values.get("placement", ()))
         return cls(**values).normalised(families)
 
     def normalised(self, families: Families = DEFAULT_FAMILIES) -> GenerationRequest:
@@ -384,16 +390,9 @@ def _check_scheduler(request: GenerationRequest, spec: FamilySpec) -> None:
 def _check_numbers(request: GenerationRequest, limits: Limits) -> None:
     if request.steps is not None:
         _check_range("steps", request.steps, 1, limits.max_steps, whole=True)
-    if request.guidance_scale is not None:
-        _check_range("guidance_scale", request.guidance_scale, 0, limits.max_guidance, whole=False)
-    if request.prior_guidance_scale is not None:
-        _check_range(
-            "prior_guidance_scale",
-            request.prior_guidance_scale,
-            0,
-            limits.max_guidance,
-            whole=False,
-        )
+    for name in ("guidance_scale", "prior_guidance_scale"):
+        if getattr(request, name) is not None:
+            _check_range(name, getattr(request, name), 0, limits.max_guidance, whole=False)
     if request.prior_steps is not None:
         _check_range("prior_steps", request.prior_steps, 1, limits.max_prior_steps, whole=True)
     _check_range("strength", request.strength, 0, 1, whole=False)
@@ -483,13 +482,14 @@ BATCHABLE = (Task.TEXT2IMG, Task.IMG2IMG)  # tasks whose requests may share a pi
 
 def batch_key(request: GenerationRequest, families: Families = DEFAULT_FAMILIES) -> object:
     """Requests with equal keys can run in one pipeline call (never those of a family that
-    does not batch, `FamilySpec.batches`).
+    does not batch, `FamilySpec.batches`, nor one that makes an image again in its own call).
 
     They differ at most in prompt, seed, starting picture and the words of the negative
     prompt: whether there is one is shared, since a call with any negative prompt gives an
     empty one to the requests without (not the same guidance as none).
     """
-    if request.task not in BATCHABLE or not families.get(request.model).batches:
+    alone = request.placement or not families.get(request.model).batches
+    if alone or request.task not in BATCHABLE:
         return id(request)
     shared = request.replace(prompt="", negative_prompt="", seed=None, init_image=None)
     return shared, bool(request.negative_prompt)

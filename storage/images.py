@@ -14,10 +14,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from storage.db import Database, StoreError, aware, get_row, has_id
+from storage.db import Database, StoreError, aware, has_id
 from storage.records import ImageRecord, JobStatus, Stats
 from storage.tables import Image, Job, PromptHistory, User
 
@@ -62,6 +63,13 @@ def _history_prompt(request: dict[str, Any]) -> str:
     return " | ".join(texts)
 
 
+def _counted() -> Select[Image, int]:
+    """Images, each with the number of images its job made."""
+    siblings = aliased(Image)
+    count = select(func.count(siblings.id)).where(siblings.job_id == Image.job_id).scalar_subquery()
+    return select(Image, count)
+
+
 class Images:
     """Result images and what was asked for, per user."""
 
@@ -70,7 +78,7 @@ class Images:
         self._db = db
         self._data_dir = data_dir
 
-    def _record(self, image: Image) -> ImageRecord:
+    def _record(self, image: Image, count: int) -> ImageRecord:
         return ImageRecord(
             id=image.id,
             job_id=image.job_id,
@@ -79,7 +87,15 @@ class Images:
             path=self._data_dir / image.path,
             recipe=image.recipe,
             created_at=image.created_at,
+            position=image.position,
+            count=count,
         )
+
+    async def _find(self, *where: ColumnElement[bool]) -> ImageRecord | None:
+        """The first image (lowest id) that matches `where`, or None."""
+        async with self._db.read() as session:
+            rows = await session.execute(_counted().where(*where).order_by(Image.id).limit(1))
+            return next((self._record(image, count) for image, count in rows), None)
 
     async def add(
         self,
@@ -114,13 +130,19 @@ class Images:
             )
         )
         await session.flush()
-        return [self._record(row) for row in rows]
+        return [self._record(row, len(rows)) for row in rows]
 
     async def get(self, image_id: int) -> ImageRecord | None:
         """An image record, or None."""
-        async with self._db.read() as session:
-            image = await get_row(session, Image, image_id)
-            return None if image is None else self._record(image)
+        return await self._find(has_id(Image.id, image_id))
+
+    async def of_job(self, job_id: int, position: int) -> ImageRecord | None:
+        """The `position`th image (from 0) job `job_id` made, or None."""
+        return await self._find(has_id(Image.job_id, job_id), Image.position == position)
+
+    async def with_digest(self, user_id: int, sha256: str) -> ImageRecord | None:
+        """The user's first image whose PNG has this SHA-256 (hex), or None."""
+        return await self._find(has_id(Image.user_id, user_id), Image.sha256 == sha256)
 
     async def read(self, image: ImageRecord) -> bytes:
         """The PNG bytes of a stored image."""
@@ -139,14 +161,15 @@ class Images:
         mine = has_id(Image.user_id, user_id)
         async with self._db.read() as session:
             total = int(await session.scalar(select(func.count(Image.id)).where(mine)) or 0)
-            rows = await session.scalars(
-                select(Image)
+            rows = await session.execute(
+                _counted()
                 .where(mine)
                 .order_by(Image.created_at.desc(), Image.id.desc())
                 .limit(per_page)
                 .offset((page - 1) * per_page)
             )
-            return [self._record(row) for row in rows], math.ceil(total / per_page)
+            found = [self._record(image, count) for image, count in rows]
+        return found, math.ceil(total / per_page)
 
     async def stats(self, now: datetime | None = None) -> Stats:
         """Users, jobs by status, images today, p50/p95 wait and run seconds."""

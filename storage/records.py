@@ -97,7 +97,7 @@ class JobRecord:
 
 @dataclass(frozen=True, slots=True)
 class ImageRecord:
-    """A stored result image."""
+    """A stored result image: the `position`th (from 0) of the `count` its job made."""
 
     id: int
     job_id: int
@@ -106,6 +106,8 @@ class ImageRecord:
     path: Path
     recipe: dict[str, Any]
     created_at: datetime
+    position: int
+    count: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -298,6 +298,14 @@ class Store:
         """Return an image record, or None."""
         return await self._images.get(image_id)
 
+    async def job_image(self, job_id: int, position: int) -> ImageRecord | None:
+        """Return the `position`th image (from 0) job `job_id` made, or None."""
+        return await self._images.of_job(job_id, position)
+
+    async def find_image(self, user_id: int, sha256: str) -> ImageRecord | None:
+        """Return the user's first image whose PNG has this SHA-256 (hex), or None."""
+        return await self._images.with_digest(user_id, sha256)
+
     async def read_image(self, image: ImageRecord) -> bytes:
         """Return the PNG bytes of a stored image."""
         return await self._images.read(image)

@@ -403,7 +403,7 @@ def button_press(user: str, data: str) -> Command:
     parsed = Button.parse(data)
     assert parsed is not None, data
     action, image_id = parsed
-    return cmd(user, str(action), str(image_id))
+    return cmd(user, str(action), reply_image_id=image_id)
 
 
 async def test_ids_that_cannot_exist_are_not_found(store: Store) -> None:
@@ -430,9 +430,13 @@ async def test_ids_that_cannot_exist_are_not_found(store: Store) -> None:
     for word in (HUGE, f"#{HUGE}", DIGITS):
         said = await answer(cmd("pat", "cancel", word))
         assert said == f"There is no job #{word.removeprefix('#')[:24]}."
-    assert (await answer(cmd("pat", "history", HUGE))).startswith("You have no images yet")
-    assert (await answer(cmd("pat", "history", DIGITS))).startswith("You have no images yet")
+    for word in (HUGE, DIGITS, "2"):
+        said = await answer(cmd("pat", "history", word))
+        assert said == f"There is no page {word[:24]}. The last page of your images is 1: " + (
+            "/history 1"
+        )
     assert (await answer(cmd("pat", "history", "1"))).startswith("Your images, page 1 of 1")
+    assert (await answer(cmd("ann", "history", "2"))).startswith("You have no images yet")
     for word in (HUGE, DIGITS):
         said = await answer(cmd("root", "admin", f"cancel {word}"))
         assert said == f"There is no job #{word[:24]}."

@@ -50,6 +50,15 @@ BOB = user(1002, "bob")
 CAROL = user(1003, "carol")
 PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, message content
 CUSTOM_ID = re.compile(r"kb:(reroll|show|variations|init):(\d+)")
+LABELS = re.compile(r" · #(\S+)")
+
+
+@dataclasses.dataclass(frozen=True)
+class Made:
+    """A result: its first image's stored id (its buttons carry it) and its number."""
+
+    id: int
+    label: str
 
 
 # --------------------------------------------------------------------------- helpers
@@ -124,11 +133,13 @@ def _custom_ids(record: Recorded) -> list[str]:
     return [child["custom_id"] for row in rows for child in row["components"]]
 
 
-def _image_id(record: Recorded, action: str = "variations") -> int:
+def _made(record: Recorded, action: str = "variations") -> Made:
+    label = LABELS.search(record.json["embeds"][0]["description"])
+    assert label is not None, record.json
     for custom_id in _custom_ids(record):
         match = CUSTOM_ID.fullmatch(custom_id)
         if match and match.group(1) == action:
-            return int(match.group(2))
+            return Made(int(match.group(2)), label.group(1))
     raise AssertionError(f"no {action} button in {_custom_ids(record)}")
 
 
@@ -140,7 +151,7 @@ def _assert_result(record: Recorded, pictures: int = 1, side: int = 64) -> None:
         picture.load()
         assert picture.format == "PNG" and picture.size == (side, side)
     embed = record.json["embeds"][0]
-    assert re.search(r"seed \d+ · Kandinsky [\d.]+ · #\d+", embed["description"]), embed
+    assert re.search(r"seed \d+ · Kandinsky [\d.]+ · #[\d.]+", embed["description"]), embed
     assert embed["image"]["url"] == f"attachment://{record.files[0].filename}"
     custom_ids = _custom_ids(record)
     assert custom_ids and all(CUSTOM_ID.fullmatch(c) for c in custom_ids), custom_ids
@@ -266,7 +277,7 @@ async def _check_start(world: World) -> None:
     assert len(syncs) == 1 and fake.commands.get(None) is None  # the guild only, once
 
 
-async def _check_generation(world: World, p: dict[str, bytes]) -> dict[str, int]:
+async def _check_generation(world: World, p: dict[str, bytes]) -> dict[str, Made]:
     """Every generating command, with pictures from the fake CDN; results, progress, a 429."""
     fake, make = world.fake, world.make
     photo = fake.cdn_file("photo.png", p["photo"])
@@ -329,13 +340,13 @@ async def _check_generation(world: World, p: dict[str, bytes]) -> dict[str, int]
     for key, token in tokens.items():
         queued = await world.answer(token)
         assert re.fullmatch(r"Queued as job #\d+: position \d+, about .+\.", queued), (key, queued)
-    ids: dict[str, int] = {}
+    ids: dict[str, Made] = {}
     for key, token in tokens.items():
         if key == "too_large":
             continue
         result = await world.result(token)
         _assert_result(result, pictures=2 if key == "imagine" else 1)
-        ids[key] = _image_id(result)
+        ids[key] = _made(result)
 
     # The first answer (its job stored first: see the test of that) and the progress
     # message edited in place, throttled.
@@ -368,10 +379,11 @@ async def _check_generation(world: World, p: dict[str, bytes]) -> dict[str, int]
     return ids
 
 
-async def _check_text_commands(world: World, ids: dict[str, int]) -> None:
+async def _check_text_commands(world: World, ids: dict[str, Made]) -> None:
     """Every other slash command, the admin group and autocomplete."""
     fake, make = world.fake, world.make
-    first = ids["imagine"]
+    first = ids["imagine"].label
+    assert first == "1.1", "the first of the two pictures job #1 made"
 
     async def said(
         name: str,
@@ -456,12 +468,12 @@ async def _check_pictures_refused(world: World, p: dict[str, bytes]) -> None:
     assert not [path for path in fake.cdn_requests if path.endswith(("/huge.png", "/notes.txt"))]
 
 
-async def _check_init_picture(world: World, ids: dict[str, int], p: dict[str, bytes]) -> None:
+async def _check_init_picture(world: World, ids: dict[str, Made], p: dict[str, bytes]) -> None:
     """The message context menu, on one of our results and on someone's picture."""
     fake, make = world.fake, world.make
-    ours = fake.message_with(f"kb:init:{ids['img2img']}")
+    ours = fake.message_with(f"kb:init:{ids['img2img'].id}")
     said = await world.answer(await world.ask(make.message_command("Use as init image", ours, BOB)))
-    assert said.startswith(f"Image #{ids['img2img']} will be the starting picture")
+    assert said.startswith(f"Image #{ids['img2img'].label} will be the starting picture")
     token = await world.ask(
         make.slash("img2img", BOB, {"prompt": f"a painting {FAST}", "strength": 0.5, **TINY})
     )
@@ -480,7 +492,7 @@ async def _check_init_picture(world: World, ids: dict[str, int], p: dict[str, by
     assert any(path.endswith("/cat.png") for path in fake.cdn_requests)
 
 
-async def _check_expired_tokens(world: World, ids: dict[str, int]) -> None:
+async def _check_expired_tokens(world: World, ids: dict[str, Made]) -> None:
     """Discord refuses the token (401): the answers go to the channel, mentioning the user."""
     fake, make = world.fake, world.make
     channel = rf"/channels/{CHANNEL_ID}/messages"
@@ -499,28 +511,28 @@ async def _check_expired_tokens(world: World, ids: dict[str, int]) -> None:
         lambda r: bool(r.match("PATCH", channel + r"/\d+")) and "is done" in str(r.json)
     )
     # An interaction older than 15 minutes is answered in the channel without trying its token.
-    old = make.slash("show", BOB, {"id": ids["img2img"]}, age=timedelta(minutes=20))
+    old = make.slash("show", BOB, {"id": ids["img2img"].label}, age=timedelta(minutes=20))
     await world.ask(old)
     shown = await fake.wait_for(
         lambda r: bool(r.match("POST", channel)) and "Image #" in str(r.json)
     )
-    assert shown.json["content"].startswith(f"<@1002> Image #{ids['img2img']}: img2img")
+    assert shown.json["content"].startswith(f"<@1002> Image #{ids['img2img'].label}: img2img")
     assert not fake.find(lambda r: old["token"] in r.path and "/webhooks/" in r.path)
 
 
-async def _check_button_after_restart(world: World, ids: dict[str, int]) -> None:
+async def _check_button_after_restart(world: World, ids: dict[str, Made]) -> None:
     """A button of a result made before the restart still works for its owner; a stranger
     pressing it hears that there is no such image."""
     fake, make = world.fake, world.make
-    custom_id = f"kb:variations:{ids['imagine']}"
+    custom_id = f"kb:variations:{ids['imagine'].id}"
     token = await world.ask(make.press(custom_id, fake.message_with(custom_id), ALICE))
     assert (await world.answer(token)).startswith("Queued as job #")
     _assert_result(await world.result(token), pictures=2)
     stranger = await world.ask(make.press(custom_id, fake.message_with(custom_id), BOB))
-    assert await world.answer(stranger) == f"There is no image #{ids['imagine']}."
-    show = f"kb:show:{ids['img2img']}"
+    assert await world.answer(stranger) == f"There is no image #{ids['imagine'].label}."
+    show = f"kb:show:{ids['img2img'].id}"
     said = await world.answer(await world.ask(make.press(show, fake.message_with(show), BOB)))
-    assert said.startswith(f"Image #{ids['img2img']}: img2img")
+    assert said.startswith(f"Image #{ids['img2img'].label}: img2img")
 
 
 async def test_the_job_row_exists_when_the_first_response_is_sent(

@@ -286,7 +286,8 @@ def test_unknown_option_with_nothing_close_lists_the_options() -> None:
 def test_option_names() -> None:
     assert OPTION_NAMES[:3] == ("--model", "--size", "--ar")
     assert "--neg" in OPTION_NAMES and "--init" in OPTION_NAMES
-    assert len(OPTION_NAMES) == 13
+    assert "--from" in OPTION_NAMES and "--batch" in OPTION_NAMES
+    assert len(OPTION_NAMES) == 15
 
 
 def test_long_bad_values_are_shortened_in_messages() -> None:

@@ -16,6 +16,7 @@ from PIL import Image
 from generation.engine.service import GenerationService, batch_key
 from generation.families import DEFAULT_FAMILIES, MultipleOf
 from generation.images import read_recipe
+from generation.intake import Intake
 from generation.placement import Placement
 from generation.request import GenerationRequest, RequestError, Task
 from tests.helpers import png, small
@@ -132,3 +133,39 @@ def test_placement_reads_back() -> None:
     placed = Placement(4, 3, 17)
     assert Placement.of({"batch": placed.recipe()}) == placed
     assert Placement().recipe() == {}
+
+
+def test_a_place_in_a_call_is_checked() -> None:
+    intake = Intake()
+    assert Placement.parse("2/4") == Placement(4, 1) and Placement(4, 1).spoken() == "2/4"
+    assert Placement.parse("2/4:7") == Placement(4, 1, 7)
+    for text in ("0/4", "5/4", "2/4:0", "2", "a/b", "1/999"):
+        assert Placement.parse(text) is None, text
+    for placement, words in [
+        ((40, 1), "--batch must name one of at most 32 pictures made together"),
+        ((4, 4), "--batch must name one of at most 32"),
+        ((4,), "--batch must name one of at most 32"),
+    ]:
+        with pytest.raises(RequestError, match=words):
+            intake.prepare(small(placement=placement))
+    with pytest.raises(RequestError, match="--batch makes one picture again; leave out --n"):
+        intake.prepare(small(placement=(2, 1), num_images=2))
+
+
+def test_a_request_with_its_place_is_made_again_by_run(service: GenerationService) -> None:
+    wide = {"width": 128, "height": 64, "steps": 3, "prior_steps": 3}
+    requests = [
+        service.prepare(small(prompt="a fox", seed=3, num_images=2, **wide)),
+        service.prepare(small(prompt="an owl in the moonlight", seed=9, num_images=2, **wide)),
+    ]
+    made = [png for result in service.run(requests) for png in result.images]
+    assert len(made) == 4
+    for data in made:
+        recipe = read_recipe(data)
+        request = GenerationRequest.from_recipe(recipe).replace(
+            placement=Placement.of(recipe).entry()
+        )
+        assert request.placement[:2] == (4, made.index(data))
+        assert GenerationRequest.from_record(*request.to_record()) == request
+        (again,) = service.run([service.prepare(request)])
+        assert again.images == [data]

@@ -93,7 +93,7 @@ def test_demo_is_a_chat_session_with_one_image_per_task(
     transcript = out.getvalue()
     paths = sorted((tmp_path / "demo").glob("*.png"), key=lambda p: int(p.stem.split("-")[-1]))
     tasks = [decode(path.read_bytes()).text["task"] for path in paths]  # type: ignore[attr-defined]
-    assert tasks == ["text2img", "img2img", "inpaint", "mix", "depth", "depth", "depth"]
+    assert tasks == ["text2img", "text2img", "img2img", "inpaint", "mix", "depth", "depth", "depth"]
     assert all(str(path) in transcript for path in paths)
     assert "> /history" in transcript and "Your images, page 1 of 1:" in transcript
     assert "Kandinsky 3 has no inpainting; try model 2.2" in transcript

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 Slash = app_commands.Command[app_commands.Group, ..., None]
 MAX_ID = 2**53 - 1
+MAX_LABEL = 40  # characters of an image number (`12`, `12.2`, `12.in`) a slash option takes
+IMAGE_NUMBER = "the image number, as shown under each result (12, or 12.2)"
 
 
 def _imagine(o: Options, inbound: Inbound) -> Slash:
@@ -105,14 +107,14 @@ def _img2img(o: Options, inbound: Inbound) -> Slash:
 def _inpaint(o: Options, inbound: Inbound) -> Slash:
     @o.described(
         prompt=PROMPT,
-        image=f"{IMAGE}; a transparent PNG needs no mask",
+        image=f"{IMAGE}; a transparent PNG needs no mask (or --from 12 in the prompt)",
         mask="white = repaint, black = keep",
     )
     @app_commands.autocomplete(model=o.complete_model, size=o.complete_size)
     async def inpaint(
         interaction: discord.Interaction,
-        image: discord.Attachment,
         prompt: app_commands.Range[str, 1, o.max_prompt],
+        image: discord.Attachment | None = None,
         mask: discord.Attachment | None = None,
         negative: str | None = None,
         model: str | None = None,
@@ -188,11 +190,11 @@ def _by_id(name: str, doc: str) -> Callable[[Options, Inbound], Slash]:
     """A command that acts on one image, given by its id."""
 
     def declare(o: Options, inbound: Inbound) -> Slash:
-        @app_commands.describe(id="the image id, as shown under each result")
+        @app_commands.describe(id=IMAGE_NUMBER)
         async def callback(
-            interaction: discord.Interaction, id: app_commands.Range[int, 1, MAX_ID]
+            interaction: discord.Interaction, id: app_commands.Range[str, 1, MAX_LABEL]
         ) -> None:
-            await inbound.submit(interaction, name, str(id))
+            await inbound.submit(interaction, name, id.strip())
 
         return app_commands.command(name=name, description=doc)(callback)
 
@@ -200,16 +202,14 @@ def _by_id(name: str, doc: str) -> Callable[[Options, Inbound], Slash]:
 
 
 def _init(o: Options, inbound: Inbound) -> Slash:
-    @app_commands.describe(
-        id="the image id, as shown under each result", image=f"{IMAGE} to start from"
-    )
+    @app_commands.describe(id=IMAGE_NUMBER, image=f"{IMAGE} to start from")
     async def init(
         interaction: discord.Interaction,
-        id: app_commands.Range[int, 1, MAX_ID] | None = None,
+        id: app_commands.Range[str, 1, MAX_LABEL] | None = None,
         image: discord.Attachment | None = None,
     ) -> None:
         """Use an image, or a picture, as the starting picture of your next command."""
-        await inbound.submit(interaction, "init", words(id), [image])
+        await inbound.submit(interaction, "init", words(id and id.strip()), [image])
 
     return app_commands.command(name="init")(init)
 

@@ -133,7 +133,7 @@ class Inbound:
 
     async def press(self, interaction: discord.Interaction, button: Button) -> None:
         """A result button: run its action on its image, as its presser."""
-        await self.submit(interaction, str(button.action), str(button.image_id))
+        await self.submit(interaction, str(button.action), reply_image_id=button.image_id)
 
     async def choose_init_picture(
         self, interaction: discord.Interaction, message: discord.Message
@@ -145,7 +145,7 @@ class Inbound:
         me = interaction.client.user
         image_id = _result_image_id(message) if me and message.author.id == me.id else None
         if image_id is not None:
-            await self.submit(interaction, "init", str(image_id), reply_image_id=image_id)
+            await self.submit(interaction, "init", reply_image_id=image_id)
             return
         pictures = [a for a in message.attachments if content_type(a) in PICTURE_TYPES]
         # The bot keeps the picture for the user's next picture command; with no picture,

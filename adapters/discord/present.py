@@ -89,9 +89,7 @@ def fit_all(
     for image in images:
         picture = fit(image, limit)
         if picture is None:
-            notices.append(
-                text(language, "upload_too_large", id=image.image_id, limit=limit / 2**20)
-            )
+            notices.append(text(language, "upload_too_large", id=image.label, limit=limit / 2**20))
         else:
             fitted.append(picture)
     return fitted, notices

@@ -198,7 +198,7 @@ class Delivery:
         """An album cannot carry a keyboard: send it on a short message under the album."""
         call = self.client.bot.send_message(
             int(destination.chat_id),
-            " · ".join(f"#{image.image_id}" for image in images),
+            " · ".join(f"#{image.label}" for image in images),
             reply_markup=markup,
             reply_parameters=ReplyParameters(album, allow_sending_without_reply=True),
             message_thread_id=thread(destination),

@@ -240,7 +240,7 @@ class Inbound:
             user_name=_user_name(query.from_user),
             chat_id=str(message.chat.id),
             name=action,
-            text=str(image_id),
+            reply_image_id=image_id,
             locale=query.from_user.language_code,
             message_id=str(message.message_id),
             extra=_extra(message) if isinstance(message, Message) else {},

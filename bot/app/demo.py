@@ -17,6 +17,7 @@ from bot.app.settings import Settings
 
 TINY_DIR = Path(".kbot") / "tiny-models"
 SMALL = "--size 64x64 --steps 2 --prior-steps 2"
+DEMO_USER = "demo"
 
 
 def ensure_tiny_models(directory: Path) -> Path:
@@ -55,7 +56,7 @@ def demo_script(picture: Path, mask: Path) -> list[str]:
     """The commands the demo types, one of each generation task and a few others."""
     return [
         "/help",
-        f"/imagine a lighthouse at dusk --seed 7 {SMALL}",
+        f"/imagine a lighthouse at dusk --seed 7 --n 2 {SMALL}",
         f"/img2img {picture} a watercolor lighthouse --strength 0.5 --seed 7 {SMALL}",
         f"/inpaint {picture} {mask} a red door --seed 7 {SMALL}",
         f"/mix a cat::0.3 | {picture}::0.7 --seed 7 {SMALL}",
@@ -63,6 +64,7 @@ def demo_script(picture: Path, mask: Path) -> list[str]:
         f"/depth {picture} a glass tower --init --strength 0.5 --seed 7 {SMALL}",
         "1",
         "/history",
+        "/show 3",
         "/quota",
         f"/inpaint --model 3 {picture} {mask} a door {SMALL}",
     ]
@@ -73,25 +75,24 @@ async def _lines(script: list[str]) -> AsyncIterator[str]:
         yield line
 
 
+def demo_settings(settings: Settings, output: Path) -> Settings:
+    """The settings the demo runs with: tiny models on the CPU, everything under `output`."""
+    models = settings.models or TINY_DIR
+    registry = ensure_tiny_models(models if models.suffix != ".json" else models.parent)
+    return dataclasses.replace(
+        settings, models=registry, device=("cpu",), data_dir=output / "data", database_url=None
+    )
+
+
 def run_demo(settings: Settings, output: Path, out: TextIO | None = None) -> None:
     """Run the scripted session with tiny models; pictures and the database go to `output`."""
     from bot.app.console import run_console
 
-    models = settings.models or TINY_DIR
-    registry = ensure_tiny_models(models if models.suffix != ".json" else models.parent)
+    settings = demo_settings(settings, output)
     if output.exists():
         shutil.rmtree(output)
-    picture, mask = _pictures(output / "inputs")
-    settings = dataclasses.replace(
-        settings, models=registry, device=("cpu",), data_dir=output / "data", database_url=None
-    )
+    script = demo_script(*_pictures(output / "inputs"))
     session = run_console(
-        settings,
-        output,
-        lines=_lines(demo_script(picture, mask)),
-        out=out,
-        user="demo",
-        echo=True,
-        wait_each=True,
+        settings, output, lines=_lines(script), out=out, user=DEMO_USER, echo=True, wait_each=True
     )
     asyncio.run(session)

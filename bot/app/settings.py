@@ -10,7 +10,7 @@ from typing import Any
 
 from generation.engine.quantize import QUANTIZE_MODES
 from generation.families import DEFAULT_FAMILIES, Families
-from generation.request import Limits
+from generation.request import MAX_IMAGES, Limits
 
 PREFIX = "KBOT_"
 
@@ -102,6 +102,7 @@ class Settings:
             max_pixels=self.max_pixels,
             max_prompt_chars=self.max_prompt_chars,
             max_steps=self.max_steps,
+            max_call_images=MAX_IMAGES * max(1, self.max_batch),
         )
 
     @classmethod

@@ -8,9 +8,11 @@
   store implements it).
 - `menu`: the commands as menus list them (`CommandInfo`; the router declares them).
 - `grammar`: the option grammar every platform shares; `mix`: the mix syntax.
+- `labels`: the numbers people see for jobs and pictures (`12`, `12.2`, `12.in`).
 - `downloads`: what an adapter checks before it downloads a user's file.
 - `throttle`: how often a message may be updated (the Notifier's steps, the adapters' edits).
 - `present`: presentation every platform shares (the step bar).
 
-Pure: imports only the standard library, `generation.request` and `bot.i18n`.
+Pure: imports only the standard library, the pure request model (`generation.request`,
+`generation.families`, `generation.placement`) and `bot.i18n`.
 """

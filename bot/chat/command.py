@@ -101,7 +101,11 @@ class Command:
 
 
 class Action(enum.StrEnum):
-    """What a result's buttons do; each refers to a stored image id."""
+    """What a result's buttons do; each refers to a stored image id.
+
+    A press becomes the command of the same name with the image id as `reply_image_id` (and
+    no text), so the id is never read as a label people type.
+    """
 
     REROLL = "reroll"
     VARIATIONS = "variations"
@@ -138,8 +142,10 @@ class Button:
 
 @dataclass(frozen=True, slots=True)
 class OutImage:
-    """A result picture to send."""
+    """A result picture to send: its stored id, and its `label` as people see it (`12.2`,
+    `bot.chat.labels`)."""
 
     data: bytes = field(repr=False)
     image_id: int = 0
     filename: str = "kandinsky.png"
+    label: str = ""

@@ -17,8 +17,13 @@ Prompt words keep the user's own characters, quotes included; option values lose
 quotes around them. Options may be written ``--key value`` or ``--key=value``, and the
 ``--`` may be the em dash or en dash that phones make of it.
 
-This module is pure: it imports only the standard library, `generation.families` (whose
-names `--model` takes) and `generation.request`. Every error it raises is a `GrammarError`.
+`--from 12,13.in` names stored pictures by the labels people see (`bot.chat.labels`); the
+bot fetches them. `--batch 2/4` asks for an image to be made again as the second of four
+made together (`generation.placement`).
+
+This module is pure: it imports only the standard library, `bot.chat.labels`,
+`generation.families` (whose names `--model` takes), `generation.placement` and
+`generation.request`. Every error it raises is a `GrammarError`.
 """
 
 from __future__ import annotations
@@ -31,8 +36,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.chat.labels import looks_like_label
 from bot.chat.tokens import QUOTES, Scanner, split_option
 from generation.families import DEFAULT_FAMILIES, Families, SizeRule
+from generation.placement import Placement
 from generation.request import (
     MAX_SEED,
     SCHEDULERS,
@@ -78,12 +85,15 @@ class ParsedText:
     scheduler: str | None = None
     num_images: int | None = None
     init: bool = False
+    pictures: tuple[str, ...] | None = None
+    placement: tuple[int, ...] | None = None
 
     def given(self) -> dict[str, object]:
         """Return the options the user set, keyed by `GenerationRequest` field name.
 
         `size` becomes `width` and `height`, `init` becomes `depth_img2img`; `aspect`
-        has no request field, so it is left out (see `dimensions`).
+        and `pictures` (the labels `--from` names, `bot.chat.labels`) have no request
+        field, so they are left out (see `dimensions`).
         """
         given: dict[str, object] = {}
         for name in _REQUEST_FIELDS:
@@ -114,6 +124,7 @@ class ParsedText:
 # ----------------------------------------------------------------------------- values
 
 _INT = re.compile(r"[+-]?[0-9]{1,30}")
+_MAX_PICTURES = 16  # labels one --from takes: more than a mix has items
 _FLOAT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,5})?")
 _ASPECT = re.compile(r"([0-9]{1,6})\s*:\s*([0-9]{1,6})")
 _MAX_ASPECT = 4
@@ -217,6 +228,21 @@ def _parse_text(field: str, label: str, value: str, families: Families) -> str:
     return value
 
 
+def _parse_pictures(field: str, label: str, value: str, families: Families) -> tuple[str, ...]:
+    """Picture labels separated by commas (whether each exists is left to the bot)."""
+    words = tuple(word.strip() for word in value.split(","))
+    if len(words) > _MAX_PICTURES or not all(map(looks_like_label, words)):
+        raise GrammarError.of(field, value, "picture_label", name=label, value=quoted(value))
+    return words
+
+
+def _parse_placement(field: str, label: str, value: str, families: Families) -> tuple[int, ...]:
+    placement = Placement.parse(value)
+    if placement is None:
+        raise GrammarError.of(field, value, "batch_format", name=label, value=quoted(value))
+    return placement.entry()
+
+
 # ---------------------------------------------------------------------------- options
 
 _Parser = Callable[[str, str, str, Families], object]  # (field, label, value, families) -> value
@@ -255,6 +281,8 @@ _OPTIONS: tuple[_Option, ...] = (
     _Option("scheduler", "scheduler", "scheduler", "ddim", _parse_scheduler, ("sampler",)),
     _Option("n", "num_images", "num_images", "2", _parse_int, ("count",)),
     _Option("init", "init", "depth_img2img", "", None),
+    _Option("from", "pictures", "pictures", "12", _parse_pictures),
+    _Option("batch", "placement", "placement", "2/4", _parse_placement),
 )
 
 OPTION_NAMES: tuple[str, ...] = tuple(f"--{option.name}" for option in _OPTIONS)
@@ -264,7 +292,7 @@ _BY_NAME: dict[str, _Option] = {
     name: option for option in _OPTIONS for name in (option.name, *option.aliases)
 }
 _REQUEST_FIELDS = tuple(
-    option.attr for option in _OPTIONS if option.attr not in ("size", "aspect", "init")
+    option.attr for option in _OPTIONS if option.attr not in ("size", "aspect", "init", "pictures")
 )
 
 
@@ -392,6 +420,10 @@ def _render(option: _Option, value: object) -> str:
         return f"{value[0]}:{value[1]}"
     if option.attr == "negative_prompt":
         return _quote(str(value))
+    if option.attr == "pictures" and isinstance(value, tuple):
+        return ",".join(value)
+    if option.attr == "placement" and isinstance(value, tuple):
+        return Placement(*value).spoken()
     return str(value)
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.commands.context import MAX_ID, Context, stored_id
+from bot.chat.labels import MAX_ID, stored_id
+from bot.commands.context import Context
 from bot.commands.router import Route, Router
 from bot.control.port import Report
 from bot.i18n.catalogue import describe_error

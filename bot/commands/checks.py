@@ -6,9 +6,13 @@ calls on. The dispatcher runs them in the order of `CHECKS`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 
+from bot.chat.command import Attachment
+from bot.chat.grammar import parse_command_text
 from bot.commands.context import Context
+from bot.commands.pictures import find_picture, shown
 from bot.commands.router import Route
 from bot.delivery.sender import IMAGES
 from bot.i18n.catalogue import normalise_language
@@ -60,12 +64,30 @@ async def admins_only(ctx: Context, route: Route, call_next: Next) -> None:
     await call_next(ctx)
 
 
+async def take_pictures(ctx: Context, route: Route, call_next: Next) -> None:
+    """Put the pictures `--from` names first among a picture-taking command's own, as if
+    they had been attached; one the caller may not use is answered as unknown."""
+    if route.pictures:
+        found: list[Attachment] = []
+        for word in parse_command_text(ctx.command.text).pictures or ():
+            data = await find_picture(ctx, word)
+            if data is None:
+                await ctx.reply("not_found_image", id=shown(word))
+                return
+            found.append(Attachment(data, f"{shown(word)}.png", "image/png"))
+        if found:
+            command = ctx.command
+            ctx.command = dataclasses.replace(command, attachments=(*found, *command.attachments))
+    await call_next(ctx)
+
+
 CHECKS: tuple[Check, ...] = (
     speak_their_language,
     tell_undelivered,
     answer_refusals,
     refuse_banned,
     admins_only,
+    take_pictures,
 )
 
 

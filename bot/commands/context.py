@@ -24,20 +24,6 @@ from generation.request import GenerationRequest, Limits
 from storage.records import UserRecord
 from storage.store import Store
 
-MAX_ID = 2**31 - 1  # the largest id a stored row can have, on SQLite and PostgreSQL alike
-
-
-def stored_id(word: str) -> int | None:
-    """The id `word` names (`12` or `#12`); None when no stored row can have it."""
-    digits = word.strip().removeprefix("#")
-    if not digits.isascii() or not digits.isdigit():
-        return None
-    significant = digits.lstrip("0")
-    if len(significant) > len(str(MAX_ID)):  # and int() refuses thousands of digits
-        return None
-    value = int(significant or "0")
-    return value if 1 <= value <= MAX_ID else None
-
 
 @dataclass(frozen=True, slots=True)
 class BotConfig:

@@ -161,8 +161,8 @@ def router() -> Router:
     """The picture-making commands."""
     return Router(
         Route("imagine", imagine, aliases=("i", "draw", "t2i"), private_default=True),
-        Route("img2img", img2img, aliases=("redraw", "i2i")),
-        Route("inpaint", inpaint, aliases=("repaint",)),
-        Route("mix", mix, aliases=("blend",)),
-        Route("depth", depth, aliases=("controlnet",)),
+        Route("img2img", img2img, aliases=("redraw", "i2i"), pictures=True),
+        Route("inpaint", inpaint, aliases=("repaint",), pictures=True),
+        Route("mix", mix, aliases=("blend",), pictures=True),
+        Route("depth", depth, aliases=("controlnet",), pictures=True),
     )

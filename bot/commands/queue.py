@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.commands.context import Context, stored_id
+from bot.chat.labels import stored_id
+from bot.commands.context import Context
 from bot.commands.router import Route, Router
 from bot.jobs.notify import human_seconds
 from storage.records import ACTIVE, JobStatus

@@ -31,6 +31,7 @@ class Route:
     private_default: bool = False  # a plain message in a private chat means this command
     open_to_banned: bool = False
     help_key: str = ""
+    pictures: bool = False  # it takes pictures: `--from` may name stored ones
 
     @property
     def help(self) -> str:

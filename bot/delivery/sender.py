@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.chat.command import Action, Button, Destination, OutImage
+from bot.chat.labels import image_label
 from bot.chat.replier import DeliveryError, Parts, Refused, Replier, TryLater
 from storage.records import OutboxRecord
 from storage.store import Store
@@ -191,7 +192,8 @@ class Sender:
             data = await self.store.read_image(image)
         except OSError as error:
             raise Refused(f"image #{image_id} cannot be read: {error}") from None
-        return OutImage(data, image.id, f"kandinsky-{image.id}.png")
+        label = image_label(image)
+        return OutImage(data, image.id, f"kandinsky-{label}.png", label)
 
     async def _failed(self, record: OutboxRecord, error: DeliveryError, parts: Parts) -> None:
         what = f"message #{record.id} ({record.key or record.kind}) to {record.platform}"

@@ -8,7 +8,7 @@ AR: dict[str, str] = {
     "started": "جارٍ رسم المهمة #{job}…",
     "progress": "المهمة #{job}: {bar} {done}/{total}",
     "done": "اكتملت المهمة #{job}.",
-    "caption": "{prompt}\nالبذرة {seed} · Kandinsky {model} · #{image}",
+    "caption": "{prompt}\nالبذرة {seed} · Kandinsky {model} · {images}",
     "failed": "عذرًا، تعذّر تنفيذ المهمة #{job}: {reason} وقد أُعيدت إليك حصتك.",
     "failed_internal": "حدث خطأ من جهتنا.",
     "failed_interrupted": "أُعيد تشغيل البوت مرتين أثناء تنفيذها.",
@@ -53,10 +53,11 @@ AR: dict[str, str] = {
     "history_header": "صورك، الصفحة {page} من {pages}:",
     "history_line": "#{id} · {prompt} · البذرة {seed} · Kandinsky {model}",
     "history_empty": "ليست لديك صور بعد. جرّب /imagine منارة عند الغسق",
+    "history_no_page": "لا توجد صفحة {page}. آخر صفحة من صورك هي {pages}: /history {pages}",
     "recipe": (
         "الصورة #{id}: {task}، Kandinsky {model}، {width}x{height}، البذرة {seed}، "
         "الخطوات {steps}، التوجيه {guidance}، المُجدوِل {scheduler}.\n"
-        "الوصف: {prompt}\nالوصف السلبي: {negative}\nللتكرار: /imagine {again}"
+        "الوصف: {prompt}\nالوصف السلبي: {negative}\nللتكرار: {again}"
     ),
     "quota_status": (
         "الصور المستخدمة اليوم: {used} من {limit}، والرصيد الإضافي: {extra}؛ "
@@ -133,18 +134,20 @@ AR: dict[str, str] = {
         "/history، /show الرقم، /reroll الرقم، /variations الرقم، /init الرقم، /settings، "
         "/quota، /queue، /cancel، /language، /link، /help الأمر\n"
         "الخيارات: --model {models} --size 768x512 --ar 16:9 --seed 42 --steps 30 --cfg 4 "
-        '--prior-cfg 4 --strength 0.6 --neg "..." --scheduler ddim --n 2'
+        '--prior-cfg 4 --strength 0.6 --neg "..." --scheduler ddim --n 2 --from 12\n'
+        "الصورة #12 هي ما أنشأته المهمة #12 (#12.1 و#12.2 إن أنشأت أكثر من صورة)؛ "
+        "و--from 12 يبدأ منها."
     ),
     "help_imagine": (
         "/imagine الوصف [خيارات]: رسم صورة. مثال: /imagine منارة عند الغسق --ar 16:9 --seed 42"
     ),
     "help_img2img": (
-        "/img2img الوصف [--strength 0.6]: أرسله مع صورة (أو ردًّا على صورة). "
-        "مثال: /img2img لوحة بالألوان المائية --strength 0.5"
+        "/img2img الوصف [--strength 0.6]: أرسله مع صورة (أو ردًّا على صورة، "
+        "أو اختر إحدى صورك بـ --from 12). مثال: /img2img لوحة بالألوان المائية --strength 0.5"
     ),
     "help_inpaint": (
-        "/inpaint الوصف: أرسل صورة وقناعًا (الأبيض = يُعاد رسمه)، أو صورة PNG شفافة كملف. "
-        "مثال: /inpaint باب أحمر"
+        "/inpaint الوصف: أرسل صورة وقناعًا (الأبيض = يُعاد رسمه)، أو صورة PNG شفافة كملف؛ "
+        "ويحدد --from 12,14.in صورًا محفوظة (الصورة ثم القناع). مثال: /inpaint باب أحمر"
     ),
     "help_mix": (
         "/mix عنصر | عنصر: مزج النصوص والصور المرفقة (#1، #2) بأوزان. مثال: /mix قطة::0.3 | #1::0.7"
@@ -156,8 +159,14 @@ AR: dict[str, str] = {
     "help_reroll": "/reroll الرقم: الإعدادات نفسها ببذرة جديدة. مثال: /reroll 12",
     "help_variations": "/variations الرقم: نسخ مختلفة من إحدى صورك. مثال: /variations 12",
     "help_init": "/init الرقم: استخدام صورة كنقطة بداية لأمرك التالي.",
-    "help_history": "/history [الصفحة]: صورك مع أرقامها.",
-    "help_show": "/show الرقم: الإعدادات التي أُنشئت بها الصورة.",
+    "help_history": (
+        "/history [الصفحة]: صورك مع أرقامها (#12، أو #12.2 للصورة الثانية من عدة صور "
+        "أنشأتها المهمة #12)."
+    ),
+    "help_show": (
+        "/show الرقم: الإعدادات التي أُنشئت بها الصورة، والأمر الذي يعيد إنشاءها "
+        "(12.in هي الصورة التي أرسلتها مع المهمة #12). مثال: /show 12"
+    ),
     "help_settings": (
         '/settings [--model 3] [--size 768x512] [--steps 30] [--neg "..."] '
         "أو /settings reset: إعداداتك الافتراضية."
@@ -225,6 +234,11 @@ AR_ERRORS: dict[str, str] = {
     "mix_too_many": "عدد عناصر المزج كبير جدًا: {count}، والحد الأقصى {limit}",
     "mix_text_too_long": "أحد نصوص المزج أطول من الحد المسموح لطول الوصف",
     "mix_weights_zero": "لا يجوز أن تكون جميع أوزان المزج صفرًا",
+    "batch_range": (
+        "يجب أن يحدد --batch صورة من {limit} صورة على الأكثر أُنشئت معًا، مثل 2/4؛ "
+        "القيمة المُدخلة: {value}"
+    ),
+    "batch_one_image": "يعيد --batch إنشاء صورة واحدة؛ احذف --n",
     # the option grammar
     "unknown_option": "خيار غير معروف {option}؛ الخيارات المتاحة: {options}",
     "unknown_option_suggest": "خيار غير معروف {option}؛ هل تقصد --{suggestion}؟",
@@ -258,6 +272,14 @@ AR_ERRORS: dict[str, str] = {
     ),
     "weight_negative": (
         "يجب أن يكون وزن عنصر المزج رقم {number} صفرًا أو أكثر؛ القيمة المُدخلة: {weight:g}"
+    ),
+    "picture_label": (
+        "يأخذ {name} أرقام صورك، مثل 12 أو 12.2 (وعدة أرقام تفصل بينها فواصل)؛ "
+        "القيمة المُدخلة: {value}"
+    ),
+    "batch_format": (
+        "يجب أن تكون قيمة {name} بصيغة 2/4 (الصورة الثانية من 4 صور أُنشئت معًا)؛ "
+        "القيمة المُدخلة: {value}"
     ),
     # the commands
     "no_picture_number": "لا توجد صورة بالرقم #{number}",

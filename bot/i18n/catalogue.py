@@ -23,7 +23,7 @@ _EN: dict[str, str] = {
     "started": "Job #{job} is drawing…",
     "progress": "Job #{job}: {bar} {done}/{total}",
     "done": "Job #{job} is done.",
-    "caption": "{prompt}\nseed {seed} · Kandinsky {model} · #{image}",
+    "caption": "{prompt}\nseed {seed} · Kandinsky {model} · {images}",
     "failed": "Sorry, job #{job} failed: {reason} Your quota was refunded.",
     "failed_internal": "something went wrong on our side.",
     "failed_interrupted": "the bot restarted twice while it was running.",
@@ -59,9 +59,11 @@ _EN: dict[str, str] = {
     "history_header": "Your images, page {page} of {pages}:",
     "history_line": "#{id} · {prompt} · seed {seed} · Kandinsky {model}",
     "history_empty": "You have no images yet. Try /imagine a lighthouse at dusk",
+    "history_no_page": "There is no page {page}. The last page of your images is {pages}: "
+    "/history {pages}",
     "recipe": "Image #{id}: {task}, Kandinsky {model}, {width}x{height}, seed {seed}, "
     "{steps} steps, guidance {guidance}, scheduler {scheduler}.\nPrompt: {prompt}\n"
-    "Negative: {negative}\nAgain: /imagine {again}",
+    "Negative: {negative}\nAgain: {again}",
     "quota_status": "Today you have used {used} of {limit} images and have {extra} extra "
     "credits: {remaining} left. It resets in {reset}.",
     "queue_status_line": "Job #{job}: position {position}, about {eta}.",
@@ -129,13 +131,17 @@ _EN: dict[str, str] = {
     "/history, /show ID, /reroll ID, /variations ID, /init ID, /settings, /quota, /queue, "
     "/cancel, /language, /link, /help COMMAND\n"
     "Options: --model {models} --size 768x512 --ar 16:9 --seed 42 --steps 30 --cfg 4 "
-    '--prior-cfg 4 --strength 0.6 --neg "..." --scheduler ddim --n 2',
+    '--prior-cfg 4 --strength 0.6 --neg "..." --scheduler ddim --n 2 --from 12\n'
+    "Image #12 is what job #12 made (#12.1, #12.2 when it made several); --from 12 starts "
+    "from it.",
     "help_imagine": "/imagine PROMPT [options]: draw a picture. Example: "
     "/imagine a lighthouse at dusk --ar 16:9 --seed 42",
-    "help_img2img": "/img2img PROMPT [--strength 0.6]: send it with a picture (or reply to one). "
-    "Example: /img2img a watercolor painting --strength 0.5",
+    "help_img2img": "/img2img PROMPT [--strength 0.6]: send it with a picture (or reply to one, "
+    "or name one of your images with --from 12). Example: /img2img a watercolor painting "
+    "--strength 0.5",
     "help_inpaint": "/inpaint PROMPT: send a picture and a mask (white = repaint), or a "
-    "transparent PNG as a file. Example: /inpaint a red door",
+    "transparent PNG as a file; --from 12,14.in names stored ones (picture, then mask). "
+    "Example: /inpaint a red door",
     "help_mix": "/mix ITEM | ITEM: blend texts and attached pictures (#1, #2) with weights. "
     "Example: /mix a cat::0.3 | #1::0.7",
     "help_depth": "/depth PROMPT [--init]: keep the shape of the attached picture (ControlNet "
@@ -143,8 +149,10 @@ _EN: dict[str, str] = {
     "help_reroll": "/reroll ID: the same recipe with a new seed. Example: /reroll 12",
     "help_variations": "/variations ID: variations of one of your images. Example: /variations 12",
     "help_init": "/init ID: use an image as the starting picture of your next command.",
-    "help_history": "/history [PAGE]: your images with their ids.",
-    "help_show": "/show ID: an image's recipe.",
+    "help_history": "/history [PAGE]: your images with their numbers (#12, or #12.2 for the "
+    "second of several job #12 made).",
+    "help_show": "/show ID: an image's recipe, and the command that makes it again "
+    "(12.in is the picture you sent with job #12). Example: /show 12",
     "help_settings": '/settings [--model 3] [--size 768x512] [--steps 30] [--neg "..."] or '
     "/settings reset: your defaults.",
     "help_quota": "/quota: how many images you have left today.",

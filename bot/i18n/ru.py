@@ -8,7 +8,7 @@ RU: dict[str, str] = {
     "started": "Задание #{job}: рисую…",
     "progress": "Задание #{job}: {bar} {done}/{total}",
     "done": "Задание #{job} готово.",
-    "caption": "{prompt}\nсид {seed} · Kandinsky {model} · #{image}",
+    "caption": "{prompt}\nсид {seed} · Kandinsky {model} · {images}",
     "failed": "К сожалению, задание #{job} не выполнено: {reason} Квота возвращена.",
     "failed_internal": "что-то пошло не так на нашей стороне.",
     "failed_interrupted": "бот дважды перезапускался во время его выполнения.",
@@ -58,10 +58,13 @@ RU: dict[str, str] = {
     "history_header": "Ваши изображения, страница {page} из {pages}:",
     "history_line": "#{id} · {prompt} · сид {seed} · Kandinsky {model}",
     "history_empty": "У вас пока нет изображений. Попробуйте /imagine маяк в сумерках",
+    "history_no_page": (
+        "Страницы {page} нет. Последняя страница ваших изображений — {pages}: /history {pages}"
+    ),
     "recipe": (
         "Изображение #{id}: {task}, Kandinsky {model}, {width}x{height}, сид {seed}, "
         "шаги: {steps}, guidance {guidance}, планировщик {scheduler}.\n"
-        "Запрос: {prompt}\nНегативный запрос: {negative}\nПовторить: /imagine {again}"
+        "Запрос: {prompt}\nНегативный запрос: {negative}\nПовторить: {again}"
     ),
     "quota_status": (
         "Сегодня использовано изображений: {used} из {limit}, дополнительных кредитов: "
@@ -147,19 +150,23 @@ RU: dict[str, str] = {
         "/history, /show ID, /reroll ID, /variations ID, /init ID, /settings, /quota, "
         "/queue, /cancel, /language, /link, /help КОМАНДА\n"
         "Параметры: --model {models} --size 768x512 --ar 16:9 --seed 42 --steps 30 --cfg 4 "
-        '--prior-cfg 4 --strength 0.6 --neg "..." --scheduler ddim --n 2'
+        '--prior-cfg 4 --strength 0.6 --neg "..." --scheduler ddim --n 2 --from 12\n'
+        "Изображение #12 создано заданием #12 (#12.1, #12.2, если их несколько); "
+        "--from 12 начинает с него."
     ),
     "help_imagine": (
         "/imagine ЗАПРОС [параметры]: нарисовать картинку. "
         "Пример: /imagine маяк в сумерках --ar 16:9 --seed 42"
     ),
     "help_img2img": (
-        "/img2img ЗАПРОС [--strength 0.6]: отправьте вместе с картинкой (или ответом на неё). "
+        "/img2img ЗАПРОС [--strength 0.6]: отправьте вместе с картинкой (или ответом на неё, "
+        "или укажите одно из ваших изображений: --from 12). "
         "Пример: /img2img акварельная картина --strength 0.5"
     ),
     "help_inpaint": (
         "/inpaint ЗАПРОС: отправьте картинку и маску (белое — перерисовать) "
-        "или прозрачный PNG файлом. Пример: /inpaint красная дверь"
+        "или прозрачный PNG файлом; --from 12,14.in указывает сохранённые (картинка, затем "
+        "маска). Пример: /inpaint красная дверь"
     ),
     "help_mix": (
         "/mix ЭЛЕМЕНТ | ЭЛЕМЕНТ: смешать тексты и прикреплённые картинки (#1, #2) "
@@ -176,8 +183,14 @@ RU: dict[str, str] = {
     "help_init": (
         "/init ID: использовать изображение как исходную картинку для следующей команды."
     ),
-    "help_history": "/history [СТРАНИЦА]: ваши изображения и их номера.",
-    "help_show": "/show ID: параметры, с которыми создано изображение.",
+    "help_history": (
+        "/history [СТРАНИЦА]: ваши изображения и их номера (#12 или #12.2 — второе из "
+        "нескольких, созданных заданием #12)."
+    ),
+    "help_show": (
+        "/show ID: параметры, с которыми создано изображение, и команда, которая повторит его "
+        "(12.in — картинка, которую вы отправили с заданием #12). Пример: /show 12"
+    ),
     "help_settings": (
         '/settings [--model 3] [--size 768x512] [--steps 30] [--neg "..."] '
         "или /settings reset: ваши настройки по умолчанию."
@@ -249,6 +262,11 @@ RU_ERRORS: dict[str, str] = {
     "mix_too_many": "Слишком много элементов для смешивания: {count}; максимум — {limit}",
     "mix_text_too_long": "Текст в смешивании длиннее допустимой длины запроса",
     "mix_weights_zero": "Веса смешивания не могут все быть нулевыми",
+    "batch_range": (
+        "--batch должен указывать одну из не более чем {limit} картинок, созданных вместе, "
+        "например 2/4; получено: {value}"
+    ),
+    "batch_one_image": "--batch повторяет одну картинку; уберите --n",
     # the option grammar
     "unknown_option": "Неизвестный параметр {option}; доступные параметры: {options}",
     "unknown_option_suggest": (
@@ -288,6 +306,14 @@ RU_ERRORS: dict[str, str] = {
     ),
     "weight_negative": (
         "Вес элемента смешивания {number} должен быть не меньше 0; получено: {weight:g}"
+    ),
+    "picture_label": (
+        "Параметр {name} принимает номера ваших изображений, например 12 или 12.2 "
+        "(несколько — через запятую); получено: {value}"
+    ),
+    "batch_format": (
+        "Параметр {name} должен выглядеть как 2/4 (вторая из 4 картинок, созданных вместе); "
+        "получено: {value}"
     ),
     # the commands
     "no_picture_number": "Картинки #{number} нет",

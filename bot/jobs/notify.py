@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 from bot.chat.command import Action, Button, Destination
+from bot.chat.labels import image_label
 from bot.chat.present import step_bar
 from bot.chat.replier import ProgressRef, Replier
 from bot.chat.throttle import Throttle
@@ -160,7 +161,7 @@ class Notifier:
                 prompt=job.request.prompt or "mix",
                 seed=recipe.get("seed"),
                 model=recipe.get("model"),
-                image=images[0].id,
+                images=" ".join(f"#{image_label(image)}" for image in images),
             )
             drafts.append(
                 images_draft(

@@ -189,7 +189,10 @@ class GenerationService:
         cancel: threading.Event | None = None,
         cache: PipelineCache | None = None,
     ) -> list[GenerationResult]:
-        """Synchronously make images for `requests` (call from a device thread)."""
+        """Synchronously make images for `requests` (call from a device thread).
+
+        A request with a `placement` makes its image again in a call of its own (`rerun`).
+        """
         cache = cache or self._workers[0].cache
         prepared = [
             validate(request, self.limits, self.families).resolved(self.families)
@@ -200,6 +203,12 @@ class GenerationService:
             groups.setdefault(batch_key(request, self.families), []).append(index)
         results: list[GenerationResult | None] = [None] * len(prepared)
         for indexes in groups.values():
+            first = prepared[indexes[0]]
+            if first.placement:  # alone in its group (`batch_key`)
+                place = Placement.of_request(first, self.limits)
+                made = self.rerun(first.replace(placement=()), place, progress, cache, cancel)
+                results[indexes[0]] = made
+                continue
             members = [prepared[i] for i in indexes]
             for i, result in zip(
                 indexes, self._run_call(cache, members, progress, cancel), strict=True
@@ -213,6 +222,7 @@ class GenerationService:
         placement: Placement,
         progress: StepCallback | None = None,
         cache: PipelineCache | None = None,
+        cancel: threading.Event | None = None,
     ) -> GenerationResult:
         """Synchronously make one image again (call from a device thread).
 
@@ -229,17 +239,17 @@ class GenerationService:
         seed = prepared.seed if seed is None else seed
         assert seed is not None
         if placement.alone:
-            return self._run_call(cache, [prepared.replace(seed=seed)], progress, None)[0]
+            return self._run_call(cache, [prepared.replace(seed=seed)], progress, cancel)[0]
         if prepared.task in BATCHABLE:  # one request per image: the call is the same
             rows = [prepared.replace(seed=(seed - index + row) % _SEEDS) for row in range(count)]
             rows[index] = prepared.replace(seed=seed)
-            made = self._run_call(cache, rows, progress, None, placement.context)[index]
+            made = self._run_call(cache, rows, progress, cancel, placement.context)[index]
             png = made.images[0]
         else:  # only a request's own images share such a call
             if seed < index:
                 raise RequestError.of("file", None, "recipe_damaged")
             whole = prepared.replace(seed=seed - index, num_images=count)
-            made = self._run_call(cache, [whole], progress, None, placement.context)[0]
+            made = self._run_call(cache, [whole], progress, cancel, placement.context)[0]
             png = made.images[index]
         return GenerationResult(
             prepared.replace(seed=seed), [png], [seed], made.seconds, made.timing

@@ -1,0 +1,46 @@
+"""Pictures named by the numbers people see (`bot.chat.labels`), for their owner only.
+
+`find_image` turns a label (`12`, `12.2`) into one of the caller's stored images;
+`find_picture` turns a label into picture bytes, a stored image or a picture a job was given
+(`12.in`), as `--from` names them (`bot.commands.checks.take_pictures`). Someone else's
+picture is treated as one that does not exist; admins may use any.
+"""
+
+from __future__ import annotations
+
+from bot.chat.labels import parse_label
+from bot.commands.context import Context
+from storage.records import ImageRecord
+
+__all__ = ["find_image", "find_picture", "shown"]
+
+
+def shown(word: str) -> str:
+    """A label the user typed, as an answer repeats it (short, without its `#`)."""
+    return word.strip().removeprefix("#")[:24]
+
+
+async def find_image(ctx: Context, word: str) -> ImageRecord | None:
+    """The stored image `word` names, if the caller may use it; else None."""
+    label = parse_label(word)
+    if label is None or label.given:
+        return None
+    image = await ctx.store.job_image(label.job, label.index or 0)
+    return image if image is not None and ctx.owns(image.user_id) else None
+
+
+async def find_picture(ctx: Context, word: str) -> bytes | None:
+    """The picture `word` names (a stored image, or one a job was given), if the caller may
+    use it; else None."""
+    label = parse_label(word)
+    if label is None:
+        return None
+    if not label.given:
+        image = await find_image(ctx, word)
+        return None if image is None else await ctx.store.read_image(image)
+    job = await ctx.store.get_job(label.job)
+    if job is None or not ctx.owns(job.user_id):
+        return None
+    given = job.request.to_record()[1]
+    index = label.index or 0
+    return given[index] if index < len(given) else None
