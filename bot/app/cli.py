@@ -18,6 +18,7 @@ from bot.app.settings import Settings, SettingsError
 from bot.chat.grammar import parse_command_text
 from bot.chat.mix import parse_mix_item
 from bot.chat.present import step_bar
+from bot.chat.tokens import as_option
 from generation.families import DEFAULT_FAMILIES, SizeRule
 from generation.placement import Placement
 from generation.request import (
@@ -29,6 +30,7 @@ from generation.request import (
     parse_size,
     refuse_unused,
 )
+from generation.version import bot_version
 
 if TYPE_CHECKING:
     from generation.engine.service import GenerationResult, GenerationService
@@ -40,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the parser for every sub-command."""
     parser = argparse.ArgumentParser(prog="kandinsky-bot", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log engine details")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {bot_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     generate = commands.add_parser("generate", help="make images from a prompt")
@@ -384,9 +387,22 @@ COMMANDS.update(worker_commands())
 COMMANDS.update(model_commands())
 
 
+def spell_out_options(argv: Sequence[str]) -> list[str]:
+    """`argv` with each option's `--` written out where a phone made it a dash (`—model`).
+
+    Words after a bare `--`, and words with a space before any `=` (a quoted prompt), are
+    left as they are; the chat grammar reads options through the same `as_option`.
+    """
+    words: list[str] = []
+    for word in argv:
+        verbatim = "--" in words or any(char.isspace() for char in word.partition("=")[0])
+        words.append(word if verbatim else as_option(word))
+    return words
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (2 for bad input)."""
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(spell_out_options(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

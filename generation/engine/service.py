@@ -8,7 +8,6 @@ Each family's pipelines module is found through the family registry it is given.
 from __future__ import annotations
 
 import asyncio
-import importlib.metadata
 import logging
 import threading
 import time
@@ -37,19 +36,12 @@ from generation.request import (
     batch_key,
     validate,
 )
+from generation.version import bot_version
 
 log = logging.getLogger(__name__)
 
 _SEEDS = MAX_SEED + 1
 _R = TypeVar("_R")
-
-
-def bot_version() -> str:
-    """Return the installed version of this project."""
-    try:
-        return importlib.metadata.version("kandinsky-bot")
-    except importlib.metadata.PackageNotFoundError:
-        return "0+unknown"
 
 
 @dataclass(frozen=True, slots=True)
