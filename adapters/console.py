@@ -5,7 +5,8 @@ prompts for the command the menu marks as the private-chat default (/imagine). A
 names an existing, readable file is attached as a picture (`/img2img photo.png a
 watercolor`; in a mix, `photo.png::0.7` becomes `#1::0.7`); any other word is text, even one
 too long to be a file name.
-Results are saved to a folder and their paths printed, with their buttons offered as
+Results are saved to a folder (`generation.outputs` names them, as `generate` does) and
+their paths printed, with their buttons offered as
 numbered choices: type the number to press one of the latest result's buttons.
 """
 
@@ -22,6 +23,7 @@ from bot.chat.adapter import Handle
 from bot.chat.command import Attachment, Button, Command, Destination, OutImage
 from bot.chat.menu import CommandInfo
 from bot.chat.replier import ProgressRef
+from generation.outputs import save_pictures
 
 PLATFORM = "console"
 QUIT = {"/quit", "/exit", "quit", "exit"}
@@ -88,10 +90,7 @@ class ConsoleAdapter:
         self, destination: Destination, images: list[OutImage], caption: str, buttons: list[Button]
     ) -> None:
         """Save the pictures, print their paths, the caption and numbered actions."""
-        self.output_dir.mkdir(parents=True, exist_ok=True)
-        for image in images:
-            path = self.output_dir / image.filename
-            path.write_bytes(image.data)
+        for path in save_pictures(self.output_dir, [image.data for image in images]):
             self._print(str(path))
         self._print(caption)
         self.choices = dict(enumerate(buttons, start=1))

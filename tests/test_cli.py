@@ -262,3 +262,18 @@ def test_phone_dashes_are_options(capsys: pytest.CaptureFixture[str]) -> None:
     words = ["generate", "—a dash and words", "--", "—seed"]
     assert spell_out_options(words) == words
     assert spell_out_options(["—model", "–n", "—"]) == ["--model", "--n", "—"]
+
+
+def test_regenerate_writes_beside_the_source(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["generate", "a lighthouse", "--seed", "2", *SMALL_ARGS, "-o", "kept"]) == 0
+    source = Path(capsys.readouterr().out.strip())
+    assert source.name == "kandinsky-001-text2img-2.2-2.png"
+    assert main(["recipe", str(source), "--regenerate"]) == 0
+    again = Path(capsys.readouterr().out.splitlines()[-1])
+    assert again == Path("kept") / "kandinsky-002-text2img-2.2-2.png"
+    assert again.read_bytes() == source.read_bytes()
+    assert not Path("outputs").exists()
+    assert main(["recipe", str(source), "--regenerate", "-o", "elsewhere"]) == 0
+    assert Path(capsys.readouterr().out.splitlines()[-1]).parent == Path("elsewhere")

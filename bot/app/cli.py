@@ -55,7 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     recipe.add_argument("--regenerate", action="store_true", help="make the image again")
     recipe.add_argument("--image", type=Path, help="the original picture, for image tasks")
     recipe.add_argument("--mask", type=Path, help="the original mask, for inpainting")
-    recipe.add_argument("-o", "--output", type=Path, default=Path("outputs"))
+    recipe.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="with --regenerate: a folder or FILE.png (default: the folder FILE is in)",
+    )
 
     tiny = commands.add_parser("make-tiny-models", help="build tiny random checkpoints offline")
     tiny.add_argument("directory", type=Path)
@@ -111,7 +116,13 @@ def _add_request_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strength", type=float, help="image to image: 0 to 1 (default 0.6)")
     parser.add_argument("--scheduler", choices=SCHEDULERS, default="default")
     parser.add_argument("-n", "--num-images", type=int, default=1)
-    parser.add_argument("-o", "--output", type=Path, default=Path("outputs"))
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("outputs"),
+        help="a folder, or FILE.png for one image (default: outputs)",
+    )
 
 
 def _read(path: Path | None, what: str) -> bytes | None:
@@ -229,27 +240,19 @@ class ProgressBar:
         print(f"\r{bar} {done}/{total}", end=end, file=sys.stderr, flush=True)
 
 
-def save_results(
-    results: Sequence[GenerationResult], output: Path, stem: str = "kandinsky"
-) -> list[Path]:
-    """Write every PNG of `results` under `output` (a folder, or a file name for one image)."""
-    pngs = [
-        (result.request, seed, png)
-        for result in results
-        for seed, png in zip(result.seeds, result.images, strict=True)
-    ]
+def save_results(results: Sequence[GenerationResult], output: Path) -> list[Path]:
+    """Write every PNG of `results` under `output` (a folder, or a file name for one image).
+
+    In a folder they get the names the console gives its pictures (`generation.outputs`).
+    """
+    from generation.outputs import save_pictures
+
+    pngs = [png for result in results for png in result.images]
     if output.suffix.lower() == ".png" and len(pngs) == 1:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_bytes(pngs[0][2])
+        output.write_bytes(pngs[0])
         return [output]
-    output.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for request, seed, png in pngs:
-        number = len(list(output.glob(f"{stem}-*.png"))) + 1
-        path = output / f"{stem}-{number:03d}-{request.task}-{request.model}-{seed}.png"
-        path.write_bytes(png)
-        paths.append(path)
-    return paths
+    return save_pictures(output, pngs)
 
 
 async def _generate(
@@ -289,7 +292,7 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_recipe(args: argparse.Namespace, settings: Settings) -> int:
-    """Print a PNG's recipe; with --regenerate, make it again."""
+    """Print a PNG's recipe; with --regenerate, make it again (beside FILE unless -o says)."""
     from generation.images import read_recipe
 
     data = _read(args.file, "file")
@@ -303,7 +306,8 @@ def cmd_recipe(args: argparse.Namespace, settings: Settings) -> int:
     )
     if request.task is Task.DEPTH and request.init_image is None:
         raise RequestError.of("image", None, "recipe_needs_image")
-    return _make_and_save(settings, request, args.output, Placement.of(recipe))
+    output = args.output if args.output is not None else args.file.parent
+    return _make_and_save(settings, request, output, Placement.of(recipe))
 
 
 def cmd_make_tiny_models(args: argparse.Namespace, settings: Settings) -> int:
