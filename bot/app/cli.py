@@ -176,7 +176,7 @@ def request_from_args(args: argparse.Namespace, settings: Settings) -> Generatio
         mix=_mix_items(args.mix),
         width=width,
         height=height,
-        steps=args.steps,
+        steps=args.steps if args.steps is not None else settings.default_steps,
         guidance_scale=args.guidance,
         prior_guidance_scale=args.prior_guidance,
         prior_steps=args.prior_steps,
