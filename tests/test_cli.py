@@ -277,3 +277,13 @@ def test_regenerate_writes_beside_the_source(
     assert not Path("outputs").exists()
     assert main(["recipe", str(source), "--regenerate", "-o", "elsewhere"]) == 0
     assert Path(capsys.readouterr().out.splitlines()[-1]).parent == Path("elsewhere")
+
+
+def test_default_steps_from_the_settings(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("KBOT_DEFAULT_STEPS", "3")
+    assert main(["generate", "a fox", "--size", "64x64", "--prior-steps", "2", "-o", "a.png"]) == 0
+    assert main(["generate", "a fox", *SMALL_ARGS, "-o", "b.png"]) == 0  # --steps wins
+    assert [read_recipe(Path(name).read_bytes())["steps"] for name in ("a.png", "b.png")] == [3, 2]
+    assert "3/3" in capsys.readouterr().err

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from generation.engine.service import GenerationResult, GenerationService
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report a process that SIGINT ended
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,7 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("-o", "--output", type=Path, default=Path("demo-output"))
 
     chat = commands.add_parser("chat", help="talk to the bot in this terminal")
-    chat.add_argument("-o", "--output", type=Path, default=Path("outputs"))
+    chat.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("outputs"),
+        help="folder the pictures are saved in (default: outputs)",
+    )
     chat.add_argument("--user", help="the console user's id (default: your login name)")
     chat.add_argument("--lang", help="your language: en, ru or ar")
     chat.add_argument("--echo", action="store_true", help="print each command before its answer")
@@ -330,22 +337,29 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    """A conversation with the bot on standard input and output."""
-    from bot.app.console import run_console
+    """A conversation with the bot on standard input and output.
 
-    if args.tiny:
-        settings = with_tiny_models(settings)
-    asyncio.run(
-        run_console(
-            settings,
-            args.output,
-            user=args.user,
-            lang=args.lang,
-            echo=args.echo,
-            wait_each=args.wait,
+    Ends with 0 after /quit or Ctrl-D, 130 after Ctrl-C (its jobs cancelled), no traceback.
+    """
+    from bot.app.console import Stopped, run_console
+
+    try:
+        if args.tiny:
+            settings = with_tiny_models(settings)
+        stopped = asyncio.run(
+            run_console(
+                settings,
+                args.output,
+                user=args.user,
+                lang=args.lang,
+                echo=args.echo,
+                wait_each=args.wait,
+            )
         )
-    )
-    return 0
+    except KeyboardInterrupt:  # before the console took Ctrl-C over, or after it let go
+        print(file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_INTERRUPTED if stopped is Stopped.INTERRUPTED else 0
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -405,7 +419,7 @@ def spell_out_options(argv: Sequence[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code (2 for bad input)."""
+    """Run the command line; return the exit code (2 for bad input, 130 for Ctrl-C)."""
     args = build_parser().parse_args(spell_out_options(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,

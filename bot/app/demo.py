@@ -93,5 +93,6 @@ def run_demo(settings: Settings, output: Path, out: TextIO | None = None) -> Non
         user="demo",
         echo=True,
         wait_each=True,
+        greet=False,
     )
     asyncio.run(session)
