@@ -117,7 +117,7 @@ def test_labels_are_read_back_as_written() -> None:
 
 async def _ran(kit: Kit, command: Command) -> None:
     await kit.bot.handle(command)
-    await kit.queue.wait_idle()
+    await kit.idle()
 
 
 def _said(kit: Kit, user: str) -> str:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import io
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from bot.app.cli import main
+from bot.app.cli import main, spell_out_options
 from generation.families import DEFAULT_FAMILIES, MultipleOf
-from generation.request import Task
+from generation.images import read_recipe
+from generation.request import MAX_SEED, Task
 from tests.helpers import decode, mask_png, png
 
 SMALL_ARGS = ["--size", "64x64", "--steps", "2", "--prior-steps", "2"]
@@ -206,6 +208,11 @@ def _bomb(tmp_path: Path) -> Path:
         (["a cat", "--image", "{bomb}"], "too large"),
         (["a cat", "--image", "missing.png"], "cannot read image missing.png"),
         (["x" * 10_000], "prompt is 10000 characters long; the limit is 1000"),
+        (["a cat", "--seed", "-1"], f"seed must be between 0 and {MAX_SEED}, got -1"),
+        (
+            ["a cat", "—seed", str(MAX_SEED + 1)],
+            f"seed must be between 0 and {MAX_SEED}, got {MAX_SEED + 1}",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_a_clear_message(
@@ -225,7 +232,7 @@ def test_bad_input_exits_2_with_a_clear_message(
     err = capsys.readouterr().err
     assert code == 2
     assert message in err
-    assert "Traceback" not in err
+    assert "Traceback" not in err and "e+09" not in err
 
 
 def test_recipe_of_a_foreign_png_is_refused(
@@ -234,3 +241,49 @@ def test_recipe_of_a_foreign_png_is_refused(
     write(tmp_path / "plain.png", png())
     assert main(["recipe", "plain.png"]) == 2
     assert "carries no Kandinsky bot recipe" in capsys.readouterr().err
+
+
+def test_version_is_the_installed_package(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert (
+        capsys.readouterr().out == f"kandinsky-bot {importlib.metadata.version('kandinsky-bot')}\n"
+    )
+
+
+def test_phone_dashes_are_options(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["generate", "a fox", "—seed", "6", "–size", "64x64", "—steps=2", "—prior-steps", "2"]
+    assert main([*argv, "-o", "out"]) == 0
+    made = Path(capsys.readouterr().out.strip())
+    recipe = read_recipe(made.read_bytes())
+    assert (recipe["seed"], recipe["width"], recipe["steps"]) == (6, 64, 2)
+    # A quoted prompt, and whatever follows a bare --, stay as they are.
+    words = ["generate", "—a dash and words", "--", "—seed"]
+    assert spell_out_options(words) == words
+    assert spell_out_options(["—model", "–n", "—"]) == ["--model", "--n", "—"]
+
+
+def test_regenerate_writes_beside_the_source(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["generate", "a lighthouse", "--seed", "2", *SMALL_ARGS, "-o", "kept"]) == 0
+    source = Path(capsys.readouterr().out.strip())
+    assert source.name == "kandinsky-001-text2img-2.2-2.png"
+    assert main(["recipe", str(source), "--regenerate"]) == 0
+    again = Path(capsys.readouterr().out.splitlines()[-1])
+    assert again == Path("kept") / "kandinsky-002-text2img-2.2-2.png"
+    assert again.read_bytes() == source.read_bytes()
+    assert not Path("outputs").exists()
+    assert main(["recipe", str(source), "--regenerate", "-o", "elsewhere"]) == 0
+    assert Path(capsys.readouterr().out.splitlines()[-1]).parent == Path("elsewhere")
+
+
+def test_default_steps_from_the_settings(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("KBOT_DEFAULT_STEPS", "3")
+    assert main(["generate", "a fox", "--size", "64x64", "--prior-steps", "2", "-o", "a.png"]) == 0
+    assert main(["generate", "a fox", *SMALL_ARGS, "-o", "b.png"]) == 0  # --steps wins
+    assert [read_recipe(Path(name).read_bytes())["steps"] for name in ("a.png", "b.png")] == [3, 2]
+    assert "3/3" in capsys.readouterr().err

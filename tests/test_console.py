@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from adapters.console import ConsoleAdapter
+from adapters.console import ConsoleAdapter, Refused
 from bot.app.console import run_console
 from bot.app.root import command_menu
 from bot.app.settings import Settings
+from bot.chat.command import Command
 from tests.helpers import mask_png, png
 
 SMALL = "--size 64x64 --steps 2 --prior-steps 2"
@@ -148,8 +149,11 @@ def test_words_that_cannot_be_file_names_are_text(
     long = "x" * 300  # past the 255 bytes a file name may have
     lines = [
         f"/imagine {long} --seed 2 {SMALL}",
-        f"/img2img ~nobody-has-this-home/a.png {p}/photo.png a fox --strength 0.5 {SMALL}",
+        f"/img2img and/or AC/DC {p}/photo.png a fox --strength 0.5 {SMALL}",
         f"{long} plain",
+        f"/img2img ~nobody-has-this-home/a.png {p}/photo.png a fox --strength 0.5 {SMALL}",
+        f"/imagine {long}.png {SMALL}",
+        f"/imagine {p} in a frame {SMALL}",
         "/show 1",
         "/show 2",
         "/quota",
@@ -159,9 +163,16 @@ def test_words_that_cannot_be_file_names_are_text(
     assert re.search(r"Job #\d+ is done\.", said[lines[0]]), transcript
     assert re.search(r"Job #\d+ is done\.", said[lines[1]]), transcript
     assert re.search(r"Job #\d+ is done\.", said[lines[2]]), transcript
+    # A word that is surely a file name but names no file we can read starts nothing.
+    assert said[lines[3]] == (
+        "There is no file ~nobody-has-this-home/a.png. Check the name; a name with spaces "
+        'goes in quotes: "my photo.png".\n'
+    )
+    assert said[lines[4]].startswith(f"I cannot read the file {long}.png: File name too long.")
+    assert said[lines[5]] == f"I cannot read the file {p}: Is a directory.\n"
     assert f"Prompt: {long}\n" in said["/show 1"]
-    assert "Prompt: ~nobody-has-this-home/a.png a fox\n" in said["/show 2"]
-    assert "Today you have used" in said["/quota"]  # and the console still answers
+    assert "Prompt: and/or AC/DC a fox\n" in said["/show 2"]
+    assert "Today you have used 3 of 50" in said["/quota"]  # and the console still answers
     assert len(list((tmp_path / "out").glob("*.png"))) == 3
     assert "Traceback" not in transcript
 
@@ -218,9 +229,12 @@ def test_every_admin_command(world: tuple[Settings, Path], tmp_path: Path) -> No
     assert "console:bob · ban console:bob x · refused" in said["/admin audit 50"]
 
 
-def test_console_parses_files_and_choices(tmp_path: Path) -> None:
+def test_console_parses_files_and_choices(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     picture = tmp_path / "a.png"
     picture.write_bytes(png())
+    spaced = tmp_path / "my photo.png"
+    spaced.write_bytes(png((96, 64)))
+    monkeypatch.chdir(tmp_path)
 
     async def handle(command: object) -> None:
         return None
@@ -237,3 +251,51 @@ def test_console_parses_files_and_choices(tmp_path: Path) -> None:
     blend = console.parse(f"/blend a cat | {picture}::1")  # /mix by its alias
     assert blend is not None and blend.text == "a cat | #1::1" and len(blend.attachments) == 1
     assert console.parse("   ") is None
+    # A name with spaces, in any of the grammar's quotes, even with a mix weight after it.
+    for quoted in ('"my photo.png"', "'my photo.png'", "“my photo.png”", f"'{spaced}'"):
+        command = console.parse(f"/img2img {quoted} a watercolor --neg 'dull, flat'")
+        assert command is not None and command.text == "a watercolor --neg 'dull, flat'"
+        assert [a.data for a in command.attachments] == [spaced.read_bytes()], quoted
+    mixed = console.parse("/mix a cat::0.3 | 'my photo.png'::0.7")
+    assert mixed is not None and mixed.text == "a cat::0.3 | #1::0.7"
+    quoted_text = console.parse('/imagine "a red fox" in the snow')
+    assert quoted_text is not None and quoted_text.text == '"a red fox" in the snow'
+    # One word without a command, or a file name that names nothing, starts nothing.
+    refusals = {
+        "clear": "“clear” is not a command, and one word is too short for a prompt. "
+        "Type /help for the commands, or /imagine clear to draw it.",
+        "History": "Commands start with a slash: /history. Type /help for all of them.",
+        "blend": "Commands start with a slash: /mix. Type /help for all of them.",
+        "7": "“7” is not a command, and one word is too short for a prompt. "
+        "Type /help for the commands, or /imagine 7 to draw it.",
+        "/img2img 'my fото.png' a fox": "There is no file my fото.png. Check the name; a name "
+        'with spaces goes in quotes: "my photo.png".',
+        "a fox in photos/gone.webp": "There is no file photos/gone.webp. Check the name; a "
+        'name with spaces goes in quotes: "my photo.png".',
+    }
+    for line, sentence in refusals.items():
+        with pytest.raises(Refused) as refused:
+            console.parse(line)
+        assert str(refused.value) == sentence, line
+
+
+def test_the_prompt_stays_below_what_arrives_while_it_waits(tmp_path: Path) -> None:
+    said: list[str] = []
+
+    async def handle(command: Command) -> None:
+        said.append(command.text)
+
+    out = io.StringIO()
+    console = ConsoleAdapter(handle, tmp_path, commands=command_menu(), out=out, prompt="> ")
+
+    async def lines() -> AsyncIterator[str]:
+        yield "a fox in the snow\n"
+        console.say("Job #1 is done.")  # a job's message while the prompt waits
+        yield "/quit\n"
+
+    async def idle() -> None:
+        return None
+
+    asyncio.run(console.run(lines(), idle))
+    assert said == ["a fox in the snow"]
+    assert out.getvalue() == "> > \r\x1b[KJob #1 is done.\n> "

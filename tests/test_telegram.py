@@ -226,8 +226,9 @@ def assert_same_buttons_for_each_image(call: Call, images: int) -> None:
         suffix = f" {number}" if images > 1 else ""
         assert [key["text"] for key in row] == [f"{label}{suffix}" for label in LABELS]
     assert len(seen) == images
-    if images > 1:  # the message with the buttons names the album's images in order
-        assert call.params["text"] == " · ".join(f"#{image}" for image in sorted(seen))
+    if images > 1:  # the message with the buttons names the album's pictures in order
+        job = call.params["text"].removeprefix("#").split(".")[0]
+        assert call.params["text"] == " · ".join(f"#{job}.{n}" for n in range(1, images + 1))
 
 
 async def result_of(fake: FakeTelegram, chat: int, message: int, after: int = 0) -> Call:

@@ -18,6 +18,7 @@ from bot.app.settings import Settings, SettingsError
 from bot.chat.grammar import parse_command_text
 from bot.chat.mix import parse_mix_item
 from bot.chat.present import step_bar
+from bot.chat.tokens import as_option
 from generation.families import DEFAULT_FAMILIES, SizeRule
 from generation.placement import Placement
 from generation.request import (
@@ -29,17 +30,20 @@ from generation.request import (
     parse_size,
     refuse_unused,
 )
+from generation.version import bot_version
 
 if TYPE_CHECKING:
     from generation.engine.service import GenerationResult, GenerationService
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report a process that SIGINT ended
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser for every sub-command."""
     parser = argparse.ArgumentParser(prog="kandinsky-bot", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log engine details")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {bot_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     generate = commands.add_parser("generate", help="make images from a prompt")
@@ -52,7 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     recipe.add_argument("--regenerate", action="store_true", help="make the image again")
     recipe.add_argument("--image", type=Path, help="the original picture, for image tasks")
     recipe.add_argument("--mask", type=Path, help="the original mask, for inpainting")
-    recipe.add_argument("-o", "--output", type=Path, default=Path("outputs"))
+    recipe.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="with --regenerate: a folder or FILE.png (default: the folder FILE is in)",
+    )
 
     tiny = commands.add_parser("make-tiny-models", help="build tiny random checkpoints offline")
     tiny.add_argument("directory", type=Path)
@@ -61,7 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("-o", "--output", type=Path, default=Path("demo-output"))
 
     chat = commands.add_parser("chat", help="talk to the bot in this terminal")
-    chat.add_argument("-o", "--output", type=Path, default=Path("outputs"))
+    chat.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("outputs"),
+        help="folder the pictures are saved in (default: outputs)",
+    )
     chat.add_argument("--user", help="the console user's id (default: your login name)")
     chat.add_argument("--lang", help="your language: en, ru or ar")
     chat.add_argument("--echo", action="store_true", help="print each command before its answer")
@@ -108,7 +123,13 @@ def _add_request_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strength", type=float, help="image to image: 0 to 1 (default 0.6)")
     parser.add_argument("--scheduler", choices=SCHEDULERS, default="default")
     parser.add_argument("-n", "--num-images", type=int, default=1)
-    parser.add_argument("-o", "--output", type=Path, default=Path("outputs"))
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("outputs"),
+        help="a folder, or FILE.png for one image (default: outputs)",
+    )
 
 
 def _read(path: Path | None, what: str) -> bytes | None:
@@ -162,7 +183,7 @@ def request_from_args(args: argparse.Namespace, settings: Settings) -> Generatio
         mix=_mix_items(args.mix),
         width=width,
         height=height,
-        steps=args.steps,
+        steps=args.steps if args.steps is not None else settings.default_steps,
         guidance_scale=args.guidance,
         prior_guidance_scale=args.prior_guidance,
         prior_steps=args.prior_steps,
@@ -226,27 +247,19 @@ class ProgressBar:
         print(f"\r{bar} {done}/{total}", end=end, file=sys.stderr, flush=True)
 
 
-def save_results(
-    results: Sequence[GenerationResult], output: Path, stem: str = "kandinsky"
-) -> list[Path]:
-    """Write every PNG of `results` under `output` (a folder, or a file name for one image)."""
-    pngs = [
-        (result.request, seed, png)
-        for result in results
-        for seed, png in zip(result.seeds, result.images, strict=True)
-    ]
+def save_results(results: Sequence[GenerationResult], output: Path) -> list[Path]:
+    """Write every PNG of `results` under `output` (a folder, or a file name for one image).
+
+    In a folder they get the names the console gives its pictures (`generation.outputs`).
+    """
+    from generation.outputs import save_pictures
+
+    pngs = [png for result in results for png in result.images]
     if output.suffix.lower() == ".png" and len(pngs) == 1:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_bytes(pngs[0][2])
+        output.write_bytes(pngs[0])
         return [output]
-    output.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for request, seed, png in pngs:
-        number = len(list(output.glob(f"{stem}-*.png"))) + 1
-        path = output / f"{stem}-{number:03d}-{request.task}-{request.model}-{seed}.png"
-        path.write_bytes(png)
-        paths.append(path)
-    return paths
+    return save_pictures(output, pngs)
 
 
 async def _generate(
@@ -286,7 +299,7 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_recipe(args: argparse.Namespace, settings: Settings) -> int:
-    """Print a PNG's recipe; with --regenerate, make it again."""
+    """Print a PNG's recipe; with --regenerate, make it again (beside FILE unless -o says)."""
     from generation.images import read_recipe
 
     data = _read(args.file, "file")
@@ -300,7 +313,8 @@ def cmd_recipe(args: argparse.Namespace, settings: Settings) -> int:
     )
     if request.task is Task.DEPTH and request.init_image is None:
         raise RequestError.of("image", None, "recipe_needs_image")
-    return _make_and_save(settings, request, args.output, Placement.of(recipe))
+    output = args.output if args.output is not None else args.file.parent
+    return _make_and_save(settings, request, output, Placement.of(recipe))
 
 
 def cmd_make_tiny_models(args: argparse.Namespace, settings: Settings) -> int:
@@ -323,22 +337,29 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    """A conversation with the bot on standard input and output."""
-    from bot.app.console import run_console
+    """A conversation with the bot on standard input and output.
 
-    if args.tiny:
-        settings = with_tiny_models(settings)
-    asyncio.run(
-        run_console(
-            settings,
-            args.output,
-            user=args.user,
-            lang=args.lang,
-            echo=args.echo,
-            wait_each=args.wait,
+    Ends with 0 after /quit or Ctrl-D, 130 after Ctrl-C (its jobs cancelled), no traceback.
+    """
+    from bot.app.console import Stopped, run_console
+
+    try:
+        if args.tiny:
+            settings = with_tiny_models(settings)
+        stopped = asyncio.run(
+            run_console(
+                settings,
+                args.output,
+                user=args.user,
+                lang=args.lang,
+                echo=args.echo,
+                wait_each=args.wait,
+            )
         )
-    )
-    return 0
+    except KeyboardInterrupt:  # before the console took Ctrl-C over, or after it let go
+        print(file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_INTERRUPTED if stopped is Stopped.INTERRUPTED else 0
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -384,9 +405,22 @@ COMMANDS.update(worker_commands())
 COMMANDS.update(model_commands())
 
 
+def spell_out_options(argv: Sequence[str]) -> list[str]:
+    """`argv` with each option's `--` written out where a phone made it a dash (`—model`).
+
+    Words after a bare `--`, and words with a space before any `=` (a quoted prompt), are
+    left as they are; the chat grammar reads options through the same `as_option`.
+    """
+    words: list[str] = []
+    for word in argv:
+        verbatim = "--" in words or any(char.isspace() for char in word.partition("=")[0])
+        words.append(word if verbatim else as_option(word))
+    return words
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code (2 for bad input)."""
-    args = build_parser().parse_args(argv)
+    """Run the command line; return the exit code (2 for bad input, 130 for Ctrl-C)."""
+    args = build_parser().parse_args(spell_out_options(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -93,6 +93,13 @@ def run_demo(settings: Settings, output: Path, out: TextIO | None = None) -> Non
         shutil.rmtree(output)
     script = demo_script(*_pictures(output / "inputs"))
     session = run_console(
-        settings, output, lines=_lines(script), out=out, user=DEMO_USER, echo=True, wait_each=True
+        settings,
+        output,
+        lines=_lines(script),
+        out=out,
+        user=DEMO_USER,
+        echo=True,
+        wait_each=True,
+        greet=False,
     )
     asyncio.run(session)

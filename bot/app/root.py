@@ -238,6 +238,7 @@ async def running_bot(settings: Settings) -> AsyncIterator[App]:
             admins=settings.admins,
             default_model=settings.default_model,
             default_size=settings.default_size,
+            default_steps=settings.default_steps,
             limits=settings.limits,
             queue_size=settings.queue_size,
             user_queue=settings.user_queue,

@@ -53,6 +53,7 @@ class Settings:
     depth_model: str | None = None
     default_model: str = DEFAULT_FAMILIES.default
     default_size: int = 768
+    default_steps: int | None = None  # None: each family's own
     max_side: int = 1536
     max_pixels: int = 1536 * 1536
     max_prompt_chars: int = 1000
@@ -83,6 +84,11 @@ class Settings:
 
     def __post_init__(self) -> None:
         """Refuse settings that cannot work together."""
+        if self.default_steps is not None and not 1 <= self.default_steps <= self.max_steps:
+            raise SettingsError(
+                f"{PREFIX}DEFAULT_STEPS must be between 1 and {PREFIX}MAX_STEPS "
+                f"({self.max_steps}), got {self.default_steps}"
+            )
         if self.queue == "procrastinate" and not (self.database_url or "").startswith("postgresql"):
             raise SettingsError(
                 f"{PREFIX}QUEUE=procrastinate (and every worker) needs a PostgreSQL "
@@ -135,6 +141,7 @@ def _convert(name: str, raw: str) -> object:
         "quantize": _quantize,
         "depth_model": lambda n, v: v or None,
         "default_model": _family,
+        "default_steps": lambda n, v: _int(n, v) if v.strip() else None,
         "data_dir": lambda n, v: Path(v),
         "database_url": lambda n, v: v or None,
         "admins": _admins,

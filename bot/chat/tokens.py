@@ -2,7 +2,8 @@
 
 Quotes may be straight or typographic (`"…"`, `“…”`, `«…»`, `„…“`); a quote that opens an
 option's value and never closes takes the rest of the text (the grammar then refuses it,
-showing where it opens). Scanning is linear in the text's length.
+showing where it opens). Scanning is linear in the text's length. An option's `--` may be the
+em or en dash a phone makes of it (`as_option`, which the command line uses too).
 """
 
 from __future__ import annotations
@@ -16,7 +17,19 @@ QUOTES: dict[str, str] = {'"': '"', "'": "'", "“": "”", "„": "“”", "«
 _CLOSING = re.compile("[" + re.escape("".join(set("".join(QUOTES.values())))) + r"](?=\s|\Z)")
 _SPACES = re.compile(r"\s*")
 _WORD = re.compile(r"\S*")
-OPTION_START = re.compile(r"(?:--|—|–)[A-Za-z]")
+PHONE_DASHES = "—–"  # the em and en dash a phone makes of `--`
+OPTION_START = re.compile(f"(?:--|[{PHONE_DASHES}])[A-Za-z]")
+
+
+def as_option(word: str) -> str:
+    """`word` with the `--` that starts an option spelled out: phones make it an em or en dash.
+
+    `—model` and `–model` become `--model`; any other word is returned as it is. The chat
+    grammar and the command line both read options through this.
+    """
+    if word.startswith(tuple(PHONE_DASHES)) and OPTION_START.match(word):
+        return "--" + word[1:]
+    return word
 
 
 def _end_of(pattern: re.Pattern[str], text: str, start: int) -> int:
@@ -111,6 +124,6 @@ def split_option(token: Token) -> tuple[str, str, str | None] | None:
     """Return (label, name, value after '=' or None) for an option token, else None."""
     if token.quoted or not OPTION_START.match(token.text):
         return None
-    body = token.text[2:] if token.text.startswith("--") else token.text[1:]
+    body = as_option(token.text)[2:]
     name, _, inline = body.partition("=")
     return f"--{name.lower()}", name, (inline if inline or token.raw != token.text else None)

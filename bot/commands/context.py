@@ -32,6 +32,7 @@ class BotConfig:
     admins: frozenset[str] = frozenset()
     default_model: str = DEFAULT_FAMILIES.default
     default_size: int = 768
+    default_steps: int | None = None  # None: each family's own
     limits: Limits = field(default_factory=Limits)
     queue_size: int = 100
     user_queue: int = 5

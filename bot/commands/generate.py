@@ -52,7 +52,7 @@ async def build_request(
         prompt=parsed.prompt,
         width=width,
         height=height,
-        steps=defaults.steps,
+        steps=defaults.steps or config.default_steps,
         negative_prompt=defaults.negative_prompt or "",
     ).replace(**given)
     refuse_unused(request, given)

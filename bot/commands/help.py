@@ -14,7 +14,7 @@ async def help_(ctx: Context) -> None:
         if topic and topic in (entry.name, *entry.aliases):
             await ctx.reply(entry.help_key)
             return
-    await ctx.reply_text(help_text(ctx.language, ctx.config.registry))
+    await ctx.reply_text(help_text(ctx.language, ctx.config.registry, ctx.command.platform))
 
 
 def router() -> Router:

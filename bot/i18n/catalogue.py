@@ -162,6 +162,25 @@ _EN: dict[str, str] = {
     "help_admin": "/admin ...: commands for admins.",
     "help_help": "/help [COMMAND]: what I can do.",
     "help_link": "/link, then /link CODE on your other platform: one quota and history for both.",
+    # the console (`kandinsky-bot chat`): its banner, its own help and refusals of a line
+    "console_ready": "Kandinsky bot {version} is ready: type a command.",
+    "console_defaults": "A prompt gets {model}, {size}, {steps} steps unless you say otherwise "
+    "(--size 768x512 --steps 30, or /settings).",
+    "console_defaults_cpu": "No GPU here, so a prompt gets {model}, {size}, {steps} steps: a "
+    "picture in seconds. Options (--size 768x512 --steps 30) or /settings change that.",
+    "console_places": "Pictures are saved in {pictures}; the database and its copies of them "
+    "are in {data}.",
+    "console_help": "In this terminal: a line of two or more words without a command is a "
+    "prompt for /imagine; a file name attaches that picture (in quotes if it has spaces: "
+    '"my photo.png"); a number presses a button of the latest result. /quit or Ctrl-D leaves '
+    "when the jobs are done; Ctrl-C stops at once and cancels them.",
+    "console_one_word": "“{word}” is not a command, and one word is too short for a prompt. "
+    "Type /help for the commands, or /imagine {word} to draw it.",
+    "console_needs_slash": "Commands start with a slash: /{command}. Type /help for all of them.",
+    "console_no_file": "There is no file {name}. Check the name; a name with spaces goes in "
+    'quotes: "my photo.png".',
+    "console_cannot_read": "I cannot read the file {name}: {reason}.",
+    "console_stopping": "Stopping: your jobs are cancelled. Press Ctrl-C again to quit at once.",
 }
 
 from bot.i18n.ar import AR, AR_ERRORS  # noqa: E402 - the catalogues follow the English one
@@ -207,9 +226,17 @@ def text(language: str | None, key: str, /, **values: object) -> str:
         return EN[key].format(**values)
 
 
-def help_text(language: str | None, families: Families = DEFAULT_FAMILIES) -> str:
-    """The general help in `language`; its `--model` lists the families of `families`."""
-    return text(language, "help", models="|".join(families.names()))
+def help_text(
+    language: str | None, families: Families = DEFAULT_FAMILIES, platform: str | None = None
+) -> str:
+    """The general help in `language`; its `--model` lists the families of `families`.
+
+    A platform with ways of its own (the console's /quit, Ctrl-D, files and numbers) has
+    them under `{platform}_help`, added at the end.
+    """
+    general = text(language, "help", models="|".join(families.names()))
+    own = f"{platform}_help"
+    return f"{general}\n{text(language, own)}" if platform and own in EN else general
 
 
 def describe_error(error: RequestError, language: str | None) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import importlib.metadata
 import logging
 import threading
 import time
@@ -39,19 +38,12 @@ from generation.request import (
     validate,
 )
 from generation.timing import CallTiming
+from generation.version import bot_version
 
 log = logging.getLogger(__name__)
 
 _SEEDS = MAX_SEED + 1
 _R = TypeVar("_R")
-
-
-def bot_version() -> str:
-    """Return the installed version of this project."""
-    try:
-        return importlib.metadata.version("kandinsky-bot")
-    except importlib.metadata.PackageNotFoundError:
-        return "0+unknown"
 
 
 @dataclass(frozen=True, slots=True)
