@@ -189,8 +189,10 @@ async def running_bot(settings: Settings) -> AsyncIterator[App]:
         settings.database, settings.data_dir, default_daily_limit=settings.daily_limit
     )
     families = tuple(build_registry(settings).families())
+    registry = build_families(settings)
+    edit = any(registry.get(family).supports("edit") for family in families)
     repliers: dict[str, Replier] = {}
-    notifier = Notifier(store, repliers, progress_interval=settings.progress_interval)
+    notifier = Notifier(store, repliers, progress_interval=settings.progress_interval, edit=edit)
     warming: WarmingEngine | None = None
     engine: EngineControl
     try:
@@ -214,7 +216,7 @@ async def running_bot(settings: Settings) -> AsyncIterator[App]:
             queue_size=settings.queue_size,
             user_queue=settings.user_queue,
             families=families,
-            registry=build_families(settings),
+            registry=registry,
             link_minutes=settings.link_minutes,
             max_upload_bytes=settings.max_upload_bytes,
             max_upload_pixels=settings.max_upload_pixels,

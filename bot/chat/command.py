@@ -5,6 +5,7 @@ Pure data: frozen dataclasses with pictures as bytes. Nothing here knows a platf
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import re
 from dataclasses import dataclass, field
@@ -20,6 +21,9 @@ class Attachment:
     data: bytes = field(repr=False)
     filename: str = ""
     content_type: str = ""
+
+
+_ASKS = "asks"  # the `Destination.extra` key of a question answered by a reply
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +45,16 @@ class Destination:
             "reply_to": self.reply_to,
             "extra": dict(self.extra),
         }
+
+    def asking(self) -> Destination:
+        """The same place, for a question answered by replying to it: a platform that can
+        (Telegram) opens the reply field at once."""
+        return dataclasses.replace(self, extra={**self.extra, _ASKS: "reply"})
+
+    @property
+    def asks(self) -> bool:
+        """Whether the message sent here is a question answered by replying to it."""
+        return self.extra.get(_ASKS) == "reply"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Destination:
@@ -106,6 +120,7 @@ class Action(enum.StrEnum):
     VARIATIONS = "variations"
     USE_AS_INIT = "init"
     RECIPE = "show"
+    EDIT = "edit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,3 +157,24 @@ class OutImage:
     data: bytes = field(repr=False)
     image_id: int = 0
     filename: str = "kandinsky.png"
+
+
+EDIT_MARK = "✏️"
+"""The Edit button's label, and how a question for an edit's instruction begins."""
+# The pencil with or without its emoji variation selector (some apps drop it).
+_EDIT_QUESTION = re.compile(r"\u270f\ufe0f?\s?#(?P<id>[0-9]{1,20})\b")
+
+
+def edit_question(image_id: int) -> str:
+    """How the question "what should change in image #12?" begins: `✏️ #12`.
+
+    A reply to that question is the instruction (`asked_image` reads the image back from the
+    question's text), so nothing waits in memory for the answer.
+    """
+    return f"{EDIT_MARK} #{image_id}"
+
+
+def asked_image(text: str) -> int | None:
+    """The image a question made with `edit_question` asks about; None for any other text."""
+    match = _EDIT_QUESTION.match(text.strip())
+    return int(match["id"]) if match else None

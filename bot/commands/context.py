@@ -15,7 +15,7 @@ from bot.jobs.notify import Notifier
 from bot.jobs.port import JobQueue
 from generation.families import DEFAULT_FAMILIES, Families
 from generation.request import GenerationRequest, Limits
-from storage.records import UserRecord
+from storage.records import ImageRecord, UserRecord
 from storage.store import Store
 
 MAX_ID = 2**31 - 1  # the largest id a stored row can have, on SQLite and PostgreSQL alike
@@ -107,3 +107,20 @@ class Context:
     async def reply_text(self, message: str) -> None:
         """Answer with a ready sentence."""
         await self.replier().send_text(self.command.destination, message)
+
+    async def ask(self, key: str, /, **values: Any) -> None:
+        """Ask the catalogue question `key`, answered by replying to it
+        (`Destination.asking`)."""
+        await self.replier().send_text(self.command.destination.asking(), self.t(key, **values))
+
+    async def owned_image(self, image_id: int, shown: object = None) -> ImageRecord | None:
+        """The stored image `image_id` when the sender may act on it; else answer that there
+        is no image `shown` (the id by default) and return None.
+
+        Someone else's image gets the same answer as one that does not exist.
+        """
+        image = await self.store.get_image(image_id)
+        if image is None or not self.owns(image.user_id):
+            await self.reply("not_found_image", id=image_id if shown is None else shown)
+            return None
+        return image

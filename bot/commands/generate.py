@@ -1,14 +1,14 @@
-"""Commands that make pictures: /imagine, /img2img, /inpaint, /mix and /depth."""
+"""Commands that make pictures: /imagine, /img2img, /inpaint, /mix, /depth and /edit."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
 
-from bot.chat.command import Attachment
+from bot.chat.command import Attachment, edit_question
 from bot.chat.grammar import ParsedText, parse_command_text
 from bot.chat.mix import parse_mix
-from bot.commands.context import Context
+from bot.commands.context import Context, stored_id
 from bot.commands.intake import submit
 from bot.commands.router import Route, Router
 from generation.images import decode_image, has_transparency
@@ -22,15 +22,23 @@ from generation.request import (
 )
 
 DEFAULT_STRENGTH = 0.6
+FINDS_ITS_FAMILY = (Task.DEPTH, Task.EDIT)
+"""Tasks that, without `--model`, go to a family that runs them (one family runs each)."""
 
 
 async def build_request(
     ctx: Context, task: Task, parsed: ParsedText, picture: bytes | None = None
 ) -> GenerationRequest:
-    """A request from the command's options over the user's defaults over the bot's."""
+    """A request from the command's options over the user's defaults over the bot's.
+
+    Without `--model`, a task the default family does not run (depth, edit) goes to the first
+    family that runs it.
+    """
     defaults = await ctx.store.get_settings(ctx.user.id)
     config = ctx.config
     model = parsed.model or defaults.default_model or config.default_model
+    if parsed.model is None and task in FINDS_ITS_FAMILY:
+        model = config.registry.for_task(task, model)
     rule = config.registry.get(model).size_rule
     side = config.default_size
     width, height = defaults.width or side, defaults.height or side
@@ -152,9 +160,54 @@ async def depth(ctx: Context) -> None:
     if prepared is None:
         return
     parsed, request = prepared
-    if parsed.model is None:
-        request = request.replace(model=ctx.config.registry.for_task(Task.DEPTH, request.model))
     await submit(ctx, request.replace(depth_img2img=parsed.init))
+
+
+def _image_word(text: str) -> tuple[str | None, str]:
+    """The word naming the image an /edit changes (`#12 make it night`, or `12` alone), if
+    the text starts with one, and the rest."""
+    first, _, rest = text.strip().partition(" ")
+    digits = first.removeprefix("#")
+    if digits.isascii() and digits.isdigit() and (first.startswith("#") or not rest):
+        return first, rest
+    return None, text
+
+
+async def edit(ctx: Context) -> None:
+    """Change a picture as an instruction says: the command's picture, the result it replies
+    to (or names), the picture it replies to, or the one chosen with /init.
+
+    Given a stored image and no instruction, ask for one: the answer is a reply to the
+    question, which names the image (`edit_question`).
+    """
+    command = ctx.command
+    word, words = _image_word(command.text)
+    parsed = parse_command_text(words)
+    image_id = command.reply_image_id if word is None else stored_id(word)
+    if word is not None and image_id is None:
+        await ctx.reply("not_found_image", id=word.removeprefix("#")[:24])
+        return
+    if not parsed.prompt.strip():
+        if command.attachments or image_id is None:
+            pictures = command.pictures()
+            await ctx.reply("edit_need_instruction" if pictures else "edit_need_picture")
+            return
+        image = await ctx.owned_image(image_id)
+        if image is not None:
+            await ctx.ask("edit_ask", mark=edit_question(image.id))
+        return
+    if not command.attachments and image_id is not None:
+        image = await ctx.owned_image(image_id)
+        if image is None:
+            return
+        picture: bytes | None = await ctx.store.read_image(image)
+    else:
+        picture = await picture_for(ctx)
+    if picture is None:
+        await ctx.reply("edit_need_picture")
+        return
+    request = await build_request(ctx, Task.EDIT, parsed, picture)
+    await submit(ctx, request.replace(init_image=picture))
 
 
 def router() -> Router:
@@ -165,4 +218,5 @@ def router() -> Router:
         Route("inpaint", inpaint, aliases=("repaint",)),
         Route("mix", mix, aliases=("blend",)),
         Route("depth", depth, aliases=("controlnet",)),
+        Route("edit", edit),
     )

@@ -26,11 +26,11 @@ async def _image(ctx: Context, name: str) -> ImageRecord | None:
     if not word and image_id is None:
         await ctx.reply("need_id", command=name)
         return None
-    image = await ctx.store.get_image(image_id) if image_id is not None else None
-    if image is None or not ctx.owns(image.user_id):
-        await ctx.reply("not_found_image", id=word.removeprefix("#")[:24] or image_id)
+    shown = word.removeprefix("#")[:24] or image_id
+    if image_id is None:
+        await ctx.reply("not_found_image", id=shown)
         return None
-    return image
+    return await ctx.owned_image(image_id, shown)
 
 
 async def _source_request(ctx: Context, image: ImageRecord) -> GenerationRequest | None:
@@ -50,7 +50,8 @@ async def reroll(ctx: Context) -> None:
 
 
 async def variations(ctx: Context) -> None:
-    """Image-to-image variations of a result."""
+    """Variations of a result: image to image from it, or, with a family that changes
+    pictures only by instruction (Kandinsky 5), an edit of it whose instruction is its prompt."""
     image = await _image(ctx, "variations")
     request = await _source_request(ctx, image) if image else None
     if image is None or request is None:
@@ -58,21 +59,20 @@ async def variations(ctx: Context) -> None:
     prompt = (
         request.prompt or ", ".join(item.text for item in request.mix if item.text) or "variation"
     )
+    spec = ctx.config.registry.get(request.model)
+    by_instruction = not spec.supports(Task.IMG2IMG) and spec.supports(Task.EDIT)
     picture = await ctx.store.read_image(image)
-    await submit(
-        ctx,
-        request.replace(
-            task=Task.IMG2IMG,
-            prompt=prompt,
-            init_image=picture,
-            mask=None,
-            depth_hint=None,
-            mix=(),
-            depth_img2img=False,
-            seed=None,
-            strength=DEFAULT_STRENGTH,
-        ),
+    variation = request.replace(
+        task=Task.EDIT if by_instruction else Task.IMG2IMG,
+        prompt=prompt,
+        init_image=picture,
+        mask=None,
+        depth_hint=None,
+        mix=(),
+        depth_img2img=False,
+        seed=None,
     )
+    await submit(ctx, variation if by_instruction else variation.replace(strength=DEFAULT_STRENGTH))
 
 
 async def use_as_init(ctx: Context) -> None:

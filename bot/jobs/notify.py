@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.chat.command import Action, Button, Destination, OutImage
+from bot.chat.command import EDIT_MARK, Action, Button, Destination, OutImage
 from bot.chat.present import step_bar
 from bot.chat.replier import ProgressRef, Replier
 from bot.chat.throttle import Throttle
@@ -31,14 +31,17 @@ def human_seconds(seconds: float | None, language: str | None = None) -> str:
     return text(language, "duration_hours", n=round(seconds / 3600))
 
 
-def result_buttons(images: list[ImageRecord]) -> list[Button]:
-    """Reroll and recipe for the job; variations and use-as-init for each image."""
+def result_buttons(images: list[ImageRecord], *, edit: bool = False) -> list[Button]:
+    """Reroll and recipe for the job; variations and use-as-init for each image, and Edit
+    (asks what to change) when `edit`."""
     first = images[0].id
     buttons = [Button(Action.REROLL, first, "🔄"), Button(Action.RECIPE, first, "ℹ️")]
     for number, image in enumerate(images, start=1):
         suffix = f" {number}" if len(images) > 1 else ""
         buttons.append(Button(Action.VARIATIONS, image.id, f"V{suffix}".strip()))
         buttons.append(Button(Action.USE_AS_INIT, image.id, f"⤴{suffix}"))
+        if edit:
+            buttons.append(Button(Action.EDIT, image.id, f"{EDIT_MARK}{suffix}"))
     return buttons
 
 
@@ -51,9 +54,12 @@ class Notifier:
         repliers: dict[str, Replier],
         *,
         progress_interval: float = 1.0,
+        edit: bool = False,
     ) -> None:
+        """`edit`: results get an Edit button (a family that edits by instruction is here)."""
         self.store = store
         self.repliers = repliers
+        self.edit = edit
         self._steps = Throttle(progress_interval)  # per job; the last step always goes
         self._refs: dict[int, ProgressRef] = {}
 
@@ -141,7 +147,8 @@ class Notifier:
             OutImage(await self.store.read_image(image), image.id, f"kandinsky-{image.id}.png")
             for image in images
         ]
-        await replier.send_images(destination, outs, caption, result_buttons(images))
+        buttons = result_buttons(images, edit=self.edit)
+        await replier.send_images(destination, outs, caption, buttons)
 
     async def job_failed(self, job: JobRecord, reason: str) -> None:
         """Tell the owner, with the reason and the refund."""
