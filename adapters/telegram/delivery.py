@@ -28,6 +28,7 @@ from adapters.telegram.config import FloodLimits
 from adapters.telegram.flood import StatusEdits
 from adapters.telegram.present import (
     fits_photo,
+    force_reply,
     keyboard,
     reply_parameters,
     split_text,
@@ -74,7 +75,7 @@ class Delivery:
         """Send a message, split at Telegram's 4096-character limit."""
         if not await self.client.ready():
             return
-        reply = reply_parameters(destination)
+        reply, question = reply_parameters(destination), force_reply(destination)
         for chunk in split_text(text):
             await self.client.guarded(
                 self.client.bot.send_message(
@@ -82,10 +83,11 @@ class Delivery:
                     chunk,
                     reply_parameters=reply,
                     message_thread_id=thread(destination),
+                    reply_markup=question,
                 ),
                 "send a message",
             )
-            reply = None
+            reply = question = None
 
     async def send_progress(
         self, destination: Destination, text: str, ref: ProgressRef | None
