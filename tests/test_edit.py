@@ -132,6 +132,18 @@ async def test_without_an_instruction_a_result_is_asked_about(store: Store) -> N
     await kit.queue.stop()
 
 
+async def test_help_explains_edit_and_its_button(store: Store) -> None:
+    kit, _, replier = await started(store)
+    await kit.bot.handle(cmd("kim", "help", "edit"))
+    await kit.bot.handle(cmd("kim", "help"))
+    await kit.bot.handle(cmd("olga", "help", "/edit", locale="ru"))
+    explained, general = replier.said("kim")
+    assert explained == text("en", "help_edit") and "The ✏️ button" in explained
+    assert "/edit (with a picture) INSTRUCTION" in general
+    assert replier.said("olga") == [text("ru", "help_edit")]
+    await kit.queue.stop()
+
+
 async def test_an_edit_without_a_picture_or_an_instruction_says_how(store: Store) -> None:
     kit, generator, replier = await started(store)
     await kit.bot.handle(cmd("kim", "edit", "make it night"))
