@@ -145,7 +145,8 @@ class Inbound:
     async def edit_picture(
         self, interaction: discord.Interaction, message: discord.Message
     ) -> None:
-        """ "Edit this image": ask what to change in a message's picture (ours by id).
+        """The "Edit this image" message command: ask what to change in a message's picture
+        (one of our results by its id).
 
         A message without a picture goes to the bot as an /edit without one: the first file
         is refused by its type, and with no file the bot says how to give a picture.

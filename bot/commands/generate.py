@@ -166,7 +166,7 @@ async def depth(ctx: Context) -> None:
 def _image_word(text: str) -> tuple[str | None, str]:
     """The word naming the image an /edit changes (`#12 make it night`, or `12` alone), if
     the text starts with one, and the rest."""
-    first, _, rest = text.strip().partition(" ")
+    first, rest = [*text.split(maxsplit=1), "", ""][:2]
     digits = first.removeprefix("#")
     if digits.isascii() and digits.isdigit() and (first.startswith("#") or not rest):
         return first, rest
