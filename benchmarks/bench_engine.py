@@ -24,7 +24,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from bot.app.demo import TINY_DIR, ensure_tiny_models
 from bot.app.root import build_generation
 from bot.app.settings import Settings
-from generation.families import DEFAULT_FAMILIES
+from generation.families import DEFAULT_FAMILIES, Families
 from generation.request import GenerationRequest, MixItem, Task
 
 SMALL: dict[str, Any] = {"width": 64, "height": 64, "steps": 2, "prior_steps": 2, "seed": 1}
@@ -49,7 +49,10 @@ def mask() -> bytes:
     return buffer.getvalue()
 
 
-def task_requests() -> dict[str, GenerationRequest]:
+def task_requests(families: Families = DEFAULT_FAMILIES) -> dict[str, GenerationRequest]:
+    """One request per task each family runs (`families`: with the sizes the models make)."""
+    from generation.request import validate
+
     pic = picture()
     base = GenerationRequest(prompt="a lighthouse", **SMALL)
     mix = (MixItem(0.5, text="a cat"), MixItem(0.5, image=pic))
@@ -59,18 +62,17 @@ def task_requests() -> dict[str, GenerationRequest]:
         "inpaint": {"task": Task.INPAINT, "init_image": pic, "mask": mask()},
         "mix": {"task": Task.MIX, "mix": mix},
         "depth": {"task": Task.DEPTH, "init_image": pic},
+        "edit": {"task": Task.EDIT, "init_image": pic},
     }
     requests = {}
-    for family in DEFAULT_FAMILIES.names():
+    for spec in families:
         for name, extra in cells.items():
-            request = base.replace(model=family, **extra)
+            request = base.replace(model=spec.name, **extra)
             try:
-                from generation.request import validate
-
-                validate(request)
+                validate(request, families=families)
             except ValueError:
                 continue
-            requests[f"{family} {name}"] = request
+            requests[f"{spec.name} {name}"] = request
     return requests
 
 
@@ -91,7 +93,7 @@ def unique_weight_mb(pipes: list[Any]) -> float:
 
 async def latency(service: Any) -> None:
     print("latency per task (median of", RUNS, "runs, 64x64, 2 steps, warm):")
-    for name, request in task_requests().items():
+    for name, request in task_requests(service.families).items():
         prepared = service.prepare(request)
         await service.generate(prepared)  # load and warm up
         times = []

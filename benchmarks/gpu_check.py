@@ -1,11 +1,14 @@
-"""CUDA check on the tiny models: fp16, CPU offload and torch.compile through the real engine.
+"""CUDA check on the tiny models: fp16, CPU offload, torch.compile and quantized weights
+through the real engine.
 
 Run where a GPU is: `python benchmarks/gpu_check.py .kbot/tiny-models [OPTION SET...]` (fp16,
-fp32, offload, compile; all by default). It prints, per engine option set, each task's time
-and the peak GPU memory, the UNet's dtype, whether img2img shares the text-to-image UNet, and
-whether the same seed gives the same bytes twice. It also reads the GPU memory gauge of
-`/metrics` while the pipelines are loaded and after they are unloaded. Prints figures;
-asserts nothing.
+fp32, offload, compile, int8, nf4; all by default). It prints, per engine option set, each
+task's time (Kandinsky 5's text to image and edit among them) and the peak GPU memory, the
+UNet's dtype, whether img2img shares the text-to-image UNet, and whether the same seed gives
+the same bytes twice. A quantized set whose backend is not installed says so and is skipped.
+It also reads the GPU memory gauge of `/metrics` while the pipelines are loaded and after they
+are unloaded. Prints figures; asserts nothing. The real-size figures, Kandinsky 5's at
+1024x1024 among them, come from `gpu_real_size.py`.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from benchmarks.bench_engine import mask, picture
 from bot.jobs import metrics
 from generation.engine.cache import EngineOptions, PipelineCache
 from generation.engine.checkpoints import ModelRegistry
+from generation.engine.quantize import QuantizationUnavailable, backend_for
 from generation.engine.service import GenerationService
 from generation.families.k22.pipelines import PIPELINES
 from generation.request import GenerationRequest, MixItem, Task
@@ -47,12 +51,19 @@ def requests() -> dict[str, GenerationRequest]:
         "2.2 depth": base.replace(task=Task.DEPTH, init_image=pic),
         "3 text2img": base.replace(model="3"),
         "3 img2img": base.replace(model="3", task=Task.IMG2IMG, init_image=pic, strength=0.5),
+        "5 text2img": base.replace(model="5"),
+        "5 edit": base.replace(model="5", task=Task.EDIT, init_image=pic),
     }
 
 
 async def check(name: str, options: EngineOptions, registry: ModelRegistry) -> None:
+    try:
+        backend_for(options.quantize)
+    except QuantizationUnavailable as error:
+        print(f"== {name}: skipped, {error}", flush=True)
+        return
     cache = PipelineCache(registry, options)
-    service = GenerationService([cache])
+    service = GenerationService([cache], families=registry.sized())
     print(f"== {name}: device {cache.device}, dtype {cache.dtype}", flush=True)
     torch.cuda.reset_peak_memory_stats()
     try:
@@ -109,6 +120,8 @@ OPTION_SETS = {
     "fp32": EngineOptions(device="cuda", fp16=False),
     "offload": EngineOptions(device="cuda", cpu_offload=True),
     "compile": EngineOptions(device="cuda", compile=True),
+    "int8": EngineOptions(device="cuda", quantize="int8"),
+    "nf4": EngineOptions(device="cuda", quantize="nf4"),
 }
 
 

@@ -1,23 +1,29 @@
-"""Real-size Kandinsky 2.2 and 3 on a GPU, with random weights: what each speed option buys.
+"""Real-size Kandinsky 2.2, 3 and 5 on a GPU, with random weights: what each option buys.
 
 Builds the real architectures (2.2: the PriorTransformer with the ViT-bigG CLIP text and image
 towers, then the 1.25B UNet2DConditionModel with its MoVQ; 3: the Flan-UL2 T5 encoder, the 3B
-Kandinsky3UNet and its MoVQ) with random weights made directly on the device (nothing is
-downloaded), as the diffusers pipelines the bot uses (KandinskyV22PriorPipeline,
-KandinskyV22Pipeline, Kandinsky3Pipeline), and runs them through the engine's own code: the
-pipeline cache applies the speed options as in the bot and each call goes through the
-family's `run`, as a job does. The configs are in `real_size_models.py`, transcribed from the
-hub checkpoints' config.json files (not read from the hub); `--count` prints the parameters
-they give, to compare with the published sizes.
+Kandinsky3UNet and its MoVQ; 5: the 6B diffusion transformer of Kandinsky 5 T2I Lite with the
+Qwen2.5-VL-7B and CLIP ViT-L text encoders and the FLUX.1 VAE) with random weights made
+directly on the device (nothing is downloaded), as the diffusers pipelines the bot uses
+(KandinskyV22PriorPipeline, KandinskyV22Pipeline, Kandinsky3Pipeline, Kandinsky5T2IPipeline),
+and runs them through the engine's own code: the pipeline cache applies the options as in the
+bot and each call goes through the family's `run`, as a job does. The configs are in
+`real_size_models.py` and `real_size_k5.py`, written out from the checkpoints' configs (not
+read from the hub); `--count` prints the parameters they give, to compare with the published
+sizes.
 
-For each option set (fp16 with SDPA, the default attention; fp16 with the math attention
-backend; fp16 with `torch.compile` and channels_last; fp16 with CPU offload; fp32 when asked
-for), it prints a markdown table: decoder iterations per second and seconds per image (first
-batch size, batch 1 by default), peak GPU memory (`torch.cuda.max_memory_allocated`; on a CPU
-the process's peak RSS) at the first and last batch sizes, and images per second at each batch
-size. Rounds are interleaved (every option set once per round, the order reversed every other
-round) and the table holds each figure's median. The pipelines are built afresh for every set
-in every round, so only one set is in memory at a time and its peak is its own.
+For each option set it prints a markdown table: decoder (UNet or transformer) iterations per
+second and seconds per image (first batch size, batch 1 by default), peak GPU memory
+(`torch.cuda.max_memory_allocated`; on a CPU the process's peak RSS) at the first and last
+batch sizes, and images per second at each batch size. 2.2 and 3 run by default with half
+precision and SDPA, the math attention backend, `torch.compile` with channels_last, and CPU
+offload (fp32 when asked for); 5 with half precision (bf16, as the bot runs it), CPU offload,
+and int8 and nf4 weights (`KBOT_QUANTIZE`; a set whose backend is not installed shows
+"skipped"). Kandinsky 5 runs at the square of its size list (1024x1024) and, as in the bot,
+one request per call: its img/s at batch N is N requests one after another. Rounds are
+interleaved (every option set once per round, the order reversed every other round) and the
+table holds each figure's median. The pipelines are built afresh for every set in every round,
+so only one set is in memory at a time and its peak is its own.
 
 `--scale tiny` builds small configs of the same architectures, so the same code runs on a
 CPU in seconds (the test suite does, so this script cannot rot); those figures are no
@@ -25,6 +31,7 @@ performance data.
 
     python benchmarks/gpu_real_size.py                      # everything, on cuda
     python benchmarks/gpu_real_size.py --families 2.2 --options fp16,compile --rounds 2
+    python benchmarks/gpu_real_size.py --families 5 --steps 50 --batches 1
     python benchmarks/gpu_real_size.py --scale tiny --device cpu --size 64 --steps 2
 """
 
@@ -39,6 +46,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -53,11 +61,14 @@ import torch
 import transformers
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from benchmarks.real_size_models import FAMILIES, SCALES, BuiltCache, Config, parameter_counts
-from generation.engine.cache import EngineOptions
+from benchmarks.building import Config
+from benchmarks.real_size_models import FAMILIES, SCALES, BuiltCache, parameter_counts
+from generation.engine.cache import EngineOptions, Load
 from generation.engine.calls import Call
-from generation.engine.family import load_pipelines
-from generation.families import DEFAULT_FAMILIES
+from generation.engine.family import FamilyPipelines, load_pipelines
+from generation.engine.quantize import QuantizationUnavailable, backend_for
+from generation.families import DEFAULT_FAMILIES, Families, SizeList
+from generation.families.k5.tiny import TINY_SIZES
 from generation.intake import Intake
 from generation.request import GenerationRequest
 
@@ -78,6 +89,10 @@ class OptionSet:
     def attention(self) -> AbstractContextManager[Any]:
         return sdpa_kernel(SDPBackend.MATH) if self.math_attention else nullcontext()
 
+    def check_backend(self) -> None:
+        """Raise QuantizationUnavailable when the quantization backend is not installed."""
+        backend_for(str(self.engine.get("quantize", "none")))
+
 
 OPTION_SETS = {
     "fp16": OptionSet("fp16, SDPA", {"fp16": True}),
@@ -85,8 +100,12 @@ OPTION_SETS = {
     "compile": OptionSet("fp16, compile + channels_last", {"fp16": True, "compile": True}),
     "offload": OptionSet("fp16, CPU offload", {"fp16": True, "cpu_offload": True}),
     "fp32": OptionSet("fp32, SDPA", {"fp16": False}),
+    "int8": OptionSet("fp16, int8 weights", {"fp16": True, "quantize": "int8"}),
+    "nf4": OptionSet("fp16, nf4 weights", {"fp16": True, "quantize": "nf4"}),
 }
 DEFAULT_SETS = "fp16,math,compile,offload"
+FAMILY_SETS = {"5": "fp16,offload,int8,nf4"}
+"""Each family's option sets when `--options` does not say (the default sets otherwise)."""
 PROMPT = "a red fox in a winter forest, oil painting, 4k"
 WARMUP_STEPS = 2
 
@@ -137,11 +156,18 @@ class StepClock:
 class Bench:
     """Runs the engine's calls on one device and reads its memory."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, scratch: Path) -> None:
         self.args = args
+        self.scratch = scratch  # where pipelines are saved for quantized loading
         self.device = EngineOptions(device=args.device).resolved_device()
         self.cuda = self.device.type == "cuda"
-        self.intake = Intake()
+        self.families = families_at(args.scale)
+        self.intake = Intake(families=self.families)
+
+    def size(self, family: str) -> tuple[int, int]:
+        """The size a family runs at: `--size` square, or the listed size nearest to it."""
+        side = self.args.size
+        return self.families.get(family).size_rule.default_size(side, side)
 
     def sync(self) -> None:
         if self.cuda:
@@ -152,7 +178,7 @@ class Bench:
 
         Warm-up calls (no clock) run the 2.2 prior for as few steps as the decoder.
         """
-        size = self.args.size
+        width, height = self.size(family)
         has_prior = DEFAULT_FAMILIES.get(family).prior is not None
         prior_steps = steps if clock is None and has_prior else None  # None: the default
         requests = [
@@ -160,8 +186,8 @@ class Bench:
                 GenerationRequest(
                     model=family,
                     prompt=PROMPT,
-                    width=size,
-                    height=size,
+                    width=width,
+                    height=height,
                     steps=steps,
                     prior_steps=prior_steps,
                     seed=seed,
@@ -181,24 +207,27 @@ class Bench:
 
     def measure(self, family: str, chosen: OptionSet) -> Sample:
         """Build the family's pipelines with `chosen`, warm up, then time every batch size."""
-        cache = BuiltCache(chosen.options(self.args.device), SCALES[self.args.scale])
-        run = load_pipelines(DEFAULT_FAMILIES.get(family)).run
+        chosen.check_backend()
+        options = chosen.options(self.args.device)
+        cache = BuiltCache(options, SCALES[self.args.scale], self.scratch)
+        pipelines = load_pipelines(DEFAULT_FAMILIES.get(family))
         try:
             with chosen.attention():
                 for batch in self.args.batches:  # compile records one graph per batch size
-                    run(cache, self.call(family, batch, WARMUP_STEPS))
-                sample = Sample(str(cache.dtype).removeprefix("torch."), 0.0, 0.0)
+                    self.run(pipelines, cache, family, batch, WARMUP_STEPS)
+                role = pipelines.roles["text2img"]
+                half = getattr(torch, role.half) if isinstance(role, Load) else torch.float16
+                sample = Sample(str(options.dtype(half)).removeprefix("torch."), 0.0, 0.0)
                 for batch in self.args.batches:
                     clock = StepClock(self.sync)
-                    call = self.call(family, batch, self.args.steps, clock)
                     if self.cuda:
                         torch.cuda.reset_peak_memory_stats(self.device)
                     self.sync()
                     started = time.perf_counter()
-                    images = run(cache, call)
+                    made = self.run(pipelines, cache, family, batch, self.args.steps, clock)
                     self.sync()
                     elapsed = time.perf_counter() - started
-                    assert len(images) == batch
+                    assert made == batch
                     sample.images_per_s[batch] = batch / elapsed
                     sample.peak_mib[batch] = self.peak_mib()
                     if batch == self.args.batches[0]:
@@ -211,6 +240,27 @@ class Bench:
             if chosen.engine.get("compile"):
                 torch.compiler.reset()  # drops the compiled graphs (and their CUDA graph pools)
                 self.release()
+
+    def run(
+        self,
+        pipelines: FamilyPipelines,
+        cache: BuiltCache,
+        family: str,
+        batch: int,
+        steps: int,
+        clock: StepClock | None = None,
+    ) -> int:
+        """Run `batch` requests as the bot would; return how many images came back.
+
+        A family whose requests never share a call (Kandinsky 5) runs them one call after
+        another, the clock on the first.
+        """
+        if DEFAULT_FAMILIES.get(family).batches:
+            return len(pipelines.run(cache, self.call(family, batch, steps, clock)))
+        return sum(
+            len(pipelines.run(cache, self.call(family, 1, steps, clock if n == 0 else None)))
+            for n in range(batch)
+        )
 
     def release(self) -> None:
         """Give back the device memory of whatever is no longer referenced."""
@@ -238,6 +288,9 @@ def interleaved(
             for name in order:
                 try:
                     sample: Sample | str = bench.measure(family, OPTION_SETS[name])
+                except QuantizationUnavailable as error:  # a backend this machine lacks
+                    sample = "skipped: backend not installed"
+                    print(f"{family} {name}: {error}", file=sys.stderr, flush=True)
                 except Exception as error:  # report the set as failed and go on to the next
                     sample = f"failed: {type(error).__name__}"
                     print(f"{family} {name}: {error}", file=sys.stderr, flush=True)
@@ -310,8 +363,11 @@ def report(bench: Bench, results: dict[tuple[str, str], list[Sample | str]]) -> 
     args = bench.args
     note = " (tiny configs: no performance data)" if args.scale == "tiny" else ""
     prior = DEFAULT_FAMILIES.get("2.2").prior
+    sizes = ", ".join(
+        f"{family}: {w}x{h}" for family in args.families for w, h in [bench.size(family)]
+    )
     settings = (
-        f"- {args.size}x{args.size}, {args.steps} decoder steps "
+        f"- {sizes}; {args.steps} decoder steps "
         f"(2.2: {prior.steps if prior else 0} prior steps), "
         f"default guidance; batches {', '.join(map(str, args.batches))}; "
         f"interleaved rounds: {args.rounds}, medians"
@@ -340,12 +396,13 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=50, help="decoder steps (50)")
     parser.add_argument("--batches", type=numbers, default=[1, 2, 4, 8], help="1,2,4,8")
     parser.add_argument("--families", type=names(FAMILIES), default=list(FAMILIES))
+    defaults = "; ".join(f"{family}: {sets}" for family, sets in FAMILY_SETS.items())
     parser.add_argument(
         "--options",
         type=names(list(OPTION_SETS)),
-        default=DEFAULT_SETS.split(","),
-        help=f"option sets among {', '.join(OPTION_SETS)} ({DEFAULT_SETS})",
+        help=f"option sets among {', '.join(OPTION_SETS)} ({DEFAULT_SETS}; {defaults})",
     )
+    parser.add_argument("--scratch", type=Path, help="folder for quantized loads (a temp one)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (3)")
     parser.add_argument("--device", default="cuda", help="cuda, cuda:N, cpu or auto (cuda)")
     parser.add_argument("--scale", choices=list(SCALES), default="real")
@@ -368,9 +425,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         for name, count in parameter_counts(args.scale).items():
             print(f"{name:28s} {count:>15,}")
         return
-    bench = Bench(args)
-    results = interleaved(bench, args.families, args.options, args.rounds)
+    with tempfile.TemporaryDirectory(prefix="kbot-bench-") as temporary:
+        bench = Bench(args, args.scratch or Path(temporary))
+        results: dict[tuple[str, str], list[Sample | str]] = {}
+        for family in args.families:
+            sets = args.options or FAMILY_SETS.get(family, DEFAULT_SETS).split(",")
+            results |= interleaved(bench, [family], sets, args.rounds)
     print(report(bench, results), flush=True)
+
+
+def families_at(scale: str) -> Families:
+    """The families with the sizes the built models make (the tiny Kandinsky 5 its own)."""
+    if scale == "tiny":
+        return DEFAULT_FAMILIES.with_sizes({"5": SizeList(TINY_SIZES)})
+    return DEFAULT_FAMILIES
 
 
 if __name__ == "__main__":

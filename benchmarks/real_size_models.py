@@ -1,19 +1,23 @@
-"""The real-size Kandinsky 2.2 and 3 architectures, small versions of them, and their builders.
+"""The real-size Kandinsky 2.2, 3 and 5 architectures, small versions of them, and builders.
 
 `REAL` holds the configs of the hub checkpoints kandinsky-community/kandinsky-2-2-prior,
 kandinsky-community/kandinsky-2-2-decoder and kandinsky-community/kandinsky-3, transcribed
-from their config.json files (not read from the hub: nothing here downloads anything); `TINY`
-is the same architectures, narrow and shallow, for a CPU. The builders make the diffusers
-pipelines with random weights directly on a device, with the project's small local tokenizers
-(`generation.engine.tiny`); the embedding tables keep the configs' vocabulary sizes.
-`BuiltCache` is the engine's pipeline cache with these builders in place of `from_pretrained`,
-so the engine applies its speed options as it does in the bot. Used by `gpu_real_size.py`.
+from their config.json files (not read from the hub: nothing here downloads anything), and
+those of Kandinsky 5's text to image (`real_size_k5`); `TINY` is the same architectures,
+narrow and shallow, for a CPU. The builders make the diffusers pipelines with random weights
+directly on a device, with the project's small local tokenizers (`generation.engine.tiny`);
+the embedding tables keep the configs' vocabulary sizes. `BuiltCache` is the engine's
+pipeline cache with these builders in place of `from_pretrained`, so the engine applies its
+speed options as it does in the bot; quantized weights (`KBOT_QUANTIZE`) come only through
+`from_pretrained`, so for them the built pipeline is saved once to a scratch folder and
+loaded back by the engine itself. Used by `gpu_real_size.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import gc
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -38,11 +42,12 @@ from transformers import (
     T5EncoderModel,
 )
 
+from benchmarks.building import Config, made_on, ready, vocab
+from benchmarks.real_size_k5 import K5_REAL, K5_SMALLER, build_k5_t2i
 from generation.engine.cache import EngineOptions, Load, PipelineCache
 from generation.engine.checkpoints import ModelRegistry
 from generation.engine.tiny import clip_tokenizer, t5_tokenizer
-
-Config = dict[str, Any]
+from generation.families import Checkpoint
 
 # --- the hub checkpoints' configs (transcribed) -----------------------------------------------
 MOVQ_BLOCKS: Config = {
@@ -229,6 +234,8 @@ _SMALLER: dict[str, Config] = {
     },
     "movq3": {"block_out_channels": [32, 32, 32, 32], "layers_per_block": 1},
 }
+REAL |= K5_REAL
+_SMALLER |= K5_SMALLER
 TINY: dict[str, Config] = {
     name: {**config, **_SMALLER.get(name, {})} for name, config in REAL.items()
 }
@@ -236,27 +243,6 @@ SCALES = {"real": REAL, "tiny": TINY}
 
 
 # --- building ---------------------------------------------------------------------------------
-@contextmanager
-def made_on(device: torch.device, dtype: torch.dtype) -> Iterator[None]:
-    """New parameters are created on `device` in `dtype` (random init runs there too)."""
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)
-    try:
-        with device:
-            yield
-    finally:
-        torch.set_default_dtype(previous)
-
-
-def _ready(model: Any) -> Any:
-    """Inference mode, as `from_pretrained` leaves a model (no dropout)."""
-    return model.eval().requires_grad_(False)
-
-
-def _vocab(config: Config, tokenizer: Any) -> Config:
-    return {**config, "vocab_size": config["vocab_size"] or len(tokenizer)}
-
-
 def build_prior(c: dict[str, Config], device: torch.device, dtype: torch.dtype) -> Any:
     """KandinskyV22PriorPipeline: prior transformer and the CLIP text and image towers."""
     tokenizer = clip_tokenizer()
@@ -265,16 +251,16 @@ def build_prior(c: dict[str, Config], device: torch.device, dtype: torch.dtype) 
     with made_on(device, dtype):
         prior = PriorTransformer.from_config(c["prior"])
         text = CLIPTextModelWithProjection(
-            CLIPTextConfig(**_vocab(c["clip_text"], tokenizer), **ids)
+            CLIPTextConfig(**vocab(c["clip_text"], tokenizer), **ids)
         )
         image = CLIPVisionModelWithProjection(CLIPVisionConfig(**c["clip_vision"]))
     with torch.no_grad():  # un-normalisation of the output: identity, not the all-zero default
         prior.clip_std.fill_(1.0)
     side = c["clip_vision"]["image_size"]
     return KandinskyV22PriorPipeline(
-        prior=_ready(prior),
-        image_encoder=_ready(image),
-        text_encoder=_ready(text),
+        prior=ready(prior),
+        image_encoder=ready(image),
+        text_encoder=ready(text),
         tokenizer=tokenizer,
         scheduler=UnCLIPScheduler.from_config(c["prior_scheduler"]),
         image_processor=CLIPImageProcessorPil(
@@ -289,7 +275,7 @@ def build_decoder22(c: dict[str, Config], device: torch.device, dtype: torch.dty
         unet = UNet2DConditionModel.from_config(c["unet22"])
         movq = VQModel.from_config(c["movq22"])
     scheduler = DDPMScheduler.from_config(c["decoder_scheduler"])
-    return KandinskyV22Pipeline(unet=_ready(unet), scheduler=scheduler, movq=_ready(movq))
+    return KandinskyV22Pipeline(unet=ready(unet), scheduler=scheduler, movq=ready(movq))
 
 
 def build_k3(c: dict[str, Config], device: torch.device, dtype: torch.dtype) -> Any:
@@ -297,15 +283,15 @@ def build_k3(c: dict[str, Config], device: torch.device, dtype: torch.dtype) -> 
     tokenizer = t5_tokenizer()
     ids = {"pad_token_id": tokenizer.pad_token_id, "eos_token_id": tokenizer.eos_token_id}
     with made_on(device, dtype):
-        text = T5EncoderModel(T5Config(**_vocab(c["t5"], tokenizer), **ids))
+        text = T5EncoderModel(T5Config(**vocab(c["t5"], tokenizer), **ids))
         unet = Kandinsky3UNet.from_config(c["unet3"])
         movq = VQModel.from_config(c["movq3"])
     return Kandinsky3Pipeline(
         tokenizer=tokenizer,
-        text_encoder=_ready(text),
-        unet=_ready(unet),
+        text_encoder=ready(text),
+        unet=ready(unet),
         scheduler=DDPMScheduler.from_config(c["k3_scheduler"]),
-        movq=_ready(movq),
+        movq=ready(movq),
     )
 
 
@@ -314,6 +300,7 @@ BUILDERS: dict[tuple[str, str], Builder] = {
     ("2.2", "prior"): build_prior,
     ("2.2", "text2img"): build_decoder22,
     ("3", "text2img"): build_k3,
+    ("5", "text2img"): build_k5_t2i,
 }
 FAMILIES = tuple(dict.fromkeys(family for family, _ in BUILDERS))
 
@@ -322,19 +309,37 @@ class BuiltCache(PipelineCache):
     """The engine's pipeline cache, with each checkpoint built in memory instead of loaded.
 
     Everything else (the device and dtype it resolves from the options, how it applies
-    offload, channels_last and `torch.compile`) is the engine's own.
+    offload, channels_last and `torch.compile`) is the engine's own. With quantized weights
+    the pipeline is built, saved under `scratch` (once per checkpoint) and loaded back through
+    the engine's `from_pretrained`, which quantizes it as in the bot.
     """
 
-    def __init__(self, options: EngineOptions, configs: dict[str, Config]) -> None:
-        super().__init__(ModelRegistry(), options)
+    def __init__(self, options: EngineOptions, configs: dict[str, Config], scratch: Path) -> None:
+        saved: dict[str, dict[str, Checkpoint]] = {}
+        for family, role in BUILDERS:
+            saved.setdefault(family, {})[role] = Checkpoint(str(scratch / f"{family}-{role}"))
+        super().__init__(ModelRegistry(checkpoints=saved), options)
         self.configs = configs
 
     def _load(self, family: str, spec: Load) -> Any:
         dtype = self.options.dtype(getattr(torch, spec.half))
-        pipe = BUILDERS[(family, spec.checkpoint)](self.configs, self.device, dtype)
+        build = BUILDERS[(family, spec.checkpoint)]
+        if self.options.quantize != "none":
+            folder = Path(self.registry.get(family, spec.checkpoint).id)
+            if not (folder / "model_index.json").is_file():
+                build(self.configs, self.device, dtype).save_pretrained(folder)
+                self.release()
+            return super()._load(family, spec)
+        pipe = build(self.configs, self.device, dtype)
         self.loads += 1
         self._apply_options(pipe, spec)
         return pipe
+
+    def release(self) -> None:
+        """Give back the memory of what is no longer referenced."""
+        gc.collect()
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
 
 
 def parameter_counts(scale: str) -> dict[str, int]:

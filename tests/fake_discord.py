@@ -633,6 +633,16 @@ class Interactions:
         data = {"custom_id": custom_id, "component_type": 2}
         return self._base(3, who, data=data, message=message)
 
+    def modal_submit(
+        self, custom_id: str, values: dict[str, str], who: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A submitted modal (type 5): each text field's value, inside its label."""
+        components = [
+            {"type": 18, "id": number, "component": {"type": 4, "custom_id": key, "value": value}}
+            for number, (key, value) in enumerate(values.items(), start=1)
+        ]
+        return self._base(5, who, data={"custom_id": custom_id, "components": components})
+
     def message_command(
         self, name: str, message: dict[str, Any], who: dict[str, Any]
     ) -> dict[str, Any]:

@@ -304,8 +304,9 @@ class FakeTelegram:
         }
         if caption and call.params.get("caption"):
             message["caption"] = call.params["caption"]
-        if call.params.get("reply_markup"):
-            message["reply_markup"] = call.params["reply_markup"]
+        markup = call.params.get("reply_markup")
+        if markup and "inline_keyboard" in markup:  # a message shows only an inline keyboard
+            message["reply_markup"] = markup
         self.messages[(chat_id, message["message_id"])] = message
         return message
 

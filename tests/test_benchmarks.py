@@ -1,16 +1,23 @@
 """The real-size GPU benchmark: it runs on the CPU at tiny size, and its configs give the
-published sizes of the Kandinsky 2.2 and 3 components."""
+published sizes of the Kandinsky 2.2, 3 and 5 components."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import torch
 
-from benchmarks.gpu_real_size import OptionSet, Sample, interleaved, main, table
-from benchmarks.real_size_models import parameter_counts
+from benchmarks.gpu_real_size import OptionSet, Sample, families_at, interleaved, main, table
+from benchmarks.real_size_models import TINY, BuiltCache, parameter_counts
+from generation.engine.cache import EngineOptions
+from generation.engine.calls import Call
+from generation.engine.quantize import QuantizationUnavailable, backend_for
+from generation.families.k5.pipelines import PIPELINES as K5
+from generation.intake import Intake
+from generation.request import GenerationRequest
 
 TINY_RUN = ["--scale", "tiny", "--device", "cpu", "--size", "64", "--steps", "2"]
 # The math set runs everything the plain fp16 set runs, within the math attention backend.
@@ -28,9 +35,15 @@ HEAD = [
 ]
 
 # Millions of parameters, as published: the Kandinsky 2.2 model card (prior 1B, U-Net 1.22B,
-# MoVQ 67M), OpenCLIP's ViT-bigG-14 (image tower 1844.9M, text tower 694.7M) and the
-# Kandinsky 3 README (Flan-UL2 text encoder 8.6B, U-Net 3B, MoVQ 267M).
+# MoVQ 67M), OpenCLIP's ViT-bigG-14 (image tower 1844.9M, text tower 694.7M), the
+# Kandinsky 3 README (Flan-UL2 text encoder 8.6B, U-Net 3B, MoVQ 267M), and for Kandinsky 5
+# T2I Lite its model card (a 6B transformer), Qwen2.5-VL-7B-Instruct (8.29B), the text tower
+# of CLIP ViT-L/14 (123M) and the FLUX.1 VAE (83.8M).
 PUBLISHED = {
+    "5 text2img transformer": 6000,
+    "5 text2img text_encoder": 8292,
+    "5 text2img text_encoder_2": 123,
+    "5 text2img vae": 83.8,
     "2.2 prior prior": 1000,
     "2.2 prior image_encoder": 1844.9,
     "2.2 prior text_encoder": 694.7,
@@ -68,6 +81,7 @@ def test_tiny_run_prints_a_row_of_positive_figures_per_family(
     assert [row[:3] for row in rows] == [  # the engine runs fp32 on a CPU whatever is asked
         ["2.2", "fp16, math attention", "float32"],
         ["3", "fp16, math attention", "float32"],
+        ["5", "fp16, math attention", "float32"],
     ]
     for row in rows:
         figures = [float(cell) for cell in row[3:]]
@@ -120,3 +134,55 @@ def test_the_transcribed_configs_give_the_published_sizes() -> None:
 
 def test_the_tiny_configs_are_small() -> None:
     assert max(parameter_counts("tiny").values()) < 2_000_000
+
+
+def _installed(mode: str) -> bool:
+    try:
+        backend_for(mode)
+    except QuantizationUnavailable:
+        return False
+    return True
+
+
+def test_kandinsky_5_runs_its_own_option_sets_one_request_per_call(
+    capsys: pytest.CaptureFixture[str], threads: None
+) -> None:
+    """Half precision, offload, and int8 and nf4 weights, each skipped without its backend;
+    at the square of the family's size list."""
+    main([*TINY_RUN[: TINY_RUN.index("--options")], "--families", "5", "--threads", "1"])
+    out = capsys.readouterr().out
+    assert "- 5: 64x64; 2 decoder steps" in out
+    _, _, *rows = [cells(line) for line in out.splitlines() if line.startswith("|")]
+    assert [row[1] for row in rows] == [
+        "fp16, SDPA",
+        "fp16, CPU offload",
+        "fp16, int8 weights",
+        "fp16, nf4 weights",
+    ]
+    for row, mode in zip(rows, ["none", "none", "int8", "nf4"], strict=True):
+        if mode != "none" and not _installed(mode):
+            assert row[2:] == ["skipped: backend not installed"] + ["-"] * 6
+        else:
+            assert all(float(cell) > 0 for cell in row[3:]), row
+
+
+def test_quantized_sets_load_the_built_pipeline_through_the_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threads: None
+) -> None:
+    """Quantized weights come only through `from_pretrained`: the built pipeline is saved once
+    and loaded back by the engine (here without a quantization backend, which this machine
+    may lack: the engine is asked for no quantization config)."""
+    import generation.engine.cache
+
+    monkeypatch.setattr(generation.engine.cache, "pipeline_quantization", lambda *args: None)
+    torch.set_num_threads(1)
+    cache = BuiltCache(EngineOptions(device="cpu", quantize="int8"), TINY, tmp_path)
+    pipe = cache.get("5", "text2img", K5.roles)
+    assert (tmp_path / "5-text2img" / "model_index.json").is_file()
+    assert cache.loads == 1 and type(pipe).__name__ == "Kandinsky5T2IPipeline"
+    intake = Intake(families=families_at("tiny"))
+    request = intake.prepare(
+        GenerationRequest(model="5", prompt="a fox", width=64, height=64, steps=2, seed=1)
+    )
+    (image,) = K5.run(cache, Call([request], [intake.decode(request)], lambda done, total: None))
+    assert image.size == (64, 64)

@@ -49,7 +49,7 @@ ALICE = user(1001, "alice")  # an admin (KBOT_ADMINS)
 BOB = user(1002, "bob")
 CAROL = user(1003, "carol")
 PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, message content
-CUSTOM_ID = re.compile(r"kb:(reroll|show|variations|init):(\d+)")
+CUSTOM_ID = re.compile(r"kb:(reroll|show|variations|init|edit):(\d+)")
 LABELS = re.compile(r" · #(\S+)")
 
 
@@ -162,12 +162,13 @@ def _assert_result(record: Recorded, pictures: int = 1, side: int = 64) -> None:
     for number, row in enumerate(rows, start=1):
         matches = [CUSTOM_ID.fullmatch(child["custom_id"]) for child in row["components"]]
         found = [match.groups() for match in matches if match]
-        assert [action for action, _ in found] == ["reroll", "show", "variations", "init"]
+        # Edit too: family 5 is configured
+        assert [action for action, _ in found] == ["reroll", "show", "variations", "init", "edit"]
         (image,) = {image for _, image in found}
         images.add(image)
         suffix = f" {number}" if pictures > 1 else ""
         labels = [child["label"] for child in row["components"]]
-        assert labels == [f"{label}{suffix}" for label in ("🔄", "ℹ️", "V", "⤴")]
+        assert labels == [f"{label}{suffix}" for label in ("🔄", "ℹ️", "V", "⤴", "✏️")]
     assert len(images) == pictures
 
 
@@ -265,7 +266,7 @@ async def _check_start(world: World) -> None:
     assert names == {
         *("imagine", "img2img", "inpaint", "mix", "depth", "history", "show", "reroll"),
         *("variations", "settings", "quota", "queue", "cancel", "language", "help", "link"),
-        *("init", "admin", "Use as init image"),
+        *("init", "admin", "Use as init image", "edit", "Edit this image"),
     }
     admin = next(c for c in fake.commands[GUILD_ID] if c["name"] == "admin")
     assert int(admin["default_member_permissions"]) == discord.Permissions(manage_guild=True).value
@@ -625,8 +626,8 @@ async def test_sync_commands_on_demand() -> None:
         )
         lines = await sync_commands(config, connector=fake.connector())
     assert [line.split(":")[0] for line in lines] == [
-        f"synced 19 commands to guild {GUILD_ID}",
-        f"synced 19 commands to guild {GUILD_ID + 1}",
+        f"synced 21 commands to guild {GUILD_ID}",
+        f"synced 21 commands to guild {GUILD_ID + 1}",
     ]
     assert not fake.identified  # logged in over REST only, no gateway
     assert set(fake.commands) == {GUILD_ID, GUILD_ID + 1}
@@ -730,3 +731,127 @@ async def test_a_result_is_retried_after_server_errors(
         assert len(failed) == 5
         delivered = fake.find(lambda r: _is_follow_up(r, token) and bool(r.files))
         assert len(delivered) == 1
+
+
+FIVE = {"model": "5", "size": "64x64", "steps": 2}
+
+
+def _size(record: Recorded) -> tuple[int, int]:
+    """The size of a result's (first) picture."""
+    return Image.open(io.BytesIO(record.files[0].data)).size
+
+
+async def _modal(world: World, token: str) -> dict[str, Any]:
+    """The modal an interaction was answered with."""
+    record = await world.fake.wait_for(lambda r: _is_callback(r, token))
+    assert record.json["type"] == 9, record.json  # MODAL
+    return dict(record.json["data"])
+
+
+async def test_kandinsky_5_and_edits_by_instruction(
+    settings: Settings, logs: pytest.LogCaptureFixture
+) -> None:
+    """`/imagine --model 5`; /edit with an attachment or an id; the Edit button and "Edit this
+    image" asking with a modal whose answer is the edit, after a restart too; the refusals;
+    family 5's sizes suggested once it is chosen."""
+    make = Interactions()
+    photo = png((96, 64))
+
+    async def said(name: str, options: dict[str, Any], who: dict[str, Any] = ALICE) -> str:
+        return await world.answer(await world.ask(make.slash(name, who, options)))
+
+    async with FakeDiscord(TOKEN) as fake:
+        async with running(settings, fake) as world:
+            token = await world.ask(make.slash("imagine", ALICE, {"prompt": "a fox", **FIVE}))
+            fox_result = await world.result(token)
+            _assert_result(fox_result)
+            assert "Kandinsky 5" in fox_result.json["embeds"][0]["description"]
+            fox = _made(fox_result, "edit")
+            asking = f"kb:edit:{fox.id}"
+
+            # the Edit button asks with a modal; its answer is the edit
+            token = await world.ask(make.press(asking, fake.message_with(asking), ALICE))
+            modal = await _modal(world, token)
+            assert modal["custom_id"] == asking and modal["title"] == "What should change?"
+            (label,) = modal["components"]
+            assert label["type"] == 18 and label["component"]["custom_id"] == "instruction"
+            answer = make.modal_submit(asking, {"instruction": "make it night --steps 2"}, ALICE)
+            token = await world.ask(answer)
+            assert (await world.answer(token)).startswith("Queued as job #")
+            night = _made(await world.result(token), "edit").label
+            assert (await said("show", {"id": night})).startswith(
+                f"Image #{night}: edit, Kandinsky 5"
+            )
+
+            # /edit with an attachment (the listed size nearest its aspect), and by id
+            image = fake.cdn_file("photo.png", photo)
+            options = {"instruction": "make it winter", "image": image, "steps": 2}
+            winter = await world.result(await world.ask(make.slash("edit", BOB, options)))
+            assert _size(winter) == (160, 96)
+            options = {"instruction": "add a moon", "id": fox.label, "steps": 2}
+            token = await world.ask(make.slash("edit", ALICE, options))
+            moon = _made(await world.result(token)).label
+            assert (await said("show", {"id": moon})).startswith(f"Image #{moon}: edit")
+
+            # "Edit this image": on one of our results, the same question as the button's
+            ours = make.message_command("Edit this image", fake.message_with(asking), ALICE)
+            assert (await _modal(world, await world.ask(ours)))["custom_id"] == asking
+            # on someone's picture: the picture waits for the answer
+            theirs = fake.user_message(BOB, [fake.cdn_file("cat.png", photo)])
+            token = await world.ask(make.message_command("Edit this image", theirs, ALICE))
+            picture_question = (await _modal(world, token))["custom_id"]
+            assert picture_question.startswith("kb:edit:picture:")
+            answer = make.modal_submit(picture_question, {"instruction": "make it blue"}, ALICE)
+            blue = await world.result(await world.ask({**answer}))
+            assert _size(blue) == (160, 96)
+            # on a message without a picture: how to give one
+            bare = make.message_command("Edit this image", fake.user_message(BOB, []), ALICE)
+            assert (await world.answer(await world.ask(bare))).startswith(
+                "Which picture should /edit change?"
+            )
+
+            # refusals, each with its sentence
+            assert (await said("edit", {"instruction": "make it night"})).startswith(
+                "Which picture should /edit change? Send a photo"
+            )
+            for instruction, sentence in [
+                (
+                    "make it night --strength 0.5",
+                    "edit takes no strength: the instruction says what to change; "
+                    "leave out --strength",
+                ),
+                (
+                    "make it night --model 2.2",
+                    "Kandinsky 2.2 cannot edit by instruction; try model 5",
+                ),
+            ]:
+                options = {"instruction": instruction, "image": image}
+                assert await said("edit", options) == sentence
+            options = {"prompt": "a watercolor", "image": image, "model": "5"}
+            assert (await said("img2img", options)).startswith(
+                "Kandinsky 5 changes a picture by instruction, not by strength: use /edit"
+            )
+            listed = "Kandinsky 5 makes only these sizes: 64x64, 80x176, 176x80, 96x160"
+            options = {"prompt": "a cat", "model": "5", "size": "512x512"}
+            assert (await said("imagine", options)).startswith(listed)
+            answer = make.modal_submit(asking, {"instruction": "make it mine"}, BOB)
+            assert await world.answer(await world.ask(answer)) == f"There is no image #{fox.label}."
+
+            # size suggestions: family 5's list once it is chosen, the common sizes before
+            for model, offered in [
+                ("5", ["64x64", "80x176", "176x80", "96x160", "160x96", "112x144", "144x112"]),
+                ("2.2", ["768x768", "512x512", "1024x1024", "768x512"]),
+            ]:
+                options = {"prompt": "a fox", "model": model, "size": "x"}
+                token = await world.ask(make.slash("imagine", ALICE, options, focused="size"))
+                callback = await fake.wait_for(lambda r, t=token: _is_callback(r, t))
+                choices = [choice["value"] for choice in callback.json["data"]["choices"]]
+                assert choices[: len(offered)] == offered, choices
+
+        # after a restart: the question asked before is still answered, the button still asks
+        async with running(settings, fake) as world:
+            answer = make.modal_submit(asking, {"instruction": "make it rain --steps 2"}, ALICE)
+            rain = _made(await world.result(await world.ask(answer))).label
+            assert (await said("show", {"id": rain})).startswith(f"Image #{rain}: edit")
+            token = await world.ask(make.press(asking, fake.message_with(asking), ALICE))
+            assert (await _modal(world, token))["custom_id"] == asking

@@ -96,8 +96,13 @@ def test_demo_is_a_chat_session_with_one_image_per_task(
     run_demo(tiny_settings, tmp_path / "demo", out=out)
     transcript = out.getvalue()
     paths = sorted((tmp_path / "demo").glob("*.png"))  # numbered in the order they were made
-    tasks = [decode(path.read_bytes()).text["task"] for path in paths]  # type: ignore[attr-defined]
-    assert tasks == ["text2img", "text2img", "img2img", "inpaint", "mix", "depth", "depth", "depth"]
+    recipes = [decode(path.read_bytes()).text for path in paths]  # type: ignore[attr-defined]
+    assert [recipe["task"] for recipe in recipes] == [
+        *("text2img", "text2img", "img2img", "inpaint", "mix", "depth", "depth", "depth"),
+        *("text2img", "edit"),
+    ]
+    assert [recipe["model"] for recipe in recipes][-2:] == ["5", "5"]
+    assert "make it night\nseed 7 · Kandinsky 5" in transcript
     assert all(str(path) in transcript for path in paths)
     assert "> /history" in transcript and "Your images, page 1 of 1:" in transcript
     assert "Kandinsky 3 has no inpainting; try model 2.2" in transcript

@@ -56,8 +56,9 @@ TOKEN = "123456:TEST-TOKEN-abcdef"
 SMALL = "--size 64x64 --steps 2 --prior-steps 2"
 ALICE = User(1, "Alice", "alice", "en")
 BOB = User(2, "Bob", "bob", "en")
-RESULT_ORDER = (Action.REROLL, Action.RECIPE, Action.VARIATIONS, Action.USE_AS_INIT)
-LABELS = ("🔄", "ℹ️", "V", "⤴")
+# Every image's buttons; Edit too, family 5 being configured.
+RESULT_ORDER = (Action.REROLL, Action.RECIPE, Action.VARIATIONS, Action.USE_AS_INIT, Action.EDIT)
+LABELS = ("🔄", "ℹ️", "V", "⤴", "✏️")
 OLGA = User(3, "Olga", "olga", "ru")
 GROUP = -1001234
 RESULTS = ("sendPhoto", "sendDocument", "sendMediaGroup")
@@ -852,3 +853,86 @@ async def test_a_message_left_waiting_is_delivered_once_after_a_restart(
     async with serving(fake, settings, log_guard):  # and once more: nothing is sent again
         pass
     assert len(fake.results(chat, message)) == 1
+
+
+FIVE = "--model 5 --size 64x64 --steps 2"
+
+
+def result_size(call: Call) -> tuple[int, int]:
+    """The size of a single result's picture."""
+    data = call.files["photo" if call.method == "sendPhoto" else "document"]
+    return Image.open(io.BytesIO(data)).size
+
+
+async def test_kandinsky_5_and_edits_by_instruction(
+    fake: FakeTelegram, settings: Settings, log_guard: LogGuard
+) -> None:
+    """`/imagine --model 5`; /edit on a photo's caption, as a reply to a picture and to a
+    result; the Edit button's question and its reply, after a restart too; the refusals."""
+    chat = ALICE.id
+
+    def say(body: str, **options: Any) -> int:
+        return fake.text(chat, ALICE, body, **options)
+
+    async with serving(fake, settings, log_guard):
+        fox_call = await result_of(fake, chat, say(f"/imagine a fox --seed 1 {FIVE}"))
+        assert "Kandinsky 5" in fox_call.params["caption"]
+        fox, fox_message = buttons_of(fox_call)[Action.EDIT], fox_call.result["message_id"]
+
+        # a photo with the caption /edit: the tiny size list's nearest to its 3:2 aspect
+        captioned = fake.photo(chat, ALICE, png((96, 64)), "/edit make it night --steps 2")
+        assert result_size(await result_of(fake, chat, captioned)) == (160, 96)
+        # /edit replying to a picture, and to one of the bot's results (its stored picture)
+        picture = fake.photo(chat, ALICE, png((64, 96), "seagreen"))
+        winter = say("/edit make it winter --steps 2", reply_to=picture)
+        assert result_size(await result_of(fake, chat, winter)) == (96, 160)
+        await result_of(fake, chat, say("/edit add a moon --steps 2", reply_to=fox_message))
+
+        # the Edit button asks, with the reply field open; the reply is the edit
+        mark = fake.mark()
+        query = fake.press(chat, ALICE, fox_message, Button(Action.EDIT, fox, "").data)
+        question = await said(fake, chat, fox_message, f"✏️ #{fox} What should change", mark)
+        assert fake.find("answerCallbackQuery", callback_query_id=query)
+        assert question.params["reply_markup"] == {"force_reply": True}
+        asked = question.result["message_id"]
+        answer = say("make it night --steps 2", reply_to=asked)
+        night = buttons_of(await result_of(fake, chat, answer))[Action.EDIT]
+        await said(fake, chat, say(f"/show {night}"), f"Image #{night}: edit, Kandinsky 5")
+
+        # refusals, each with its sentence
+        for body, sentence in [
+            ("/edit make it night", "Which picture should /edit change? Send a photo"),
+            ("/edit", "Which picture should /edit change?"),
+            ("/imagine a cat --model 5 --size 512x512", "makes only these sizes: 64x64, 80x176"),
+        ]:
+            await said(fake, chat, say(body), sentence)
+        for caption, sentence in [
+            ("/edit make it night --strength 0.5", "edit takes no strength"),
+            ("/edit make it night --model 2.2", "Kandinsky 2.2 cannot edit by instruction; try"),
+            ("/img2img a watercolor --model 5", "use /edit (task edit) and say what to change"),
+            ("/edit", "Say what to change after /edit, for example: /edit make it night"),
+        ]:
+            await said(fake, chat, fake.photo(chat, ALICE, png(), caption), sentence)
+
+        # someone else's result, in a group: no such image, by reply or by the button's question
+        group_fox = await result_of(
+            fake, GROUP, fake.text(GROUP, ALICE, f"/imagine@{BOT_USERNAME} a fox {FIVE}")
+        )
+        theirs, their_message = buttons_of(group_fox)[Action.EDIT], group_fox.result["message_id"]
+        bob = fake.text(GROUP, BOB, f"/edit@{BOT_USERNAME} make it night", reply_to=their_message)
+        await said(fake, GROUP, bob, f"There is no image #{theirs}.")
+        mark = fake.mark()
+        fake.press(GROUP, ALICE, their_message, Button(Action.EDIT, theirs, "").data)
+        group_question = await said(fake, GROUP, their_message, f"✏️ #{theirs}", mark)
+        bob = fake.text(GROUP, BOB, "make it night", reply_to=group_question.result["message_id"])
+        await said(fake, GROUP, bob, f"There is no image #{theirs}.")
+
+    # after a restart: the button still asks, and a question asked before is still answered
+    async with serving(fake, settings, log_guard):
+        later = say("make it rain --steps 2", reply_to=asked)
+        rain = buttons_of(await result_of(fake, chat, later))[Action.EDIT]
+        shown = f"Image #{rain}: edit, Kandinsky 5"
+        await said(fake, chat, say(f"/show {rain}"), shown)
+        mark = fake.mark()
+        fake.press(chat, ALICE, fox_message, Button(Action.EDIT, fox, "").data)
+        await said(fake, chat, fox_message, f"✏️ #{fox}", mark)

@@ -81,6 +81,10 @@ class DiscordAdapter(Delivery):
         """A result button was pressed."""
         await self.inbound.press(interaction, button)
 
+    async def modal_submitted(self, interaction: discord.Interaction) -> None:
+        """A modal came back (the Edit question's)."""
+        await self.inbound.modal_submitted(interaction)
+
 
 async def sync_commands(
     config: DiscordConfig, *, connector: aiohttp.BaseConnector | None = None

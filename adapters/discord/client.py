@@ -36,6 +36,9 @@ class Host(Protocol):
     async def press(self, interaction: discord.Interaction, button: Button) -> None:
         """Run a pressed result button's action."""
 
+    async def modal_submitted(self, interaction: discord.Interaction) -> None:
+        """Take a submitted modal's answer (one this process sent, or another's)."""
+
 
 def log_http_failure(what: str, error: Exception) -> None:
     """Log a failed call once: our own bad request is an error, the rest a warning."""
@@ -72,6 +75,16 @@ class Client(discord.Client):
         self.tree = _Tree(self)
         for command in commands:
             self.tree.add_command(command)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Every interaction passes here: submitted modals go to the host, whether this
+        process sent them or not (discord.py itself only knows the modals it sent)."""
+        if interaction.type is not discord.InteractionType.modal_submit:
+            return
+        try:
+            await self.host.modal_submitted(interaction)
+        except Exception as error:
+            await self.host.report_error(interaction, error)
 
     async def setup_hook(self) -> None:
         """Register the buttons and sync the commands, once per login."""

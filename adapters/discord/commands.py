@@ -2,8 +2,9 @@
 
 `build_commands(config, inbound)` makes fresh command objects for one tree: the slash
 command of each non-admin command in `DiscordConfig.commands` (in menu order), the /admin
-group when the menu has admin commands (see `admin`), and the "Use as init image" message
-command beside /init. The option bounds and suggestions come from the operator's settings
+group when the menu has admin commands (see `admin`), the "Use as init image" message
+command beside /init and "Edit this image" beside /edit. The option bounds and suggestions
+come from the operator's settings
 (`options`). A menu command without a declaration here is left out with a warning, and a
 test holds the tree to the menu.
 
@@ -186,6 +187,34 @@ def _depth(o: Options, inbound: Inbound) -> Slash:
     return app_commands.command(name="depth")(depth)
 
 
+def _edit(o: Options, inbound: Inbound) -> Slash:
+    @o.described(
+        instruction="what to change, e.g. make it night (options such as --seed 4 may follow)",
+        image=f"{IMAGE} to change (or the one chosen with Use as init image)",
+        id=f"or one of your images: {IMAGE_NUMBER}",
+    )
+    async def edit(
+        interaction: discord.Interaction,
+        instruction: app_commands.Range[str, 1, o.max_prompt],
+        image: discord.Attachment | None = None,
+        id: app_commands.Range[str, 1, MAX_LABEL] | None = None,
+        negative: str | None = None,
+        seed: app_commands.Range[int, 0, MAX_SEED] | None = None,
+        steps: app_commands.Range[int, 1, o.max_steps] | None = None,
+        guidance: app_commands.Range[float, 0.0, o.max_guidance] | None = None,
+        count: app_commands.Range[int, 1, MAX_IMAGES] | None = None,
+    ) -> None:
+        """Change a picture as you say (Kandinsky 5)."""
+        text = command_text(
+            instruction, neg=negative, seed=seed, steps=steps, cfg=guidance, n=count
+        )
+        if id is not None:  # the picture's number goes first, as in `/edit #12 make it night`
+            text = f"#{id.strip().removeprefix('#')} {text}"
+        await inbound.submit(interaction, "edit", text, [image])
+
+    return app_commands.command(name="edit")(edit)
+
+
 def _by_id(name: str, doc: str) -> Callable[[Options, Inbound], Slash]:
     """A command that acts on one image, given by its id."""
 
@@ -312,6 +341,14 @@ def _use_as_init(inbound: Inbound) -> app_commands.ContextMenu:
     return app_commands.ContextMenu(name="Use as init image", callback=use_as_init)
 
 
+def _edit_this_image(inbound: Inbound) -> app_commands.ContextMenu:
+    async def edit_this_image(interaction: discord.Interaction, message: discord.Message) -> None:
+        """Ask what to change in this message's picture, then change it."""
+        await inbound.edit_picture(interaction, message)
+
+    return app_commands.ContextMenu(name="Edit this image", callback=edit_this_image)
+
+
 def declarations(topics: list[str]) -> dict[str, Callable[[Options, Inbound], Slash]]:
     """Each command's Discord declaration by name (`topics`: the /help choices)."""
     return {
@@ -320,6 +357,7 @@ def declarations(topics: list[str]) -> dict[str, Callable[[Options, Inbound], Sl
         "inpaint": _inpaint,
         "mix": _mix,
         "depth": _depth,
+        "edit": _edit,
         "reroll": _by_id("reroll", "Draw an image's recipe again with a new seed."),
         "variations": _by_id("variations", "Make variations of one of your images."),
         "init": _init,
@@ -354,4 +392,6 @@ def build_commands(config: DiscordConfig, inbound: Inbound) -> list[AppCommand]:
         built.append(admin_group(options, inbound))
     if any(info.name == "init" for info in menu):
         built.append(_use_as_init(inbound))
+    if any(info.name == "edit" for info in menu):
+        built.append(_edit_this_image(inbound))
     return built

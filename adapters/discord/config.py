@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.chat.menu import CommandInfo
+from generation.families import DEFAULT_FAMILIES, Families
 from generation.request import Limits
 
 
@@ -29,3 +30,6 @@ class DiscordConfig:
     """The side of the square size suggested first."""
     families: tuple[str, ...] = ()
     """The model families users may choose (autocomplete, admin preload and unload)."""
+    registry: Families = DEFAULT_FAMILIES
+    """The family registry, with the sizes the checkpoints make: a family that makes only
+    listed sizes (Kandinsky 5) has its list suggested once it is chosen."""

@@ -6,7 +6,9 @@ one `Command` in the shared option grammar goes to the bot, named after the inte
 interaction's response when it comes within `DiscordConfig.answer_within` seconds;
 otherwise the interaction is deferred then (`defer(thinking=True)`, ephemeral for private
 commands) and the answer replaces "thinking" (`opening`). A picture the adapter will not
-take becomes the command's `refusal`, which the bot words in the user's language.
+take becomes the command's `refusal`, which the bot words in the user's language. An Edit
+(the button, or the "Edit this image" message command) first asks for the instruction with
+a modal (`asking`); the modal's answer is the /edit.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import aiohttp
 import discord
 
 from adapters.discord import opening
+from adapters.discord.asking import WaitingPictures, edit_modal, image_question, submitted
 from adapters.discord.client import log_http_failure
 from adapters.discord.config import DiscordConfig
 from adapters.discord.delivery import LiveInteractions
@@ -86,6 +89,7 @@ class Inbound:
         self.config = config
         self.handle = handle
         self.live = live
+        self.waiting = WaitingPictures()
 
     async def submit(
         self,
@@ -132,8 +136,47 @@ class Inbound:
         await self.handle(replace(command, attachments=attachments, reply_image_id=reply_image_id))
 
     async def press(self, interaction: discord.Interaction, button: Button) -> None:
-        """A result button: run its action on its image, as its presser."""
+        """A result button: run its action on its image, as its presser (Edit asks first)."""
+        if button.action is Action.EDIT:
+            await self._ask_edit(interaction, image_question(button.image_id))
+            return
         await self.submit(interaction, str(button.action), reply_image_id=button.image_id)
+
+    async def edit_picture(
+        self, interaction: discord.Interaction, message: discord.Message
+    ) -> None:
+        """The "Edit this image" message command: ask what to change in a message's picture
+        (one of our results by its id).
+
+        A message without a picture goes to the bot as an /edit without one: the first file
+        is refused by its type, and with no file the bot says how to give a picture.
+        """
+        me = interaction.client.user
+        image_id = _result_image_id(message) if me and message.author.id == me.id else None
+        if image_id is not None:
+            await self._ask_edit(interaction, image_question(image_id))
+            return
+        pictures = [a for a in message.attachments if content_type(a) in PICTURE_TYPES]
+        if not pictures:
+            await self.submit(interaction, "edit", "", message.attachments[:1])
+            return
+        await self._ask_edit(interaction, self.waiting.hold(interaction.id, pictures[0]))
+
+    async def _ask_edit(self, interaction: discord.Interaction, custom_id: str) -> None:
+        limit = self.config.limits.max_prompt_chars
+        await interaction.response.send_modal(edit_modal(custom_id, str(interaction.locale), limit))
+
+    async def modal_submitted(self, interaction: discord.Interaction) -> None:
+        """An edit modal came back: its instruction is an /edit of what it asked about."""
+        answer = submitted(interaction.data or {})
+        if answer is None:
+            return
+        custom_id, instruction = answer
+        parsed = Button.parse(custom_id)
+        if parsed is not None:
+            await self.submit(interaction, "edit", instruction, reply_image_id=parsed[1])
+            return
+        await self.submit(interaction, "edit", instruction, [self.waiting.take(custom_id)])
 
     async def choose_init_picture(
         self, interaction: discord.Interaction, message: discord.Message

@@ -3,7 +3,8 @@ options are written back into the shared command grammar.
 
 `Options.of(config)` reads the configured limits (prompt length, steps, guidance), the sizes
 worth suggesting (the default size first, then common sizes and aspect ratios that fit
-`KBOT_MAX_SIDE` and `KBOT_MAX_PIXELS`) and the model families users may choose.
+`KBOT_MAX_SIDE` and `KBOT_MAX_PIXELS`; once a model that makes only listed sizes is chosen,
+its list) and the model families users may choose.
 `command_text` turns the options a user filled in into `a fox --model 2.2 --seed 4`, which
 the bot parses like text typed on any other platform.
 """
@@ -12,8 +13,8 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import discord
@@ -21,7 +22,8 @@ from discord import app_commands
 
 from adapters.discord.config import DiscordConfig
 from bot.chat.grammar import ParsedText, format_options
-from generation.request import SCHEDULERS
+from generation.families import DEFAULT_FAMILIES, Families, SizeList
+from generation.request import SCHEDULERS, Limits
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -46,16 +48,30 @@ _DESCRIBE: dict[str, str] = {
 }
 
 
-def _sizes(config: DiscordConfig) -> tuple[str, ...]:
-    """The default square size first, then the common sizes within the limits."""
-    limits, side = config.limits, config.default_size
-    sizes = []
-    for size in (f"{side}x{side}", *SIZES):
+def _within(limits: Limits, sizes: Iterable[str]) -> tuple[str, ...]:
+    """The sizes (`768x512`) that fit the limits, each once, in order."""
+    kept: list[str] = []
+    for size in sizes:
         width, height = (int(part) for part in size.split("x"))
         fits = limits.min_side <= min(width, height) and max(width, height) <= limits.max_side
-        if fits and width * height <= limits.max_pixels and size not in sizes:
-            sizes.append(size)
-    return tuple(sizes)
+        if fits and width * height <= limits.max_pixels and size not in kept:
+            kept.append(size)
+    return tuple(kept)
+
+
+def _sizes(config: DiscordConfig) -> tuple[str, ...]:
+    """The default square size first, then the common sizes within the limits."""
+    side = config.default_size
+    return _within(config.limits, (f"{side}x{side}", *SIZES))
+
+
+def _listed(config: DiscordConfig) -> dict[str, tuple[str, ...]]:
+    """The sizes of each family that makes only listed ones, within the limits."""
+    return {
+        spec.name: _within(config.limits, (f"{w}x{h}" for w, h in spec.size_rule.sizes))
+        for spec in config.registry
+        if isinstance(spec.size_rule, SizeList)
+    }
 
 
 def _either(values: Sequence[str]) -> str:
@@ -86,6 +102,9 @@ class Options:
     max_guidance: float
     sizes: tuple[str, ...]
     families: tuple[str, ...]
+    listed: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """The sizes of the families that make only listed ones, by family name."""
+    registry: Families = DEFAULT_FAMILIES
 
     @classmethod
     def of(cls, config: DiscordConfig) -> Options:
@@ -96,6 +115,8 @@ class Options:
             max_guidance=float(config.limits.max_guidance),
             sizes=_sizes(config),
             families=config.families,
+            listed=_listed(config),
+            registry=config.registry,
         )
 
     def described(self, **extra: str) -> Callable[[_F], _F]:
@@ -128,8 +149,14 @@ class Options:
     async def complete_size(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        """Sizes within the limits, and common aspect ratios."""
-        return suggest((*self.sizes, *ASPECTS), current)
+        """Sizes within the limits (the chosen model's list, if it makes only listed sizes),
+        and common aspect ratios."""
+        return suggest((*self.sizes_for(interaction.namespace.model), *ASPECTS), current)
+
+    def sizes_for(self, model: object) -> tuple[str, ...]:
+        """The sizes to suggest when `model` (as typed, perhaps nothing yet) is chosen."""
+        spec = self.registry.lookup(model) if isinstance(model, str) else None
+        return self.listed.get(spec.name, self.sizes) if spec is not None else self.sizes
 
 
 def command_text(prompt: str, **options: object) -> str:

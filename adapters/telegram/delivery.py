@@ -32,6 +32,7 @@ from adapters.telegram.failures import delivery_error, sending
 from adapters.telegram.flood import StatusEdits
 from adapters.telegram.present import (
     fits_photo,
+    force_reply,
     keyboard,
     reply_parameters,
     split_text,
@@ -82,7 +83,7 @@ class Delivery:
         `parts` notes, are not sent again)."""
         await self._ready()
         parts = {} if parts is None else parts
-        reply = reply_parameters(destination)
+        reply, question = reply_parameters(destination), force_reply(destination)
         for number, chunk in enumerate(split_text(text)):
             if number < int(parts.get("chunks", 0)):
                 continue
@@ -91,6 +92,7 @@ class Delivery:
                 chunk,
                 reply_parameters=reply if number == 0 else None,
                 message_thread_id=thread(destination),
+                reply_markup=question if number == 0 else None,
             )
             await sending(call, "send a message")
             parts["chunks"] = number + 1

@@ -5,7 +5,9 @@ text: a prompt for the command the menu marks as the private-chat default, for i
 with a picture, for a mix in an album. Pictures come from photos and files (the message's
 own, or those of the message it replies to), downloaded within the cap; an album's
 messages are gathered into one command. A button press runs its action on its image, and
-replying to one of the bot's results names its image (`Command.reply_image_id`). A file
+replying to one of the bot's results names its image (`Command.reply_image_id`). A reply to
+the bot's question for an edit's instruction (`bot.chat.command.edit_question`, sent with
+the reply field open) is that instruction: an /edit of the image the question names. A file
 the adapter will not download becomes the command's `refusal`, which the bot words in the
 user's language.
 
@@ -33,7 +35,7 @@ from adapters.telegram.client import TelegramClient
 from adapters.telegram.config import TelegramConfig
 from adapters.telegram.delivery import SentResults
 from bot.chat.adapter import Handle
-from bot.chat.command import Attachment, Button, Command, Destination
+from bot.chat.command import Attachment, Button, Command, Destination, asked_image
 from bot.chat.downloads import check_download
 from bot.chat.menu import CommandInfo
 from bot.i18n.catalogue import text
@@ -43,7 +45,7 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
 _COMMAND = re.compile(r"/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?(?=\s|$)(.*)", re.DOTALL)
-_IMAGE_REF = re.compile(r"#(\d+)")
+_IMAGE_REF = re.compile(r"#(\d+(?:\.\d+)?)")
 
 Say = Callable[[Destination, str], Awaitable[None]]
 
@@ -85,6 +87,15 @@ def _keyboard_image(message: Message) -> int | None:
         if parsed is not None:
             return parsed[1]
     return None
+
+
+def _asked(message: Message) -> str | None:
+    """The number of the picture whose edit the bot asked about, when `message` replies to
+    that question."""
+    reply = message.reply_to_message
+    if reply is None or reply.from_user is None or reply.from_user.id != message.get_bot().id:
+        return None
+    return asked_image(reply.text or "")
 
 
 def _extra(message: Message) -> dict[str, str]:
@@ -177,6 +188,9 @@ class Inbound:
         if body.startswith("/"):
             return parse_command(body, self.client.bot.username)
         prompt = body.strip()
+        asked = _asked(message) if prompt else None
+        if asked is not None:
+            return "edit", f"#{asked} {prompt}"
         if not prompt or message.chat.type != ChatType.PRIVATE or self.prompt_command is None:
             return None
         if _has_picture(message) or _has_picture(message.reply_to_message):
@@ -209,7 +223,8 @@ class Inbound:
             chat_id=str(message.chat.id),
             name=name,
             text=rest,
-            reply_image_id=self._replied_image(message),
+            reply_image_id=(known := self._replied_image(message)),
+            reply_label=None if known is not None else self._replied_label(message),
             locale=user.language_code,
             message_id=str(message.message_id),
             extra=_extra(message),
@@ -270,10 +285,16 @@ class Inbound:
         known = self.results.get(reply.chat.id, reply.message_id)
         if known is None:
             known = _keyboard_image(reply)
-        if known is None and _has_picture(reply):
-            found = _IMAGE_REF.findall(reply.caption or "")
-            known = int(found[-1]) if found else None
         return known
+
+    def _replied_label(self, message: Message) -> str | None:
+        """The picture number the caption of the bot's picture this message replies to
+        shows (the last one of an album's), for when no stored id is known for it."""
+        reply = message.reply_to_message
+        if reply is None or reply.from_user is None or reply.from_user.id != message.get_bot().id:
+            return None
+        found = _IMAGE_REF.findall(reply.caption or "") if _has_picture(reply) else []
+        return found[-1] if found else None
 
     async def _pictures(self, message: Message | None) -> list[Attachment]:
         """The picture a message carries (photo or file), downloaded within the cap."""

@@ -1,5 +1,5 @@
 """How the bot's answers look on Telegram: lengths in UTF-16, split texts, photos or files,
-inline keyboards, and the command menu in each language.
+inline keyboards, questions that open the reply field, and the command menu in each language.
 
 Pure helpers over python-telegram-bot's types; no network.
 """
@@ -10,7 +10,13 @@ import re
 import struct
 from collections.abc import Sequence
 
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
+from telegram import (
+    BotCommand,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    ReplyParameters,
+)
 from telegram.constants import FileSizeLimit, MessageLimit
 
 from bot.chat.command import Button, Destination
@@ -123,3 +129,8 @@ def thread(destination: Destination) -> int | None:
     """The forum topic to answer in, if the command came from one."""
     value = destination.extra.get("thread", "")
     return int(value) if value.isdigit() else None
+
+
+def force_reply(destination: Destination) -> ForceReply | None:
+    """A question answered by replying to it opens the reply field at once."""
+    return ForceReply() if destination.asks else None

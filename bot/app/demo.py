@@ -18,6 +18,7 @@ from bot.app.settings import Settings
 TINY_DIR = Path(".kbot") / "tiny-models"
 SMALL = "--size 64x64 --steps 2 --prior-steps 2"
 DEMO_USER = "demo"
+SMALL_5 = "--steps 2"  # Kandinsky 5: no prior; the tiny models' smallest size is the default
 
 
 def ensure_tiny_models(directory: Path) -> Path:
@@ -53,7 +54,8 @@ def _pictures(folder: Path) -> tuple[Path, Path]:
 
 
 def demo_script(picture: Path, mask: Path) -> list[str]:
-    """The commands the demo types, one of each generation task and a few others."""
+    """The commands the demo types, one of each generation task (Kandinsky 5's text to
+    image and edit among them) and a few others."""
     return [
         "/help",
         f"/imagine a lighthouse at dusk --seed 7 --n 2 {SMALL}",
@@ -63,6 +65,8 @@ def demo_script(picture: Path, mask: Path) -> list[str]:
         f"/depth {picture} a stone tower --seed 7 {SMALL}",
         f"/depth {picture} a glass tower --init --strength 0.5 --seed 7 {SMALL}",
         "1",
+        f"/imagine a lighthouse at dusk --model 5 --seed 7 {SMALL_5}",
+        f"/edit {picture} make it night --seed 7 {SMALL_5}",
         "/history",
         "/show 3",
         "/quota",

@@ -206,10 +206,14 @@ async def running_bot(settings: Settings) -> AsyncIterator[App]:
         settings.database, settings.data_dir, default_daily_limit=settings.daily_limit
     )
     families = tuple(build_registry(settings).families())
+    registry = build_families(settings)
+    edit = any(registry.get(family).supports("edit") for family in families)
     repliers: dict[str, Replier] = {}
     sender = Sender(store, repliers)
     outbox = Outbox(store, sender)
-    notifier = Notifier(store, repliers, outbox, progress_interval=settings.progress_interval)
+    notifier = Notifier(
+        store, repliers, outbox, progress_interval=settings.progress_interval, edit=edit
+    )
     warming: WarmingEngine | None = None
     engine: EngineControl
     try:
@@ -243,7 +247,7 @@ async def running_bot(settings: Settings) -> AsyncIterator[App]:
             queue_size=settings.queue_size,
             user_queue=settings.user_queue,
             families=families,
-            registry=build_families(settings),
+            registry=registry,
             link_minutes=settings.link_minutes,
             max_upload_bytes=settings.max_upload_bytes,
             max_upload_pixels=settings.max_upload_pixels,

@@ -8,7 +8,7 @@ import signal
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from bot.app.root import build_registry, command_menu, running_bot
+from bot.app.root import build_families, build_registry, command_menu, running_bot
 from bot.app.settings import Settings, SettingsError
 from bot.chat.adapter import Adapter, Handle
 from bot.chat.inbox import Inbox
@@ -62,6 +62,7 @@ def discord_config(settings: Settings, commands: Sequence[CommandInfo]) -> Disco
         limits=settings.limits,
         default_size=settings.default_size,
         families=tuple(str(family) for family in build_registry(settings).families()),
+        registry=build_families(settings),
     )
 
 

@@ -1,7 +1,8 @@
 """The chat-level contract between the adapters and the bot, and what every platform shares.
 
-- `command`: the command model every adapter builds, what the bot answers with, and the
-  result buttons' callback data (`Button.data`, `Button.parse`).
+- `command`: the command model every adapter builds, what the bot answers with, the
+  result buttons' callback data (`Button.data`, `Button.parse`), and the mark of the question
+  an Edit asks (`edit_question`, `asked_image`).
 - `replier`, `adapter`: the interfaces adapters implement to speak and to run; `Handle`;
   how sending fails (`DeliveryError`: `TryLater` or `Refused`).
 - `inbox`: where an adapter stores what a platform delivered before acknowledging it (the

@@ -5,6 +5,7 @@ Pure data: frozen dataclasses with pictures as bytes. Nothing here knows a platf
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import re
 from dataclasses import dataclass, field
@@ -20,6 +21,9 @@ class Attachment:
     data: bytes = field(repr=False)
     filename: str = ""
     content_type: str = ""
+
+
+_ASKS = "asks"  # the `Destination.extra` key of a question answered by a reply
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +45,16 @@ class Destination:
             "reply_to": self.reply_to,
             "extra": dict(self.extra),
         }
+
+    def asking(self) -> Destination:
+        """The same place, for a question answered by replying to it: a platform that can
+        (Telegram) opens the reply field at once."""
+        return dataclasses.replace(self, extra={**self.extra, _ASKS: "reply"})
+
+    @property
+    def asks(self) -> bool:
+        """Whether the message sent here is a question answered by replying to it."""
+        return self.extra.get(_ASKS) == "reply"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Destination:
@@ -67,6 +81,9 @@ class Command:
     attachments: tuple[Attachment, ...] = ()
     reply_attachments: tuple[Attachment, ...] = ()
     reply_image_id: int | None = None
+    reply_label: str | None = None
+    """The picture number (`12.2`) a replied-to message shows, when the adapter knows no
+    stored id for it (the caption of a result it no longer remembers)."""
     locale: str | None = None
     message_id: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
@@ -111,6 +128,7 @@ class Action(enum.StrEnum):
     VARIATIONS = "variations"
     USE_AS_INIT = "init"
     RECIPE = "show"
+    EDIT = "edit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,3 +167,26 @@ class OutImage:
     image_id: int = 0
     filename: str = "kandinsky.png"
     label: str = ""
+
+
+EDIT_MARK = "✏️"
+"""The Edit button's label, and how a question for an edit's instruction begins."""
+# The pencil with or without its emoji variation selector (some apps drop it).
+_EDIT_QUESTION = re.compile(r"\u270f\ufe0f?\s?#(?P<label>[0-9]{1,20}(?:\.[0-9]{1,3})?)(?!\S)")
+
+
+def edit_question(label: str) -> str:
+    """How the question "what should change in picture #12.2?" begins: `✏️ #12.2` (the
+    picture's number as people see it, `bot.chat.labels`).
+
+    A reply to that question is the instruction (`asked_image` reads the picture's number
+    back from the question's text), so nothing waits in memory for the answer.
+    """
+    return f"{EDIT_MARK} #{label}"
+
+
+def asked_image(text: str) -> str | None:
+    """The picture number a question made with `edit_question` asks about; None for any
+    other text."""
+    match = _EDIT_QUESTION.match(text.strip())
+    return match["label"] if match else None

@@ -107,3 +107,14 @@ class Context:
             self.command.destination, message, key=reply_key(self.command, self.replies)
         )
         await self.services.outbox.send(draft)
+
+    async def ask(self, key: str, /, **values: Any) -> None:
+        """Ask the catalogue question `key`, answered by replying to it
+        (`Destination.asking`)."""
+        self.replies += 1
+        draft = text_draft(
+            self.command.destination.asking(),
+            self.t(key, **values),
+            key=reply_key(self.command, self.replies),
+        )
+        await self.services.outbox.send(draft)

@@ -1,15 +1,17 @@
-"""Commands that make pictures: /imagine, /img2img, /inpaint, /mix and /depth."""
+"""Commands that make pictures: /imagine, /img2img, /inpaint, /mix, /depth and /edit."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
 
-from bot.chat.command import Attachment
+from bot.chat.command import Attachment, edit_question
 from bot.chat.grammar import ParsedText, parse_command_text
+from bot.chat.labels import image_label, looks_like_label
 from bot.chat.mix import parse_mix
 from bot.commands.context import Context
 from bot.commands.intake import submit
+from bot.commands.pictures import named_image
 from bot.commands.router import Route, Router
 from generation.images import decode_image, has_transparency
 from generation.request import (
@@ -22,15 +24,23 @@ from generation.request import (
 )
 
 DEFAULT_STRENGTH = 0.6
+FINDS_ITS_FAMILY = (Task.DEPTH, Task.EDIT)
+"""Tasks that, without `--model`, go to a family that runs them (one family runs each)."""
 
 
 async def build_request(
     ctx: Context, task: Task, parsed: ParsedText, picture: bytes | None = None
 ) -> GenerationRequest:
-    """A request from the command's options over the user's defaults over the bot's."""
+    """A request from the command's options over the user's defaults over the bot's.
+
+    Without `--model`, a task the default family does not run (depth, edit) goes to the first
+    family that runs it.
+    """
     defaults = await ctx.store.get_settings(ctx.user.id)
     config = ctx.config
     model = parsed.model or defaults.default_model or config.default_model
+    if parsed.model is None and task in FINDS_ITS_FAMILY:
+        model = config.registry.for_task(task, model)
     rule = config.registry.get(model).size_rule
     side = config.default_size
     width, height = defaults.width or side, defaults.height or side
@@ -152,9 +162,50 @@ async def depth(ctx: Context) -> None:
     if prepared is None:
         return
     parsed, request = prepared
-    if parsed.model is None:
-        request = request.replace(model=ctx.config.registry.for_task(Task.DEPTH, request.model))
     await submit(ctx, request.replace(depth_img2img=parsed.init))
+
+
+def _image_word(text: str) -> tuple[str | None, str]:
+    """The word naming the picture an /edit changes (`#12.2 make it night`, or `12` alone),
+    if the text starts with one, and the rest."""
+    first, rest = [*text.split(maxsplit=1), "", ""][:2]
+    if looks_like_label(first) and (first.startswith("#") or not rest):
+        return first, rest
+    return None, text
+
+
+async def edit(ctx: Context) -> None:
+    """Change a picture as an instruction says: the command's picture, the result it replies
+    to (or names), the picture it replies to, or the one chosen with /init.
+
+    Given a stored image and no instruction, ask for one: the answer is a reply to the
+    question, which names the picture (`edit_question`).
+    """
+    command = ctx.command
+    word, words = _image_word(command.text)
+    parsed = parse_command_text(words)
+    names_one = word is not None or command.reply_image_id is not None or command.reply_label
+    if not parsed.prompt.strip():
+        if command.attachments or not names_one:
+            pictures = command.pictures()
+            await ctx.reply("edit_need_instruction" if pictures else "edit_need_picture")
+            return
+        image = await named_image(ctx, word)
+        if image is not None:
+            await ctx.ask("edit_ask", mark=edit_question(image_label(image)))
+        return
+    if not command.attachments and names_one:
+        image = await named_image(ctx, word)
+        if image is None:
+            return
+        picture: bytes | None = await ctx.store.read_image(image)
+    else:
+        picture = await picture_for(ctx)
+    if picture is None:
+        await ctx.reply("edit_need_picture")
+        return
+    request = await build_request(ctx, Task.EDIT, parsed, picture)
+    await submit(ctx, request.replace(init_image=picture))
 
 
 def router() -> Router:
@@ -165,4 +216,5 @@ def router() -> Router:
         Route("inpaint", inpaint, aliases=("repaint",), pictures=True),
         Route("mix", mix, aliases=("blend",), pictures=True),
         Route("depth", depth, aliases=("controlnet",), pictures=True),
+        Route("edit", edit, pictures=True),
     )

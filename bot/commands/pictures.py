@@ -1,6 +1,8 @@
 """Pictures named by the numbers people see (`bot.chat.labels`), for their owner only.
 
-`find_image` turns a label (`12`, `12.2`) into one of the caller's stored images;
+`find_image` turns a label (`12`, `12.2`) into one of the caller's stored images, and
+`named_image` finds the image a command names, replies to or a button carries, answering
+when there is none;
 `find_picture` turns a label into picture bytes, a stored image or a picture a job was given
 (`12.in`), as `--from` names them (`bot.commands.checks.take_pictures`). Someone else's
 picture is treated as one that does not exist; admins may use any.
@@ -8,11 +10,11 @@ picture is treated as one that does not exist; admins may use any.
 
 from __future__ import annotations
 
-from bot.chat.labels import parse_label
+from bot.chat.labels import image_label, parse_label
 from bot.commands.context import Context
 from storage.records import ImageRecord
 
-__all__ = ["find_image", "find_picture", "shown"]
+__all__ = ["find_image", "find_picture", "named_image", "shown"]
 
 
 def shown(word: str) -> str:
@@ -44,3 +46,22 @@ async def find_picture(ctx: Context, word: str) -> bytes | None:
     given = job.request.to_record()[1]
     index = label.index or 0
     return given[index] if index < len(given) else None
+
+
+async def named_image(ctx: Context, word: str | None) -> ImageRecord | None:
+    """The caller's image that `word` names, or else the one the command replies to (a
+    button's or a remembered result's stored id, or the number a replied-to message shows);
+    None, answered with "no such image", when there is none the caller may use."""
+    command = ctx.command
+    word = word or command.reply_label
+    if word:
+        image, named = await find_image(ctx, word), shown(word)
+    elif command.reply_image_id is not None:
+        image = await ctx.store.get_image(command.reply_image_id)
+        named = image_label(image) if image is not None else str(command.reply_image_id)
+        image = image if image is not None and ctx.owns(image.user_id) else None
+    else:
+        return None
+    if image is None:
+        await ctx.reply("not_found_image", id=named)
+    return image

@@ -7,7 +7,7 @@ from bot.commands.again import again_line
 from bot.commands.context import Context
 from bot.commands.generate import DEFAULT_STRENGTH
 from bot.commands.intake import submit
-from bot.commands.pictures import find_image, find_picture, shown
+from bot.commands.pictures import find_picture, named_image, shown
 from bot.commands.router import Route, Router
 from generation.request import Task
 from storage.records import ImageRecord, JobRecord
@@ -25,20 +25,11 @@ async def _image(ctx: Context, name: str) -> ImageRecord | None:
     Someone else's image gets the same answer as one that does not exist.
     """
     word = _id_word(ctx)
-    image_id = ctx.command.reply_image_id
-    if not word and image_id is None:
+    command = ctx.command
+    if not word and command.reply_image_id is None and not command.reply_label:
         await ctx.reply("need_id", command=name)
         return None
-    if word:
-        image, named = await find_image(ctx, word), shown(word)
-    else:
-        assert image_id is not None
-        image = await ctx.store.get_image(image_id)
-        named = image_label(image) if image is not None else str(image_id)
-        image = image if image is not None and ctx.owns(image.user_id) else None
-    if image is None:
-        await ctx.reply("not_found_image", id=named)
-    return image
+    return await named_image(ctx, word)
 
 
 async def _job_of(ctx: Context, image: ImageRecord | None) -> JobRecord | None:
@@ -57,7 +48,8 @@ async def reroll(ctx: Context) -> None:
 
 
 async def variations(ctx: Context) -> None:
-    """Image-to-image variations of a result."""
+    """Variations of a result: image to image from it, or, with a family that changes
+    pictures only by instruction (Kandinsky 5), an edit of it whose instruction is its prompt."""
     image = await _image(ctx, "variations")
     job = await _job_of(ctx, image)
     if image is None or job is None:
@@ -66,22 +58,21 @@ async def variations(ctx: Context) -> None:
     prompt = (
         request.prompt or ", ".join(item.text for item in request.mix if item.text) or "variation"
     )
+    spec = ctx.config.registry.get(request.model)
+    by_instruction = not spec.supports(Task.IMG2IMG) and spec.supports(Task.EDIT)
     picture = await ctx.store.read_image(image)
-    await submit(
-        ctx,
-        request.replace(
-            task=Task.IMG2IMG,
-            prompt=prompt,
-            init_image=picture,
-            mask=None,
-            depth_hint=None,
-            mix=(),
-            depth_img2img=False,
-            seed=None,
-            strength=DEFAULT_STRENGTH,
-            placement=(),
-        ),
+    variation = request.replace(
+        task=Task.EDIT if by_instruction else Task.IMG2IMG,
+        prompt=prompt,
+        init_image=picture,
+        mask=None,
+        depth_hint=None,
+        mix=(),
+        depth_img2img=False,
+        seed=None,
+        placement=(),
     )
+    await submit(ctx, variation if by_instruction else variation.replace(strength=DEFAULT_STRENGTH))
 
 
 async def use_as_init(ctx: Context) -> None:

@@ -49,6 +49,16 @@ _EN: dict[str, str] = {
     "not_found_job": "There is no job #{id}.",
     "need_id": "Please give an id, for example /{command} 12.",
     "init_picture_missing": "This message has no PNG, JPEG or WebP picture to start from.",
+    "edit_need_picture": "Which picture should /edit change? Send a photo with the caption "
+    "/edit make it night, reply to a picture (or to one of my results) with /edit make it "
+    "night, or name one of your images: /edit #12 make it night. On Discord: the image option "
+    "of /edit, or Apps → Edit this image on a message.",
+    "edit_need_instruction": "Say what to change after /edit, for example: /edit make it night",
+    "edit_ask": "{mark} What should change in this picture? Reply to this message with it, for "
+    "example: make it night",
+    "edit_modal_title": "What should change?",
+    "edit_modal_label": "Instruction",
+    "edit_modal_example": "make it night, keep everything else",
     "upload_too_large": "Image #{id} is too large to upload here (the limit is {limit:.1f} MB); "
     "/show {id} has its recipe.",
     # durations (queue estimates, quota resets)
@@ -128,6 +138,7 @@ _EN: dict[str, str] = {
     "/inpaint (picture + mask) PROMPT: repaint the white part\n"
     "/mix a cat::0.3 | #1::0.7: blend texts and pictures\n"
     "/depth (with a picture) PROMPT: keep its shape\n"
+    "/edit (with a picture) INSTRUCTION: change it as you say (Kandinsky 5)\n"
     "/history, /show ID, /reroll ID, /variations ID, /init ID, /settings, /quota, /queue, "
     "/cancel, /language, /link, /help COMMAND\n"
     "Options: --model {models} --size 768x512 --ar 16:9 --seed 42 --steps 30 --cfg 4 "
@@ -146,6 +157,10 @@ _EN: dict[str, str] = {
     "Example: /mix a cat::0.3 | #1::0.7",
     "help_depth": "/depth PROMPT [--init]: keep the shape of the attached picture (ControlNet "
     "depth, Kandinsky 2.2); --init also starts from it. Example: /depth a stone tower",
+    "help_edit": "/edit INSTRUCTION: change a picture as you say (Kandinsky 5). Send it with a "
+    "photo, as a reply to a picture or to one of my results, or name one of your images: "
+    "/edit #12 make it night. The ✏️ button under a result asks what to change. "
+    "Example: /edit make it night",
     "help_reroll": "/reroll ID: the same recipe with a new seed. Example: /reroll 12",
     "help_variations": "/variations ID: variations of one of your images. Example: /variations 12",
     "help_init": "/init ID: use an image as the starting picture of your next command.",

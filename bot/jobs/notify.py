@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.chat.command import Action, Button, Destination
+from bot.chat.command import EDIT_MARK, Action, Button, Destination
 from bot.chat.labels import image_label
 from bot.chat.present import step_bar
 from bot.chat.replier import ProgressRef, Replier
@@ -46,13 +46,15 @@ RESULT_ACTIONS = (
 """The buttons every image of a result gets, in order, with their labels."""
 
 
-def result_buttons(images: list[ImageRecord]) -> list[Button]:
-    """The same buttons for each image, acting on it, image by image; with several images
-    each label carries the image's number in the result."""
+def result_buttons(images: list[ImageRecord], *, edit: bool = False) -> list[Button]:
+    """The same buttons for each image, acting on it, image by image (Edit, which asks what
+    to change, when `edit`); with several images each label carries the image's number in
+    the result."""
+    actions = (*RESULT_ACTIONS, (Action.EDIT, EDIT_MARK)) if edit else RESULT_ACTIONS
     buttons: list[Button] = []
     for number, image in enumerate(images, start=1):
         suffix = f" {number}" if len(images) > 1 else ""
-        buttons.extend(Button(action, image.id, label + suffix) for action, label in RESULT_ACTIONS)
+        buttons.extend(Button(action, image.id, label + suffix) for action, label in actions)
     return buttons
 
 
@@ -66,10 +68,13 @@ class Notifier:
         outbox: Outbox,
         *,
         progress_interval: float = 1.0,
+        edit: bool = False,
     ) -> None:
+        """`edit`: results get an Edit button (a family that edits by instruction is here)."""
         self.store = store
         self.repliers = repliers
         self.outbox = outbox
+        self.edit = edit
         self._steps = Throttle(progress_interval)  # per job; the last step always goes
         self._refs: dict[int, ProgressRef] = {}
 
@@ -168,7 +173,7 @@ class Notifier:
                     destination,
                     [image.id for image in images],
                     caption,
-                    result_buttons(images),
+                    result_buttons(images, edit=self.edit),
                     key=key_of("job", job.id, "result"),
                     **owner,
                 )

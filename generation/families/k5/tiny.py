@@ -193,7 +193,7 @@ def _template(pipeline_class: Any) -> tuple[str, int]:
 # --- the models -------------------------------------------------------------------------------
 def _qwen(tokenizer: Qwen2Tokenizer, seed: int) -> Qwen2_5_VLForConditionalGeneration:
     """Qwen2.5-VL with 2 text layers (mrope sections 2, 2, 4) and a 2-block vision tower."""
-    ids = {token: _token_id(tokenizer, token) for token in SPECIAL_TOKENS}
+    ids = special_token_ids(tokenizer)
     torch.manual_seed(seed)
     config = Qwen2_5_VLConfig(
         text_config={
@@ -207,8 +207,8 @@ def _qwen(tokenizer: Qwen2Tokenizer, seed: int) -> Qwen2_5_VLForConditionalGener
             "rope_scaling": {"type": "mrope", "mrope_section": [2, 2, 4]},
             "rope_theta": 1000000.0,
             "bos_token_id": None,
-            "eos_token_id": ids["<|im_end|>"],
-            "pad_token_id": ids["<|endoftext|>"],
+            "eos_token_id": ids["eos_token_id"],
+            "pad_token_id": ids["pad_token_id"],
         },
         vision_config={
             "depth": 2,
@@ -218,10 +218,10 @@ def _qwen(tokenizer: Qwen2Tokenizer, seed: int) -> Qwen2_5_VLForConditionalGener
             "out_hidden_size": QWEN_DIM,
             "fullatt_block_indexes": [1],
         },
-        image_token_id=ids["<|image_pad|>"],
-        video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"],
-        vision_end_token_id=ids["<|vision_end|>"],
+        image_token_id=ids["image_token_id"],
+        video_token_id=ids["video_token_id"],
+        vision_start_token_id=ids["vision_start_token_id"],
+        vision_end_token_id=ids["vision_end_token_id"],
     )
     return Qwen2_5_VLForConditionalGeneration(config)
 
@@ -300,14 +300,33 @@ def _randomise_modulation(model: Any, seed: int) -> None:
                 parameter.copy_(0.1 * torch.randn(parameter.shape, generator=generator))
 
 
+def qwen_processor() -> Any:
+    """The pipelines' `tokenizer` (an `ImageOnlyQwenProcessor`): the tiny Qwen tokenizer with
+    a small image processor."""
+    return ImageOnlyQwenProcessor(
+        image_processor=Qwen2VLImageProcessorPil(min_pixels=56 * 56, max_pixels=112 * 112),
+        tokenizer=_qwen_tokenizer(),
+    )
+
+
+def special_token_ids(tokenizer: Qwen2Tokenizer) -> dict[str, int]:
+    """The ids of the Qwen special tokens a Qwen2.5-VL config names."""
+    ids = {token: _token_id(tokenizer, token) for token in SPECIAL_TOKENS}
+    return {
+        "eos_token_id": ids["<|im_end|>"],
+        "pad_token_id": ids["<|endoftext|>"],
+        "image_token_id": ids["<|image_pad|>"],
+        "video_token_id": ids["<|video_pad|>"],
+        "vision_start_token_id": ids["<|vision_start|>"],
+        "vision_end_token_id": ids["<|vision_end|>"],
+    }
+
+
 def build(parts: TinyParts) -> dict[str, str | list[str]]:
     """Save the tiny Kandinsky 5 text-to-image and editing pipelines; return their entry."""
     seed = parts.seed
-    qwen_tokenizer = _qwen_tokenizer()
-    processor = ImageOnlyQwenProcessor(
-        image_processor=Qwen2VLImageProcessorPil(min_pixels=56 * 56, max_pixels=112 * 112),
-        tokenizer=qwen_tokenizer,
-    )
+    processor = qwen_processor()
+    qwen_tokenizer = processor.tokenizer
     second_tokenizer = clip_tokenizer()
     shared = {
         "text_encoder": _qwen(qwen_tokenizer, seed),
