@@ -195,17 +195,17 @@ class ConsoleAdapter:
             name = name.split("@")[0]
         else:
             name, rest = self._prompt_command(line), line
+        mix = self._names.get(name.lower()) == "mix"  # only a mix numbers its pictures
         words, attachments = [], []
         for word in _WORD.findall(rest):
             attachment, weight = self._attachment(word)
-            if attachment is not None:
-                attachments.append(attachment)
-                words.append(f"#{len(attachments)}{weight}" if weight else "")
-            else:
+            if attachment is None:
                 words.append(word)
-        text = " ".join(word for word in words if word)
-        if self._names.get(name.lower()) != "mix":  # only a mix numbers its pictures
-            text = " ".join(word for word in text.split(" ") if not _is_ref(word))
+                continue
+            attachments.append(attachment)
+            if mix and weight:
+                words.append(f"#{len(attachments)}{weight}")
+        text = " ".join(words)
         return self._command(name, text, tuple(attachments))
 
     def _prompt_command(self, line: str) -> str:
@@ -347,10 +347,6 @@ def _looks_like_file(name: str) -> bool:
     if name.startswith("~") and "/" in name:  # someone's home: ~alice/photo
         return True
     return ("/" in name or "\\" in name) and bool(path.suffix) and path.suffix != "."
-
-
-def _is_ref(word: str) -> bool:
-    return word.startswith("#") and word[1:].isdigit()
 
 
 def _content_type(path: Path) -> str:

@@ -33,7 +33,7 @@ ERRORS: dict[str, str] = {
     "prompt_empty": "prompt must not be empty",
     "whole_number": "{name} must be a whole number, got {value}",
     "not_a_number": "{name} must be a number, got {value}",
-    "between": "{name} must be between {low:g} and {high:g}, got {value}",
+    "between": "{name} must be between {low} and {high}, got {value}",
     "size_sides_multiple": "--size {size}: both sides must be multiples of {multiple}, "
     "and {value} is not",
     "size_sides_between": "--size {size}: both sides must be between {low} and {high} pixels, "

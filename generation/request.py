@@ -364,20 +364,21 @@ def _check_size(width: object, height: object, limits: Limits, spec: FamilySpec)
         raise RequestError.of("size", size, "size_pixels", width=width, height=height, limit=limit)
 
 
-def _check_range(
-    name: str, value: object, low: float, high: float, *, whole: bool, key: str = "between"
-) -> None:
-    """Refuse a value that is not a number (`whole`: an integer) from `low` to `high`.
+def _plain(number: float) -> float:
+    """A bound as people write it: 20 not 20.0, 4294967295 not 4.29497e+09, 7.5 as is."""
+    return int(number) if float(number).is_integer() else number
 
-    `key` names the sentence for a value out of range; the seed's ("seed_range") writes its
-    limit as the integer it is, where "between" would write 4294967295 as 4.29497e+09.
-    """
+
+def _check_range(name: str, value: object, low: float, high: float, *, whole: bool) -> None:
+    """Refuse a value that is not a number (`whole`: an integer) from `low` to `high`."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise RequestError.of(name, value, "not_a_number", name=name, value=repr(value))
     if whole and not isinstance(value, int):
         raise RequestError.of(name, value, "whole_number", name=name, value=repr(value))
     if not low <= value <= high or value != value:  # value != value catches NaN
-        raise RequestError.of(name, value, key, name=name, low=low, high=high, value=value)
+        raise RequestError.of(
+            name, value, "between", name=name, low=_plain(low), high=_plain(high), value=value
+        )
 
 
 def _check_scheduler(request: GenerationRequest, spec: FamilySpec) -> None:
@@ -405,7 +406,7 @@ def _check_numbers(request: GenerationRequest, limits: Limits) -> None:
     _check_range("strength", request.strength, 0, 1, whole=False)
     _check_range("num_images", request.num_images, 1, MAX_IMAGES, whole=True)
     if request.seed is not None:
-        _check_range("seed", request.seed, 0, MAX_SEED, whole=True, key="seed_range")
+        _check_range("seed", request.seed, 0, MAX_SEED, whole=True)
     if request.scheduler not in SCHEDULERS:
         raise RequestError.of(
             "scheduler",

@@ -258,6 +258,10 @@ def test_console_parses_files_and_choices(tmp_path: Path, monkeypatch: pytest.Mo
         assert [a.data for a in command.attachments] == [spaced.read_bytes()], quoted
     mixed = console.parse("/mix a cat::0.3 | 'my photo.png'::0.7")
     assert mixed is not None and mixed.text == "a cat::0.3 | #1::0.7"
+    # A picture's number stays: `/show #12`, `/edit #12.2 make it night`.
+    for line, text in [("/show #12", "#12"), ("/edit #12.2 make it night", "#12.2 make it night")]:
+        numbered = console.parse(line)
+        assert numbered is not None and numbered.text == text, line
     quoted_text = console.parse('/imagine "a red fox" in the snow')
     assert quoted_text is not None and quoted_text.text == '"a red fox" in the snow'
     # One word without a command, or a file name that names nothing, starts nothing.

@@ -20,6 +20,8 @@ from bot.chat.command import (
     asked_image,
     edit_question,
 )
+from bot.chat.labels import image_label
+from bot.chat.replier import Parts
 from bot.i18n.catalogue import text
 from bot.jobs.notify import result_buttons
 from generation.request import GenerationRequest, Task
@@ -47,8 +49,10 @@ class AskingReplier(FakeReplier):
 
     questions: list[str] = field(default_factory=list)
 
-    async def send_text(self, destination: Destination, text: str) -> None:
-        await super().send_text(destination, text)
+    async def send_text(
+        self, destination: Destination, text: str, *, parts: Parts | None = None
+    ) -> None:
+        await super().send_text(destination, text, parts=parts)
         if destination.asks:
             self.questions.append(text)
 
@@ -70,7 +74,7 @@ async def started(store: Store) -> tuple[Kit, Recording, AskingReplier]:
 async def a_result(kit: Kit, user: str, words: str = "a fox --model 5") -> ImageRecord:
     """One finished picture of `user`'s."""
     await kit.bot.handle(cmd(user, "imagine", words))
-    await kit.queue.wait_idle()
+    await kit.idle()
     owner = await kit.store.find_user("test", user)
     assert owner is not None
     images, _ = await kit.store.history(owner.id, 1)
@@ -80,7 +84,7 @@ async def a_result(kit: Kit, user: str, words: str = "a fox --model 5") -> Image
 async def test_an_attached_picture_is_edited_by_family_5_at_its_aspect(store: Store) -> None:
     kit, generator, replier = await started(store)
     await kit.bot.handle(cmd("kim", "edit", "make it night --seed 4", attachments=photo()))
-    await kit.queue.wait_idle()
+    await kit.idle()
     (request,) = generator.requests
     assert (request.task, request.model, request.prompt, request.seed) == (
         Task.EDIT,
@@ -102,7 +106,7 @@ async def test_an_edit_of_a_result_starts_from_the_stored_picture(store: Store) 
     reply = cmd("kim", "edit", "make it night", reply_image_id=fox.id, reply_attachments=photo())
     await kit.bot.handle(reply)
     await kit.bot.handle(cmd("kim", "edit", f"#{fox.id} make it winter"))
-    await kit.queue.wait_idle()
+    await kit.idle()
     edits = generator.requests[1:]
     assert [(r.task, r.prompt, r.init_image) for r in edits] == [
         (Task.EDIT, "make it night", stored),
@@ -120,14 +124,17 @@ async def test_without_an_instruction_a_result_is_asked_about(store: Store) -> N
     question names the image, so a reply to it is the edit."""
     kit, generator, replier = await started(store)
     fox = await a_result(kit, "kim")
-    await kit.bot.handle(cmd("kim", str(Action.EDIT), str(fox.id)))
-    await kit.bot.handle(cmd("kim", "edit", "", reply_image_id=fox.id))
-    question = text("en", "edit_ask", mark=edit_question(fox.id))
+    label = image_label(fox)
+    await kit.bot.handle(cmd("kim", str(Action.EDIT), "", reply_image_id=fox.id))  # the button
+    await kit.bot.handle(cmd("kim", "edit", f"#{label}"))
+    question = text("en", "edit_ask", mark=edit_question(label))
+    await kit.idle()
     assert replier.questions == [question, question]
-    assert question.startswith(f"✏️ #{fox.id} What should change")
-    assert asked_image(question) == fox.id
-    await kit.bot.handle(cmd("eve", "edit", str(fox.id)))
-    assert replier.said("eve") == [text("en", "not_found_image", id=fox.id)]
+    assert question.startswith(f"✏️ #{label} What should change")
+    assert asked_image(question) == label
+    await kit.bot.handle(cmd("eve", "edit", label))
+    await kit.idle()
+    assert replier.said("eve") == [text("en", "not_found_image", id=label)]
     assert len(generator.requests) == 1, "nothing was drawn"
     await kit.queue.stop()
 
@@ -164,9 +171,9 @@ async def test_an_edit_without_a_picture_or_an_instruction_says_how(store: Store
 async def test_an_edit_takes_the_picture_chosen_with_init(store: Store) -> None:
     kit, generator, _ = await started(store)
     fox = await a_result(kit, "kim")
-    await kit.bot.handle(cmd("kim", "init", str(fox.id)))
+    await kit.bot.handle(cmd("kim", "init", image_label(fox)))
     await kit.bot.handle(cmd("kim", "edit", "make it night"))
-    await kit.queue.wait_idle()
+    await kit.idle()
     assert generator.requests[-1].init_image == await store.read_image(fox)
     await kit.queue.stop()
 
@@ -182,7 +189,9 @@ async def test_edit_refusals_say_what_to_do_instead(store: Store) -> None:
     ]:
         await kit.bot.handle(cmd("kim", name, words, attachments=photo()))
     sizes = "1024x1024, 640x1408, 1408x640, 768x1280, 1280x768, 896x1152, 1152x896"
-    listed = f"Kandinsky 5 makes only these sizes: {sizes}; got 512x512 (--ar picks the nearest)"
+    listed = (
+        f"Kandinsky 5 makes only these sizes: {sizes}; got --size 512x512 (--ar picks the nearest)"
+    )
     assert replier.said("kim") == [
         "edit takes no strength: the instruction says what to change; leave out --strength",
         "Kandinsky 2.2 cannot edit by instruction; try model 5",
@@ -198,23 +207,23 @@ async def test_edit_refusals_say_what_to_do_instead(store: Store) -> None:
 async def test_variations_of_a_family_5_result_are_edits_by_its_prompt(store: Store) -> None:
     kit, generator, _ = await started(store)
     fox = await a_result(kit, "kim", "a red fox --model 5 --seed 9")
-    await kit.bot.handle(cmd("kim", "variations", str(fox.id)))
-    await kit.bot.handle(cmd("kim", "reroll", str(fox.id)))
-    await kit.queue.wait_idle()
+    await kit.bot.handle(cmd("kim", "variations", image_label(fox)))
+    await kit.bot.handle(cmd("kim", "reroll", image_label(fox)))
+    await kit.idle()
     variation, reroll = generator.requests[1:]
     assert (variation.task, variation.model, variation.prompt) == (Task.EDIT, "5", "a red fox")
     assert variation.init_image == await store.read_image(fox) and variation.seed != 9
     assert (reroll.task, reroll.prompt, reroll.init_image) == (Task.TEXT2IMG, "a red fox", None)
     two = await a_result(kit, "kim", "a red fox --model 2.2")
-    await kit.bot.handle(cmd("kim", "variations", str(two.id)))
-    await kit.queue.wait_idle()
+    await kit.bot.handle(cmd("kim", "variations", image_label(two)))
+    await kit.idle()
     assert (generator.requests[-1].task, generator.requests[-1].strength) == (Task.IMG2IMG, 0.6)
     await kit.queue.stop()
 
 
 def test_every_picture_of_a_result_gets_its_edit_button() -> None:
     now = datetime.now(UTC)
-    images = [ImageRecord(n, 1, 1, "", Path(f"{n}.png"), {}, now) for n in (7, 8)]
+    images = [ImageRecord(n, 1, 1, "", Path(f"{n}.png"), {}, now, n - 7, 2) for n in (7, 8)]
     plain = result_buttons(images)
     assert Action.EDIT not in {button.action for button in plain}
     with_edit = result_buttons(images, edit=True)

@@ -259,7 +259,7 @@ AR_ERRORS: dict[str, str] = {
     "prompt_empty": "يجب ألا يكون الوصف فارغًا",
     "whole_number": "يجب أن تكون قيمة {name} عددًا صحيحًا؛ القيمة المُدخلة: {value}",
     "not_a_number": "يجب أن تكون قيمة {name} عددًا؛ القيمة المُدخلة: {value}",
-    "between": "يجب أن تكون قيمة {name} بين {low:g} و{high:g}؛ القيمة المُدخلة: {value}",
+    "between": "يجب أن تكون قيمة {name} بين {low} و{high}؛ القيمة المُدخلة: {value}",
     "size_sides_multiple": "--size {size}: يجب أن يكون كلا البعدين من مضاعفات {multiple}، "
     "و{value} ليس كذلك",
     "size_sides_between": "--size {size}: يجب أن يكون كلا البعدين بين {low} و{high} بكسل، "

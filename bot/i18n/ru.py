@@ -292,7 +292,7 @@ RU_ERRORS: dict[str, str] = {
     "prompt_empty": "Запрос не может быть пустым",
     "whole_number": "Параметр {name} должен быть целым числом; получено: {value}",
     "not_a_number": "Параметр {name} должен быть числом; получено: {value}",
-    "between": "Параметр {name} должен быть от {low:g} до {high:g}; получено: {value}",
+    "between": "Параметр {name} должен быть от {low} до {high}; получено: {value}",
     "size_sides_multiple": "--size {size}: обе стороны должны быть кратны {multiple}, "
     "а {value} — нет",
     "size_sides_between": "--size {size}: обе стороны должны быть от {low} до {high} пикселей, "
