@@ -76,13 +76,16 @@ def test_every_again_line_of_the_demo_makes_the_same_png(
 ) -> None:
     output, transcript = demo
     made = _results(transcript)
-    assert list(made) == ["1.1", "1.2", "2", "3", "4", "5", "6", "7"], transcript
+    assert list(made) == ["1.1", "1.2", "2", "3", "4", "5", "6", "7", "8", "9"], transcript
     settings = demo_settings(tiny_settings, output)
     shown = _chat(settings, output, [f"/show {label}" for label in made])
     again = re.findall(r"^Again: (.+)$", shown, re.MULTILINE)
     assert len(again) == len(made), shown
     commands = [line.split()[0] for line in again]
-    assert commands == ["/imagine"] * 2 + ["/img2img", "/inpaint", "/mix"] + ["/depth"] * 3
+    assert commands == [
+        *(["/imagine"] * 2 + ["/img2img", "/inpaint", "/mix"] + ["/depth"] * 3),
+        *("/imagine", "/edit"),  # Kandinsky 5: a picture, and an edit of the lighthouse
+    ]
     assert "--batch 2/2" in again[1] and "--seed 8" in again[1]
     assert "--from 2.in" in again[2] and "--strength 0.5" in again[2]
     assert "--from 3.in1,3.in2" in again[3]

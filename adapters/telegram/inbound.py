@@ -289,12 +289,17 @@ class Inbound:
 
     def _replied_label(self, message: Message) -> str | None:
         """The picture number the caption of the bot's picture this message replies to
-        shows (the last one of an album's), for when no stored id is known for it."""
+        shows (an album's first), for when no stored id is known for it."""
         reply = message.reply_to_message
         if reply is None or reply.from_user is None or reply.from_user.id != message.get_bot().id:
             return None
-        found = _IMAGE_REF.findall(reply.caption or "") if _has_picture(reply) else []
-        return found[-1] if found else None
+        if not _has_picture(reply):
+            return None
+        # The caption ends with the numbers of its pictures ("… · #12.1 #12.2"); the prompt
+        # before them may hold a "#" of its own. An album's caption is on its first picture.
+        numbers = (reply.caption or "").rsplit(" · ", 1)[-1]
+        found = _IMAGE_REF.findall(numbers)
+        return found[0] if found else None
 
     async def _pictures(self, message: Message | None) -> list[Attachment]:
         """The picture a message carries (photo or file), downloaded within the cap."""

@@ -83,7 +83,7 @@ def fits_photo(data: bytes) -> bool:
     return width + height <= MAX_PHOTO_SIDES and aspect <= MAX_PHOTO_ASPECT
 
 
-def keyboard(buttons: Sequence[Button], per_row: int = 4) -> InlineKeyboardMarkup | None:
+def keyboard(buttons: Sequence[Button], per_row: int = 5) -> InlineKeyboardMarkup | None:
     """An inline keyboard whose callback data is each button's `data`: a row for each image
     the buttons act on (split after `per_row` buttons)."""
     if not buttons:
