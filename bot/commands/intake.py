@@ -15,6 +15,7 @@ import logging
 from datetime import UTC, datetime
 
 from bot.commands.context import Context
+from bot.jobs import spans
 from bot.jobs.notify import human_seconds
 from generation.request import GenerationRequest
 from storage.records import Admission
@@ -26,6 +27,7 @@ async def submit(ctx: Context, request: GenerationRequest) -> None:
     """Validate, admit (pause, caps, quota, job row), queue, and say where the job stands."""
     services = ctx.services
     request = services.prepare(request)
+    validated = spans.now()
     origin = ctx.command.destination
     # The adapters read the user's language here when they word a result themselves.
     destination = dataclasses.replace(origin, extra={**origin.extra, "language": ctx.language})
@@ -47,6 +49,8 @@ async def submit(ctx: Context, request: GenerationRequest) -> None:
         await _refuse(ctx, admission)
         return
     job = admission.job
+    received = ctx.command.received_at
+    spans.begin(job.id, validated if received is None else received, validated, spans.now())
     position, eta = services.queue.estimate(job)
     message = ctx.t("queued", job=job.id, position=position, eta=human_seconds(eta, ctx.language))
     ref = await ctx.replier().send_progress(destination, message, None)

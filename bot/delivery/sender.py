@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -84,11 +84,18 @@ class Sender:
     """Delivers stored messages to the platforms of `repliers` (adapters add theirs later)."""
 
     def __init__(
-        self, store: Store, repliers: Mapping[str, Replier], *, poll: float = POLL_SECONDS
+        self,
+        store: Store,
+        repliers: Mapping[str, Replier],
+        *,
+        poll: float = POLL_SECONDS,
+        delivered: Callable[[OutboxRecord], None] | None = None,
     ) -> None:
+        """`delivered` hears each message the moment its platform took it."""
         self.store = store
         self.repliers = repliers
         self.poll = poll
+        self.delivered = delivered
         self._flying: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
@@ -156,6 +163,8 @@ class Sender:
                 failure = TryLater(f"{type(error).__name__}: {error}")
                 await _finish(self._failed(record, failure, parts))
             else:
+                if self.delivered is not None:
+                    self.delivered(record)
                 await _finish(self.store.message_sent(record.id))
         finally:
             self._flying.discard(record.id)

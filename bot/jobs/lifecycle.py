@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.i18n.catalogue import reason_of
-from bot.jobs import metrics
+from bot.jobs import metrics, spans
 from bot.jobs.port import Generator, JobEvents
 from generation.request import GenerationCancelled, RequestError
 from generation.timing import CallTiming
@@ -90,6 +90,7 @@ async def start(store: Store, job: JobRecord) -> JobRecord | None:
     if not await store.mark_running(job.id):
         return None
     started = await store.get_job(job.id) or job
+    spans.mark(job.id, "started")
     metrics.job_started(started)
     return started
 
@@ -99,6 +100,7 @@ async def finish(store: Store, job: JobRecord, images: Sequence[bytes], seconds:
     from generation.images import read_recipe
 
     records = await store.mark_done(job.id, [(png, read_recipe(png)) for png in images])
+    spans.mark(job.id, "recorded")
     metrics.job_done(job, seconds, len(records))
 
 
@@ -197,6 +199,8 @@ async def run(
         made = await generator.generate_batch([job.request for job in started], on_step, cancel)
         elapsed = time.monotonic() - began
         for job, result in zip(started, made, strict=True):
+            spans.mark(job.id, "made", result.made)
+            spans.mark(job.id, "encoded", result.encoded)
             if job.id in withdrawn:
                 await fail(store, job, CANCELLED)
             else:
