@@ -1,0 +1,448 @@
+"""The whole bot against direct diffusers calls, on the tiny models: prints figures, asserts
+nothing.
+
+The bot is `kandinsky-bot run`, a real process, its Telegram a fake Bot API on 127.0.0.1
+(the test suite's `tests.fake_telegram`); the direct side calls the diffusers pipelines, built
+with `from_pretrained` from the same checkpoints, in this process, warm, with the values the
+engine gives them. Rounds interleave (bot, direct, bot, ...) and every figure is a median, so
+a busy machine moves both sides alike.
+
+- (a) `/imagine` update sent -> photo received, over the direct call of the same request
+  (per family);
+- (b) `--users` users' `/imagine` sent at once, against the same sent one after another;
+- (c) `kandinsky-bot run` started -> its first `getUpdates`;
+- (d) process started -> first image written, with `kandinsky-bot generate`;
+- the stages of one job of (a), from the bot's own spans (its log), against its end-to-end
+  time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import io
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.direct import Direct
+from bot.app.demo import TINY_DIR, ensure_tiny_models
+from bot.app.root import quiet_libraries
+from bot.jobs.spans import STAGES, read_spans
+from generation.families import DEFAULT_FAMILIES
+from generation.request import GenerationRequest
+from tests.fake_telegram import Call, FakeTelegram, User
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "123456:BENCH-TOKEN-abcdef"
+RESULT = "sendPhoto"
+WITHIN = 300.0
+QUEUED = re.compile(r"job #(\d+)")
+STAGE_NAMES = {
+    "received": "update received",
+    "validated": "validated",
+    "stored": "stored",
+    "started": "started",
+    "made": "pipeline done",
+    "encoded": "encoded",
+    "recorded": "recorded",
+    "sent": "photo sent",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One `/imagine` of the benchmark: its family, size, steps and seed."""
+
+    family: str
+    size: int
+    steps: int
+    prior_steps: int
+    seed: int
+    prompt: str = "a lighthouse at dusk"
+
+    def generation(self) -> GenerationRequest:
+        """The same request for the direct side."""
+        spec = DEFAULT_FAMILIES.get(self.family)
+        prior = {"prior_steps": self.prior_steps} if spec.has_prior else {}
+        return GenerationRequest(
+            prompt=self.prompt,
+            model=self.family,
+            width=self.size,
+            height=self.size,
+            steps=self.steps,
+            seed=self.seed,
+            **prior,
+        )
+
+    def command(self) -> str:
+        spec = DEFAULT_FAMILIES.get(self.family)
+        prior = f" --prior-steps {self.prior_steps}" if spec.has_prior else ""
+        return (
+            f"/imagine {self.prompt} --model {self.family} --size {self.size}x{self.size} "
+            f"--steps {self.steps}{prior} --seed {self.seed}"
+        )
+
+
+@dataclass(slots=True)
+class Sent:
+    """A request the benchmark sent: when, from whom, and what came back."""
+
+    user: User
+    message_id: int
+    at: float
+    photo: Call | None = None
+
+    @property
+    def where(self) -> tuple[int, int]:
+        """The chat and the message an answer to it replies to."""
+        return self.user.id, self.message_id
+
+
+@dataclass
+class Bot:
+    """A running `kandinsky-bot run` and the fake Telegram it talks to."""
+
+    fake: FakeTelegram
+    process: asyncio.subprocess.Process
+    log: Path
+    started: float
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def heard(self, call: Call) -> None:
+        self._changed.set()
+
+    async def until(self, found: Callable[[], Any], what: str) -> Any:
+        """Wait (woken by each call the fake records) until `found()` is truthy."""
+        deadline = time.monotonic() + WITHIN
+        while not (value := found()):
+            if self.process.returncode is not None:
+                raise RuntimeError(f"the bot stopped: {self.log.read_text()[-3000:]}")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"waited {WITHIN:.0f} s for {what}")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), min(left, 1.0))
+        return value
+
+    def send(self, user: User, text: str) -> Sent:
+        at = time.monotonic()
+        return Sent(user, self.fake.text(user.id, user, text), at)
+
+    def photo(self, sent: Sent) -> Call | None:
+        for call in self.fake.calls:
+            if call.method == RESULT and (call.chat_id, call.reply_to) == sent.where:
+                return call
+        return None
+
+    async def answer(self, sent: Sent) -> Sent:
+        sent.photo = await self.until(lambda: self.photo(sent), f"the photo of {sent}")
+        return sent
+
+    def job_id(self, sent: Sent) -> int | None:
+        for call in self.fake.find("sendMessage", chat_id=sent.user.id):
+            if call.reply_to == sent.message_id:
+                found = QUEUED.search(str(call.params.get("text")))
+                if found:
+                    return int(found.group(1))
+        return None
+
+
+def bot_environment(registry: Path, data: Path, base_url: str) -> dict[str, str]:
+    """The bot's settings: the tiny models on the CPU, a fresh database, defaults otherwise
+    (the daily quota raised: the benchmark's users ask for many pictures); torch with as many
+    threads as the direct side has (the same pixels take the same sums)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("KBOT_")}
+    return {
+        **env,
+        "OMP_NUM_THREADS": str(torch.get_num_threads()),
+        "KBOT_TELEGRAM_TOKEN": TOKEN,
+        "KBOT_TELEGRAM_BASE_URL": base_url,
+        "KBOT_DATA_DIR": str(data),
+        "KBOT_MODELS": str(registry),
+        "KBOT_DEVICE": "cpu",
+        "KBOT_DAILY_LIMIT": "1000000",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+@asynccontextmanager
+async def running_bot(registry: Path, scratch: Path, *, verbose: bool) -> AsyncIterator[Bot]:
+    """`kandinsky-bot run` against a new fake Telegram; stopped with SIGTERM afterwards."""
+    data = Path(tempfile.mkdtemp(prefix="bot-", dir=scratch))
+    async with FakeTelegram(TOKEN) as fake:
+        log = data / "bot.log"
+        flags = ["-v"] if verbose else []
+        with log.open("wb") as out:
+            started = time.monotonic()
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                *flags,
+                "run",
+                stdout=out,
+                stderr=out,
+                env=bot_environment(registry, data / "data", fake.base_url),
+                cwd=ROOT,
+            )
+        bot = Bot(fake, process, log, started)
+        fake.on_call = bot.heard
+        try:
+            yield bot
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(process.wait(), 60)
+                except TimeoutError:
+                    process.kill()
+                    await process.wait()
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def same_pixels(png: bytes, image: Any) -> bool:
+    from PIL import Image
+
+    return bool(Image.open(io.BytesIO(png)).convert("RGB").tobytes() == image.tobytes())
+
+
+# -- the figures -------------------------------------------------------------------------------
+async def start_up(registry: Path, scratch: Path, rounds: int) -> float:
+    """(c): seconds from starting `kandinsky-bot run` to its first `getUpdates`, median."""
+    times = []
+    for _ in range(rounds):
+        async with running_bot(registry, scratch, verbose=False) as bot:
+            first = await bot.until(lambda: bot.fake.find("getUpdates"), "the first getUpdates")
+            times.append(first[0].at - bot.started)
+    return median(times)
+
+
+def first_image(registry: Path, scratch: Path, rounds: int, size: int) -> float:
+    """(d): seconds from starting `kandinsky-bot generate` (tiny 2.2) to its image, median."""
+    times = []
+    for number in range(rounds):
+        out = scratch / f"first-{number}.png"
+        env = bot_environment(registry, scratch / "generate", "")
+        started = time.monotonic()
+        options = ["--size", f"{size}x{size}", "--steps", "2", "--prior-steps", "2"]
+        subprocess.run(
+            [sys.executable, "-m", "bot", "generate", "a lighthouse", *options, "-o", str(out)],
+            check=True,
+            capture_output=True,
+            env=env,
+            cwd=ROOT,
+        )
+        times.append(time.monotonic() - started)
+    return median(times)
+
+
+@dataclass(slots=True)
+class Overhead:
+    """(a) for one family: the medians, and whether both sides made the same pixels."""
+
+    family: str
+    bot: float
+    direct: float
+    same: bool
+    last: Sent
+
+
+async def overhead(bot: Bot, direct: Direct, request: Request, rounds: int, user: User) -> Overhead:
+    """(a): the bot's update -> photo against the direct call, interleaved, medians."""
+    await bot.answer(bot.send(user, request.command()))  # loads the family in the bot
+    await asyncio.to_thread(direct.run, [request.generation()])
+    bots, directs, same = [], [], True
+    sent: Sent | None = None
+    for number in range(rounds):
+        this = dataclasses.replace(request, seed=request.seed + number)
+        sent = await bot.answer(bot.send(user, this.command()))
+        assert sent.photo is not None
+        bots.append(sent.photo.at - sent.at)
+        began = time.monotonic()
+        (image,) = await asyncio.to_thread(direct.run, [this.generation()])
+        directs.append(time.monotonic() - began)
+        same = same and same_pixels(sent.photo.files["photo"], image)
+    assert sent is not None
+    return Overhead(request.family, median(bots), median(directs), same, sent)
+
+
+async def batching(
+    bot: Bot, direct: Direct, request: Request, users: int, rounds: int
+) -> tuple[float, float, float]:
+    """(b): `users` requests at once against one after another through the bot, medians;
+    and the engine's own ratio (direct: one call of all against one call each)."""
+    people = [User(5000 + n, f"User{n}", f"user{n}") for n in range(users)]
+    requests = [dataclasses.replace(request, seed=n) for n in range(users)]
+    await bot.answer(bot.send(people[0], requests[0].command()))  # warm
+    together, apart = [], []
+    for _ in range(rounds):
+        sent = [bot.send(person, r.command()) for person, r in zip(people, requests, strict=True)]
+        done = [await bot.answer(one) for one in sent]
+        together.append(max(one.photo.at for one in done if one.photo) - sent[0].at)
+        began = time.monotonic()
+        for person, r in zip(people, requests, strict=True):
+            await bot.answer(bot.send(person, r.command()))
+        apart.append(time.monotonic() - began)
+    made = [r.generation() for r in requests]
+    await asyncio.to_thread(direct.run, made)
+    singles, batched = [], []
+    for _ in range(rounds):
+        began = time.monotonic()
+        for r in made:
+            await asyncio.to_thread(direct.run, [r])
+        singles.append(time.monotonic() - began)
+        began = time.monotonic()
+        await asyncio.to_thread(direct.run, made)
+        batched.append(time.monotonic() - began)
+    return median(together), median(apart), median(singles) / median(batched)
+
+
+def breakdown(bot: Bot, sent: Sent) -> tuple[list[tuple[str, float]], float, float]:
+    """The stages of the job `sent` made, from the bot's spans: (name, seconds) each, their
+    sum, and the job's end-to-end time as the fake Telegram saw it."""
+    job = bot.job_id(sent)
+    assert job is not None and sent.photo is not None, "the job and its photo"
+    spans = read_spans(bot.log.read_text(errors="replace"))[job]
+    stages, previous = [], sent.at
+    for stage in STAGES:
+        stages.append((STAGE_NAMES[stage], spans[stage] - previous))
+        previous = spans[stage]
+    return stages, previous - sent.at, sent.photo.at - sent.at
+
+
+# -- the run -----------------------------------------------------------------------------------
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--families", default="2.2,2.1,3", help="families of (a), 2.2 first")
+    parser.add_argument("--size", type=int, default=512, help="picture side of (a)")
+    parser.add_argument("--steps", type=int, default=4, help="decoder steps of (a)")
+    parser.add_argument("--prior-steps", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=7, help="rounds of (a)")
+    parser.add_argument("--users", type=int, default=8, help="users of (b)")
+    parser.add_argument("--batch-size", type=int, default=64, help="picture side of (b)")
+    parser.add_argument("--batch-steps", type=int, default=2, help="decoder steps of (b)")
+    parser.add_argument("--other-rounds", type=int, default=3, help="rounds of (b), (c), (d)")
+    parser.add_argument("--figures", default="a,b,c,d", help="which figures to measure")
+    return parser.parse_args(argv)
+
+
+def row(figure: str, bot: float, other: float | None, ratio: str, goal: str) -> str:
+    shown = "" if other is None else f"{other:.3f} s"
+    return f"| {figure} | {bot:.3f} s | {shown} | {ratio} | {goal} |"
+
+
+async def bench(args: argparse.Namespace) -> None:
+    models = Path(os.environ.get("KBOT_MODELS", TINY_DIR))
+    registry = models if models.suffix == ".json" else ensure_tiny_models(models)
+    figures = set(args.figures.split(","))
+    families = [family.strip() for family in args.families.split(",") if family.strip()]
+    rows: list[str] = []
+    print(f"bench-bot: tiny models ({registry.parent}), CPU; {os.cpu_count()} cores")
+    with tempfile.TemporaryDirectory(prefix="bench-bot-") as folder:
+        scratch = Path(folder)
+        if figures & {"a", "b"}:
+            quiet_libraries()
+            direct = Direct(registry)
+            async with running_bot(registry, scratch, verbose=True) as bot:
+                user = User(4000, "Ada", "ada")
+                await bot.until(lambda: bot.fake.find("getUpdates"), "the bot to poll")
+                if "a" in figures:
+                    for family in families:
+                        request = Request(family, args.size, args.steps, args.prior_steps, 7)
+                        found = await overhead(bot, direct, request, args.rounds, user)
+                        ratio = found.bot / found.direct
+                        print(
+                            f"(a) {family}: bot {found.bot:.3f} s, direct {found.direct:.3f} s, "
+                            f"{ratio:.3f}x; same pixels: {'yes' if found.same else 'NO'}"
+                        )
+                        rows.append(
+                            row(
+                                f"(a) /imagine {family} {args.size}x{args.size}, "
+                                f"{args.steps} steps: update -> photo, over direct",
+                                found.bot,
+                                found.direct,
+                                f"{ratio:.3f}x",
+                                "<= 1.03x",
+                            )
+                        )
+                        if family == families[0]:
+                            show_breakdown(bot, found.last, family, args.size)
+                if "b" in figures:
+                    small = Request(families[0], args.batch_size, args.batch_steps, 2, 0)
+                    together, apart, engine = await batching(
+                        bot, direct, small, args.users, args.other_rounds
+                    )
+                    print(
+                        f"(b) {args.users} users at {args.batch_size}x{args.batch_size}: at once "
+                        f"{together:.3f} s, one after another {apart:.3f} s, "
+                        f"{apart / together:.2f}x (the engine alone: {engine:.2f}x)"
+                    )
+                    rows.append(
+                        row(
+                            f"(b) {args.users} users' /imagine at "
+                            f"{args.batch_size}x{args.batch_size}: at once, over one by one",
+                            together,
+                            apart,
+                            f"{apart / together:.2f}x",
+                            ">= 2.5x",
+                        )
+                    )
+        if "c" in figures:
+            seconds = await start_up(registry, scratch, args.other_rounds)
+            print(f"(c) kandinsky-bot run: start -> first getUpdates {seconds:.3f} s")
+            figure = "(c) `kandinsky-bot run` start -> first getUpdates"
+            rows.append(row(figure, seconds, None, "", "< 1.5 s"))
+        if "d" in figures:
+            seconds = first_image(registry, scratch, args.other_rounds, args.batch_size)
+            print(f"(d) kandinsky-bot generate: start -> first image {seconds:.3f} s")
+            figure = "(d) process start -> first image (`generate`, tiny 2.2)"
+            rows.append(row(figure, seconds, None, "", "< 5 s"))
+    print()
+    print("| figure | bot | direct / one by one | ratio | goal |")
+    print("| --- | --- | --- | --- | --- |")
+    for line in rows:
+        print(line)
+
+
+def show_breakdown(bot: Bot, sent: Sent, family: str, size: int) -> None:
+    stages, total, end_to_end = breakdown(bot, sent)
+    print(f"stages of one job ({family}, {size}x{size}), from the bot's spans:")
+    for name, seconds in stages:
+        print(f"  {name:16s} {seconds * 1000:9.1f} ms")
+    print(
+        f"  sum {total * 1000:.1f} ms; end to end {end_to_end * 1000:.1f} ms "
+        f"({total / end_to_end * 100:.1f}%)"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    asyncio.run(bench(parse(argv)))
+
+
+if __name__ == "__main__":
+    main()
