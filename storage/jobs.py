@@ -204,7 +204,9 @@ class Jobs:
                     raise StoreError(f"no job with id {job_id}")
                 raise StoreError(f"job {job_id} is {job.status}, not running")
             user_id, request = done
-            return await self._images.add(session, job_id, user_id, request, images, now)
+            records = await self._images.add(session, job_id, user_id, request, images, now)
+        self._images.remember(records, [data for data, _ in images])
+        return records
 
     async def mark_failed(self, job_id: int, error: str) -> bool:
         """queued/running -> failed and refund its cost; False if it had already ended."""
