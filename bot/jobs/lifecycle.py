@@ -28,9 +28,9 @@ import enum
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Container, Sequence
+from collections.abc import Awaitable, Container, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.i18n.catalogue import reason_of
 from bot.jobs import metrics, spans
@@ -181,16 +181,21 @@ async def run(
     started = [job for queued in jobs if (job := await start(store, queued)) is not None]
     if not started:
         return Ran([])
-    for job in started:
-        await signals.started(job)
     loop = asyncio.get_running_loop()
     steps: set[asyncio.Task[None]] = set()
 
+    def hear(event: Coroutine[Any, Any, None]) -> None:
+        """Signal in the background: the images do not wait for the owner to be told."""
+        task = loop.create_task(event)
+        steps.add(task)
+        task.add_done_callback(steps.discard)
+
     def on_step(done: int, total: int) -> None:
         for job in started:
-            task = loop.create_task(signals.progress(job, done, total))
-            steps.add(task)
-            task.add_done_callback(steps.discard)
+            hear(signals.progress(job, done, total))
+
+    for job in started:
+        hear(signals.started(job))
 
     timing: CallTiming | None = None
     metrics.RUNNING.inc(len(started))
@@ -219,7 +224,7 @@ async def run(
             await fail(store, job, reason)
     finally:
         metrics.RUNNING.dec(len(started))
-    await asyncio.gather(*steps, return_exceptions=True)  # the last step before the end
+    await asyncio.gather(*steps, return_exceptions=True)  # the start and steps before the end
     speed = await measure(store, started[0], timing)  # before anyone hears it ended
     ended = [await store.get_job(job.id) or job for job in started]
     for job in ended:
