@@ -27,10 +27,9 @@ import time
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from aiohttp import web
 from telegram import Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError, TimedOut
 from telegram.warnings import PTBDeprecationWarning
@@ -39,6 +38,9 @@ from adapters.telegram.client import TelegramClient
 from adapters.telegram.config import TelegramConfig
 from adapters.telegram.inbound import PLATFORM
 from bot.chat.inbox import Inbox, Received
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +207,8 @@ class Updates:
     # -- the webhook ---------------------------------------------------------------------
     async def _start_webhook(self, url: str) -> None:
         """Serve the webhook's path, then tell Telegram where it is (and the secret)."""
+        from aiohttp import web  # only a webhook serves: long polling starts without it
+
         app = web.Application()
         app.router.add_post(f"/{urlsplit(url).path.strip('/')}", self._posted)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -224,6 +228,8 @@ class Updates:
 
     async def _posted(self, request: web.Request) -> web.Response:
         """An update from Telegram: 200 once it is stored (403 without the secret)."""
+        from aiohttp import web
+
         arrived = time.monotonic()
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), self._secret.encode()):
