@@ -1,10 +1,10 @@
 """Result images (PNG files under the data folder, rows in the database), prompt history and
 the figures of the admin `stats` command.
 
-The records and bytes of the images this process wrote last are kept in memory
-(`RECENT_BYTES`), so telling a job's owner and sending the pictures read neither the
-database nor the files again. Images never change once written, so what is kept is what is
-stored.
+The bytes of the images this process wrote last are kept in memory (`RECENT_BYTES`), so
+sending the pictures of a job just done does not read its files again. A file's name is its
+bytes' digest, so what is kept is what is stored (an image's row can change: linking two
+users moves images to the one that stays, so rows are always read from the database).
 """
 
 from __future__ import annotations
@@ -85,16 +85,16 @@ class Images:
         """Work on `db`, with the files under `data_dir`."""
         self._db = db
         self._data_dir = data_dir
-        self._recent: OrderedDict[int, tuple[ImageRecord, bytes]] = OrderedDict()
+        self._recent: OrderedDict[Path, bytes] = OrderedDict()
         self._recent_bytes = 0
 
     def remember(self, records: Sequence[ImageRecord], datas: Sequence[bytes]) -> None:
-        """Keep images just stored (their transaction committed) at hand."""
+        """Keep the bytes of images just stored (their transaction committed) at hand."""
         for record, data in zip(records, datas, strict=True):
-            self._recent[record.id] = (record, data)
+            self._recent[record.path] = data
             self._recent_bytes += len(data)
         while self._recent_bytes > RECENT_BYTES and len(self._recent) > 1:
-            _, (_, dropped) = self._recent.popitem(last=False)
+            _, dropped = self._recent.popitem(last=False)
             self._recent_bytes -= len(dropped)
 
     def _record(self, image: Image, count: int) -> ImageRecord:
@@ -153,9 +153,6 @@ class Images:
 
     async def get(self, image_id: int) -> ImageRecord | None:
         """An image record, or None."""
-        recent = self._recent.get(image_id)
-        if recent is not None:
-            return recent[0]
         return await self._find(has_id(Image.id, image_id))
 
     async def of_job(self, job_id: int, position: int) -> ImageRecord | None:
@@ -168,9 +165,9 @@ class Images:
 
     async def read(self, image: ImageRecord) -> bytes:
         """The PNG bytes of a stored image."""
-        recent = self._recent.get(image.id)
-        if recent is not None and recent[0].path == image.path:
-            return recent[1]
+        recent = self._recent.get(image.path)
+        if recent is not None:
+            return recent
         try:
             return await asyncio.to_thread(image.path.read_bytes)
         except FileNotFoundError as error:
