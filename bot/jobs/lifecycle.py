@@ -85,13 +85,13 @@ def classify(error: BaseException, *, cancelled: bool = False) -> str:
 
 
 # -- the moves ------------------------------------------------------------------------------
-async def start(store: Store, job: JobRecord) -> JobRecord | None:
-    """queued -> running (one more attempt); the stored job, or None if it was not queued."""
-    if not await store.mark_running(job.id):
-        return None
-    started = await store.get_job(job.id) or job
-    spans.mark(job.id, "started")
-    metrics.job_started(started)
+async def start(store: Store, jobs: Sequence[JobRecord]) -> list[JobRecord]:
+    """queued -> running (one more attempt each, in one go); the jobs that were queued, as
+    stored now."""
+    started = await store.start_jobs([job.id for job in jobs])
+    for job in started:
+        spans.mark(job.id, "started")
+        metrics.job_started(job)
     return started
 
 
@@ -178,7 +178,7 @@ async def run(
     on) fails as cancelled too, its images dropped. If the task is cancelled (the process
     stops), the jobs are parked as queued.
     """
-    started = [job for queued in jobs if (job := await start(store, queued)) is not None]
+    started = await start(store, jobs)
     if not started:
         return Ran([])
     loop = asyncio.get_running_loop()
@@ -226,7 +226,8 @@ async def run(
         metrics.RUNNING.dec(len(started))
     await asyncio.gather(*steps, return_exceptions=True)  # the start and steps before the end
     speed = await measure(store, started[0], timing)  # before anyone hears it ended
-    ended = [await store.get_job(job.id) or job for job in started]
+    stored = {job.id: job for job in await store.get_jobs([job.id for job in started])}
+    ended = [stored.get(job.id, job) for job in started]
     for job in ended:
         await signals.ended(job)
     return Ran(ended, speed)
