@@ -20,24 +20,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import dataclasses
 import io
+import logging
 import os
-import re
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -45,19 +40,13 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.chat import ROOT, Bot, Request, Sent, bot_environment, running_bot
 from benchmarks.direct import Direct
 from bot.app.demo import TINY_DIR, ensure_tiny_models
 from bot.app.root import quiet_libraries
-from bot.jobs.spans import STAGES, read_spans
-from generation.families import DEFAULT_FAMILIES
-from generation.request import GenerationRequest
-from tests.fake_telegram import Call, FakeTelegram, User
+from bot.jobs.spans import STAGES
+from tests.fake_telegram import User
 
-ROOT = Path(__file__).resolve().parent.parent
-TOKEN = "123456:BENCH-TOKEN-abcdef"
-RESULT = "sendPhoto"
-WITHIN = 300.0
-QUEUED = re.compile(r"job #(\d+)")
 STAGE_NAMES = {
     "received": "update received",
     "validated": "validated",
@@ -68,160 +57,6 @@ STAGE_NAMES = {
     "recorded": "recorded",
     "sent": "photo sent",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    """One `/imagine` of the benchmark: its family, size, steps and seed."""
-
-    family: str
-    size: int
-    steps: int
-    prior_steps: int
-    seed: int
-    prompt: str = "a lighthouse at dusk"
-
-    def generation(self) -> GenerationRequest:
-        """The same request for the direct side."""
-        spec = DEFAULT_FAMILIES.get(self.family)
-        prior = {"prior_steps": self.prior_steps} if spec.has_prior else {}
-        return GenerationRequest(
-            prompt=self.prompt,
-            model=self.family,
-            width=self.size,
-            height=self.size,
-            steps=self.steps,
-            seed=self.seed,
-            **prior,
-        )
-
-    def command(self) -> str:
-        spec = DEFAULT_FAMILIES.get(self.family)
-        prior = f" --prior-steps {self.prior_steps}" if spec.has_prior else ""
-        return (
-            f"/imagine {self.prompt} --model {self.family} --size {self.size}x{self.size} "
-            f"--steps {self.steps}{prior} --seed {self.seed}"
-        )
-
-
-@dataclass(slots=True)
-class Sent:
-    """A request the benchmark sent: when, from whom, and what came back."""
-
-    user: User
-    message_id: int
-    at: float
-    photo: Call | None = None
-
-    @property
-    def where(self) -> tuple[int, int]:
-        """The chat and the message an answer to it replies to."""
-        return self.user.id, self.message_id
-
-
-@dataclass
-class Bot:
-    """A running `kandinsky-bot run` and the fake Telegram it talks to."""
-
-    fake: FakeTelegram
-    process: asyncio.subprocess.Process
-    log: Path
-    started: float
-    _changed: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def heard(self, call: Call) -> None:
-        self._changed.set()
-
-    async def until(self, found: Callable[[], Any], what: str) -> Any:
-        """Wait (woken by each call the fake records) until `found()` is truthy."""
-        deadline = time.monotonic() + WITHIN
-        while not (value := found()):
-            if self.process.returncode is not None:
-                raise RuntimeError(f"the bot stopped: {self.log.read_text()[-3000:]}")
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"waited {WITHIN:.0f} s for {what}")
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), min(left, 1.0))
-        return value
-
-    def send(self, user: User, text: str) -> Sent:
-        at = time.monotonic()
-        return Sent(user, self.fake.text(user.id, user, text), at)
-
-    def photo(self, sent: Sent) -> Call | None:
-        for call in self.fake.calls:
-            if call.method == RESULT and (call.chat_id, call.reply_to) == sent.where:
-                return call
-        return None
-
-    async def answer(self, sent: Sent) -> Sent:
-        sent.photo = await self.until(lambda: self.photo(sent), f"the photo of {sent}")
-        return sent
-
-    def job_id(self, sent: Sent) -> int | None:
-        for call in self.fake.find("sendMessage", chat_id=sent.user.id):
-            if call.reply_to == sent.message_id:
-                found = QUEUED.search(str(call.params.get("text")))
-                if found:
-                    return int(found.group(1))
-        return None
-
-
-def bot_environment(registry: Path, data: Path, base_url: str) -> dict[str, str]:
-    """The bot's settings: the tiny models on the CPU, a fresh database, defaults otherwise
-    (the daily quota raised: the benchmark's users ask for many pictures); torch with as many
-    threads as the direct side has (the same pixels take the same sums)."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("KBOT_")}
-    return {
-        **env,
-        "OMP_NUM_THREADS": str(torch.get_num_threads()),
-        "KBOT_TELEGRAM_TOKEN": TOKEN,
-        "KBOT_TELEGRAM_BASE_URL": base_url,
-        "KBOT_DATA_DIR": str(data),
-        "KBOT_MODELS": str(registry),
-        "KBOT_DEVICE": "cpu",
-        "KBOT_DAILY_LIMIT": "1000000",
-        "PYTHONPATH": str(ROOT),
-    }
-
-
-@asynccontextmanager
-async def running_bot(
-    registry: Path, scratch: Path, *, verbose: bool, data: Path | None = None
-) -> AsyncIterator[Bot]:
-    """`kandinsky-bot run` against a new fake Telegram (on `data`, else a new folder);
-    stopped with SIGTERM afterwards."""
-    data = data or Path(tempfile.mkdtemp(prefix="bot-", dir=scratch))
-    async with FakeTelegram(TOKEN) as fake:
-        log = data / "bot.log"
-        flags = ["-v"] if verbose else []
-        with log.open("wb") as out:
-            started = time.monotonic()
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                *flags,
-                "run",
-                stdout=out,
-                stderr=out,
-                env=bot_environment(registry, data / "data", fake.base_url),
-                cwd=ROOT,
-            )
-        bot = Bot(fake, process, log, started)
-        fake.on_call = bot.heard
-        try:
-            yield bot
-        finally:
-            if process.returncode is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    await asyncio.wait_for(process.wait(), 60)
-                except TimeoutError:
-                    process.kill()
-                    await process.wait()
 
 
 def median(values: Sequence[float]) -> float:
@@ -275,11 +110,13 @@ def first_image(registry: Path, scratch: Path, rounds: int, size: int) -> float:
 
 @dataclass(slots=True)
 class Overhead:
-    """(a) for one family: the medians, and whether both sides made the same pixels."""
+    """(a) for one family: the medians (and of encoding the direct side's picture as a PNG,
+    which the bot sends), and whether both sides made the same pixels."""
 
     family: str
     bot: float
     direct: float
+    encode: float
     same: bool
     last: Sent
 
@@ -288,7 +125,7 @@ async def overhead(bot: Bot, direct: Direct, request: Request, rounds: int, user
     """(a): the bot's update -> photo against the direct call, interleaved, medians."""
     await bot.answer(bot.send(user, request.command()))  # loads the family in the bot
     await asyncio.to_thread(direct.run, [request.generation()])
-    bots, directs, same = [], [], True
+    bots, directs, encodes, same = [], [], [], True
     sent: Sent | None = None
     for number in range(rounds):
         this = dataclasses.replace(request, seed=request.seed + number)
@@ -298,24 +135,26 @@ async def overhead(bot: Bot, direct: Direct, request: Request, rounds: int, user
         began = time.monotonic()
         (image,) = await asyncio.to_thread(direct.run, [this.generation()])
         directs.append(time.monotonic() - began)
+        began = time.monotonic()
+        image.save(io.BytesIO(), format="PNG")
+        encodes.append(time.monotonic() - began)
         same = same and same_pixels(sent.photo.files["photo"], image)
     assert sent is not None
-    return Overhead(request.family, median(bots), median(directs), same, sent)
+    return Overhead(request.family, median(bots), median(directs), median(encodes), same, sent)
 
 
-async def batching(
-    bot: Bot, direct: Direct, request: Request, users: int, rounds: int
-) -> tuple[float, float, float]:
+async def batching(bot: Bot, direct: Direct, request: Request, users: int, rounds: int) -> Batching:
     """(b): `users` requests at once against one after another through the bot, medians;
     and the engine's own ratio (direct: one call of all against one call each)."""
     people = [User(5000 + n, f"User{n}", f"user{n}") for n in range(users)]
     requests = [dataclasses.replace(request, seed=n) for n in range(users)]
     await bot.answer(bot.send(people[0], requests[0].command()))  # warm
-    together, apart = [], []
+    together, apart, calls = [], [], []
     for _ in range(rounds):
         sent = [bot.send(person, r.command()) for person, r in zip(people, requests, strict=True)]
         done = [await bot.answer(one) for one in sent]
         together.append(max(one.photo.at for one in done if one.photo) - sent[0].at)
+        calls.append(await pipeline_calls(bot, done))
         began = time.monotonic()
         for person, r in zip(people, requests, strict=True):
             await bot.answer(bot.send(person, r.command()))
@@ -331,15 +170,33 @@ async def batching(
         began = time.monotonic()
         await asyncio.to_thread(direct.run, made)
         batched.append(time.monotonic() - began)
-    return median(together), median(apart), median(singles) / median(batched)
+    return Batching(median(together), median(apart), median(singles) / median(batched), calls)
 
 
-def breakdown(bot: Bot, sent: Sent) -> tuple[list[tuple[str, float]], float, float]:
+@dataclass(frozen=True, slots=True)
+class Batching:
+    """(b): the medians at once and one after another, the engine's own ratio, and how many
+    pipeline calls the requests sent at once took in each round."""
+
+    together: float
+    apart: float
+    engine: float
+    calls: list[int]
+
+
+async def pipeline_calls(bot: Bot, sent: Sequence[Sent]) -> int:
+    """How many pipeline calls made the jobs of `sent` (a call's jobs share its `made`)."""
+    jobs = [job for one in sent if (job := bot.job_id(one)) is not None]
+    spans = await bot.spans(jobs)
+    return len({spans[job]["made"] for job in jobs})
+
+
+async def breakdown(bot: Bot, sent: Sent) -> tuple[list[tuple[str, float]], float, float]:
     """The stages of the job `sent` made, from the bot's spans: (name, seconds) each, their
     sum, and the job's end-to-end time as the fake Telegram saw it."""
     job = bot.job_id(sent)
     assert job is not None and sent.photo is not None, "the job and its photo"
-    spans = read_spans(bot.log.read_text(errors="replace"))[job]
+    spans = (await bot.spans([job]))[job]
     stages, previous = [], sent.at
     for stage in STAGES:
         stages.append((STAGE_NAMES[stage], spans[stage] - previous))
@@ -388,9 +245,12 @@ async def bench(args: argparse.Namespace) -> None:
                         request = Request(family, args.size, args.steps, args.prior_steps, 7)
                         found = await overhead(bot, direct, request, args.rounds, user)
                         ratio = found.bot / found.direct
+                        png = found.bot / (found.direct + found.encode)
                         print(
                             f"(a) {family}: bot {found.bot:.3f} s, direct {found.direct:.3f} s, "
-                            f"{ratio:.3f}x; same pixels: {'yes' if found.same else 'NO'}"
+                            f"{ratio:.3f}x; same pixels: {'yes' if found.same else 'NO'}; "
+                            f"the direct picture to PNG {found.encode * 1000:.0f} ms "
+                            f"(bot over direct and PNG: {png:.3f}x)"
                         )
                         rows.append(
                             row(
@@ -402,17 +262,17 @@ async def bench(args: argparse.Namespace) -> None:
                                 "<= 1.03x",
                             )
                         )
-                        if family == families[0]:
-                            show_breakdown(bot, found.last, family, args.size)
+                        first = family == families[0]
+                        await show_breakdown(bot, found.last, family, args.size, first)
                 if "b" in figures:
                     small = Request(families[0], args.batch_size, args.batch_steps, 2, 0)
-                    together, apart, engine = await batching(
-                        bot, direct, small, args.users, args.other_rounds
-                    )
+                    found = await batching(bot, direct, small, args.users, args.other_rounds)
+                    together, apart = found.together, found.apart
                     print(
                         f"(b) {args.users} users at {args.batch_size}x{args.batch_size}: at once "
                         f"{together:.3f} s, one after another {apart:.3f} s, "
-                        f"{apart / together:.2f}x (the engine alone: {engine:.2f}x)"
+                        f"{apart / together:.2f}x (the engine alone: {found.engine:.2f}x); "
+                        f"pipeline calls for those sent at once: {found.calls}"
                     )
                     rows.append(
                         row(
@@ -445,8 +305,13 @@ async def bench(args: argparse.Namespace) -> None:
         print(line)
 
 
-def show_breakdown(bot: Bot, sent: Sent, family: str, size: int) -> None:
-    stages, total, end_to_end = breakdown(bot, sent)
+async def show_breakdown(bot: Bot, sent: Sent, family: str, size: int, full: bool) -> None:
+    """The stages of one job: a line each (`full`), else all on one line."""
+    stages, total, end_to_end = await breakdown(bot, sent)
+    if not full:
+        shown = ", ".join(f"{name} {seconds * 1000:.1f}" for name, seconds in stages)
+        print(f"    its stages (ms): {shown}")
+        return
     print(f"stages of one job ({family}, {size}x{size}), from the bot's spans:")
     for name, seconds in stages:
         print(f"  {name:16s} {seconds * 1000:9.1f} ms")
@@ -457,6 +322,8 @@ def show_breakdown(bot: Bot, sent: Sent, family: str, size: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    # A bot stopped in the middle of a call is not news (the fake server would log it).
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
     asyncio.run(bench(parse(argv)))
 
 
