@@ -214,7 +214,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=7, help="rounds of (a)")
     parser.add_argument("--users", type=int, default=8, help="users of (b)")
     parser.add_argument("--batch-size", type=int, default=64, help="picture side of (b)")
-    parser.add_argument("--batch-steps", type=int, default=2, help="decoder steps of (b)")
+    parser.add_argument(
+        "--batch-steps", type=int, help="decoder and prior steps of (b) (the family's default)"
+    )
     parser.add_argument("--other-rounds", type=int, default=3, help="rounds of (b), (c), (d)")
     parser.add_argument("--figures", default="a,b,c,d", help="which figures to measure")
     return parser.parse_args(argv)
@@ -265,19 +267,22 @@ async def bench(args: argparse.Namespace) -> None:
                         first = family == families[0]
                         await show_breakdown(bot, found.last, family, args.size, first)
                 if "b" in figures:
-                    small = Request(families[0], args.batch_size, args.batch_steps, 2, 0)
+                    steps = args.batch_steps
+                    small = Request(families[0], args.batch_size, steps, steps, 0)
                     found = await batching(bot, direct, small, args.users, args.other_rounds)
                     together, apart = found.together, found.apart
+                    shown = "default" if steps is None else steps
                     print(
-                        f"(b) {args.users} users at {args.batch_size}x{args.batch_size}: at once "
+                        f"(b) {args.users} users at {args.batch_size}x{args.batch_size} "
+                        f"({shown} steps): at once "
                         f"{together:.3f} s, one after another {apart:.3f} s, "
                         f"{apart / together:.2f}x (the engine alone: {found.engine:.2f}x); "
                         f"pipeline calls for those sent at once: {found.calls}"
                     )
                     rows.append(
                         row(
-                            f"(b) {args.users} users' /imagine at "
-                            f"{args.batch_size}x{args.batch_size}: at once, over one by one",
+                            f"(b) {args.users} users' /imagine at {args.batch_size}x"
+                            f"{args.batch_size}, {shown} steps: at once, over one by one",
                             together,
                             apart,
                             f"{apart / together:.2f}x",

@@ -39,31 +39,35 @@ class Request:
 
     family: str
     size: int
-    steps: int
-    prior_steps: int
+    steps: int | None
+    """Decoder steps; None: the family's default (so are the prior's then)."""
+    prior_steps: int | None
     seed: int
     prompt: str = "a lighthouse at dusk"
 
+    def _steps(self) -> dict[str, int]:
+        steps = {} if self.steps is None else {"steps": self.steps}
+        if self.prior_steps is not None and DEFAULT_FAMILIES.get(self.family).has_prior:
+            steps["prior_steps"] = self.prior_steps
+        return steps
+
     def generation(self) -> GenerationRequest:
         """The same request for the direct side."""
-        spec = DEFAULT_FAMILIES.get(self.family)
-        prior = {"prior_steps": self.prior_steps} if spec.has_prior else {}
         return GenerationRequest(
             prompt=self.prompt,
             model=self.family,
             width=self.size,
             height=self.size,
-            steps=self.steps,
             seed=self.seed,
-            **prior,
+            **self._steps(),
         )
 
     def command(self) -> str:
-        spec = DEFAULT_FAMILIES.get(self.family)
-        prior = f" --prior-steps {self.prior_steps}" if spec.has_prior else ""
+        given = self._steps().items()
+        steps = "".join(f" --{key.replace('_', '-')} {value}" for key, value in given)
         return (
-            f"/imagine {self.prompt} --model {self.family} --size {self.size}x{self.size} "
-            f"--steps {self.steps}{prior} --seed {self.seed}"
+            f"/imagine {self.prompt} --model {self.family} --size {self.size}x{self.size}"
+            f"{steps} --seed {self.seed}"
         )
 
 

@@ -191,7 +191,8 @@ def test_quantized_sets_load_the_built_pipeline_through_the_engine(
 
 
 BENCH_BOT_TINY = ["--families", "2.2", "--size", "64", "--steps", "2", "--rounds", "1"]
-BENCH_BOT_TINY += ["--users", "3", "--batch-size", "64", "--other-rounds", "1"]
+BENCH_BOT_TINY += ["--users", "3", "--batch-size", "64", "--batch-steps", "2"]
+BENCH_BOT_TINY += ["--other-rounds", "1"]
 
 
 def test_the_bot_benchmark_prints_every_figure_and_stages_that_add_up(
