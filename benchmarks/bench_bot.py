@@ -123,7 +123,7 @@ class Overhead:
 
 async def overhead(bot: Bot, direct: Direct, request: Request, rounds: int, user: User) -> Overhead:
     """(a): the bot's update -> photo against the direct call, interleaved, medians."""
-    await bot.answer(bot.send(user, request.command()))  # loads the family in the bot
+    await bot.settle([await bot.answer(bot.send(user, request.command()))])  # loads the family
     await asyncio.to_thread(direct.run, [request.generation()])
     bots, directs, encodes, same = [], [], [], True
     sent: Sent | None = None
@@ -132,6 +132,7 @@ async def overhead(bot: Bot, direct: Direct, request: Request, rounds: int, user
         sent = await bot.answer(bot.send(user, this.command()))
         assert sent.photo is not None
         bots.append(sent.photo.at - sent.at)
+        await bot.settle([sent])
         began = time.monotonic()
         (image,) = await asyncio.to_thread(direct.run, [this.generation()])
         directs.append(time.monotonic() - began)
@@ -148,17 +149,20 @@ async def batching(bot: Bot, direct: Direct, request: Request, users: int, round
     and the engine's own ratio (direct: one call of all against one call each)."""
     people = [User(5000 + n, f"User{n}", f"user{n}") for n in range(users)]
     requests = [dataclasses.replace(request, seed=n) for n in range(users)]
-    await bot.answer(bot.send(people[0], requests[0].command()))  # warm
+    await bot.settle([await bot.answer(bot.send(people[0], requests[0].command()))])  # warm
     together, apart, calls = [], [], []
     for _ in range(rounds):
         sent = [bot.send(person, r.command()) for person, r in zip(people, requests, strict=True)]
         done = [await bot.answer(one) for one in sent]
         together.append(max(one.photo.at for one in done if one.photo) - sent[0].at)
         calls.append(await pipeline_calls(bot, done))
+        await bot.settle(done)
         began = time.monotonic()
+        one_by_one = []
         for person, r in zip(people, requests, strict=True):
-            await bot.answer(bot.send(person, r.command()))
+            one_by_one.append(await bot.answer(bot.send(person, r.command())))
         apart.append(time.monotonic() - began)
+        await bot.settle(one_by_one)
     made = [r.generation() for r in requests]
     await asyncio.to_thread(direct.run, made)
     singles, batched = [], []

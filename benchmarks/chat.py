@@ -31,6 +31,8 @@ TOKEN = "123456:BENCH-TOKEN-abcdef"
 RESULT = "sendPhoto"
 WITHIN = 300.0
 QUEUED = re.compile(r"job #(\d+)")
+SETTLE = 0.2
+"""Seconds the bot is left alone after its last message about a job."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +128,23 @@ class Bot:
     async def answer(self, sent: Sent) -> Sent:
         sent.photo = await self.until(lambda: self.photo(sent), f"the photo of {sent}")
         return sent
+
+    async def settle(self, sent: Sequence[Sent]) -> None:
+        """Wait until the bot is done with these jobs (their status messages say so, which
+        comes after the photos) and a moment more, so what it does last does not slow what
+        is measured next."""
+
+        def done(one: Sent) -> bool:
+            return any(
+                call.method == "editMessageText"
+                and call.chat_id == one.user.id
+                and str(call.params.get("text")).endswith(" is done.")
+                and call.at >= one.at
+                for call in self.fake.calls
+            )
+
+        await self.until(lambda: all(done(one) for one in sent), "the jobs' last status")
+        await asyncio.sleep(SETTLE)
 
     async def spans(self, jobs: Sequence[int]) -> dict[int, dict[str, float]]:
         """The marks of `jobs` from the bot's log (each written once its photo is out)."""
