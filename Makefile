@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo chat test lint unit bench bench-scale bench-gpu install postgres clean
+.PHONY: demo chat test lint unit bench bench-bot bench-scale bench-gpu install postgres clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ test: lint unit
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
+
+# The whole bot (`kandinsky-bot run` against a fake Telegram on loopback) against direct diffusers
+# calls, on the tiny models (benchmarks/README.md). Options through ARGS, e.g. ARGS="--rounds 3".
+bench-bot: $(STAMP)
+	$(BIN)/python benchmarks/bench_bot.py $(ARGS)
 
 # The procrastinate queue with one and two CPU workers (one thread each) on a private PostgreSQL.
 bench-scale: $(STAMP) postgres

@@ -168,7 +168,11 @@ def read_recipe(data: bytes) -> dict[str, Any]:
         image = Image.open(io.BytesIO(data), formats=("PNG",))
     except (OSError, ValueError, SyntaxError):
         raise RequestError.of("file", None, "file_not_png") from None
-    text = getattr(image, "text", {}).get(RECIPE_KEY)
+    # The recipe's chunk comes before the pixels in the bot's own PNGs: it is read without
+    # decoding them. `text` finds chunks after the pixels too, by decoding them.
+    text = image.info.get(RECIPE_KEY)
+    if text is None:
+        text = getattr(image, "text", {}).get(RECIPE_KEY)
     if text is None:
         raise RequestError.of("file", None, "no_recipe")
     try:

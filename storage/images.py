@@ -1,5 +1,10 @@
 """Result images (PNG files under the data folder, rows in the database), prompt history and
 the figures of the admin `stats` command.
+
+The bytes of the images this process wrote last are kept in memory (`RECENT_BYTES`), so
+sending the pictures of a job just done does not read its files again. A file's name is its
+bytes' digest, so what is kept is what is stored (an image's row can change: linking two
+users moves images to the one that stays, so rows are always read from the database).
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ import hashlib
 import math
 import os
 import tempfile
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,6 +30,8 @@ from storage.tables import Image, Job, PromptHistory, User
 
 # Done jobs (newest first) the wait/run percentiles of `stats()` look at.
 STATS_WINDOW = 10_000
+RECENT_BYTES = 32 * 2**20
+"""How many bytes of the images written last are kept in memory (the newest always)."""
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:
@@ -77,6 +85,17 @@ class Images:
         """Work on `db`, with the files under `data_dir`."""
         self._db = db
         self._data_dir = data_dir
+        self._recent: OrderedDict[Path, bytes] = OrderedDict()
+        self._recent_bytes = 0
+
+    def remember(self, records: Sequence[ImageRecord], datas: Sequence[bytes]) -> None:
+        """Keep the bytes of images just stored (their transaction committed) at hand."""
+        for record, data in zip(records, datas, strict=True):
+            self._recent[record.path] = data
+            self._recent_bytes += len(data)
+        while self._recent_bytes > RECENT_BYTES and len(self._recent) > 1:
+            _, dropped = self._recent.popitem(last=False)
+            self._recent_bytes -= len(dropped)
 
     def _record(self, image: Image, count: int) -> ImageRecord:
         return ImageRecord(
@@ -146,6 +165,9 @@ class Images:
 
     async def read(self, image: ImageRecord) -> bytes:
         """The PNG bytes of a stored image."""
+        recent = self._recent.get(image.path)
+        if recent is not None:
+            return recent
         try:
             return await asyncio.to_thread(image.path.read_bytes)
         except FileNotFoundError as error:

@@ -5,6 +5,7 @@ callers exactly one makes it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from generation.request import GenerationRequest
 from storage import quotas
-from storage.db import Database, StoreError, chunks, execute, get_row, has_id, returned, utcnow
+from storage.db import (
+    Database,
+    StoreError,
+    can_exist,
+    chunks,
+    execute,
+    get_row,
+    has_id,
+    returned,
+    utcnow,
+)
 from storage.images import Images
 from storage.records import ACTIVE, TOLD, ImageRecord, JobRecord, JobStatus
 from storage.tables import Image, Job, JobInput
@@ -124,6 +135,15 @@ async def _load(session: AsyncSession, query: Select[Job]) -> list[JobRecord]:
     return [_job_record(job, blobs[job.id], tuple(image_ids[job.id])) for job in jobs]
 
 
+async def _load_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, JobRecord]:
+    """The jobs of these ids (that can exist) that are stored, by id."""
+    found: dict[int, JobRecord] = {}
+    for chunk in chunks(ids):
+        loaded = await _load(session, select(Job).where(Job.id.in_(chunk)))
+        found.update((job.id, job) for job in loaded)
+    return found
+
+
 async def with_source(session: AsyncSession, source: str) -> JobRecord | None:
     """The job that came from `source`, if one did."""
     found = await _load(session, select(Job).where(Job.source == source))
@@ -147,9 +167,15 @@ class Jobs:
 
     async def get(self, job_id: int) -> JobRecord | None:
         """A job, or None."""
+        found = await self.get_many([job_id])
+        return found[0] if found else None
+
+    async def get_many(self, job_ids: Sequence[int]) -> list[JobRecord]:
+        """The jobs of these ids that exist, in the order given (one read)."""
+        ids = [job_id for job_id in job_ids if can_exist(job_id)]
         async with self._db.read() as session:
-            jobs = await _load(session, select(Job).where(has_id(Job.id, job_id)))
-        return jobs[0] if jobs else None
+            found = await _load_ids(session, ids)
+        return [found[job_id] for job_id in ids if job_id in found]
 
     async def set_progress_ref(self, job_id: int, ref: dict[str, Any]) -> None:
         """Remember which message shows the job's progress."""
@@ -161,18 +187,29 @@ class Jobs:
 
     async def mark_running(self, job_id: int) -> bool:
         """queued -> running (attempts + 1); False if the job was not queued."""
+        return bool(await self.start([job_id]))
+
+    async def start(self, job_ids: Sequence[int]) -> list[JobRecord]:
+        """queued -> running (attempts + 1) for each of these jobs, in one transaction; the
+        jobs that were queued, as stored now, in the order given."""
+        ids = [job_id for job_id in job_ids if can_exist(job_id)]
+        started: set[int] = set()
         async with self._db.write() as session:
-            changed = await execute(
-                session,
-                update(Job)
-                .where(has_id(Job.id, job_id), Job.status == JobStatus.QUEUED.value)
-                .values(
-                    status=JobStatus.RUNNING.value,
-                    attempts=Job.attempts + 1,
-                    started_at=utcnow(),
-                ),
-            )
-        return changed == 1
+            for chunk in chunks(ids):
+                changed = await session.scalars(
+                    update(Job)
+                    .where(Job.id.in_(chunk), Job.status == JobStatus.QUEUED.value)
+                    .values(
+                        status=JobStatus.RUNNING.value,
+                        attempts=Job.attempts + 1,
+                        started_at=utcnow(),
+                    )
+                    .returning(Job.id)
+                    .execution_options(synchronize_session=False)
+                )
+                started.update(changed)
+            found = await _load_ids(session, sorted(started))
+        return [found[job_id] for job_id in ids if job_id in found]
 
     async def requeue(self, job_id: int) -> bool:
         """running -> queued (after a restart); False if it was not running."""
@@ -204,7 +241,9 @@ class Jobs:
                     raise StoreError(f"no job with id {job_id}")
                 raise StoreError(f"job {job_id} is {job.status}, not running")
             user_id, request = done
-            return await self._images.add(session, job_id, user_id, request, images, now)
+            records = await self._images.add(session, job_id, user_id, request, images, now)
+        self._images.remember(records, [data for data, _ in images])
+        return records
 
     async def mark_failed(self, job_id: int, error: str) -> bool:
         """queued/running -> failed and refund its cost; False if it had already ended."""

@@ -249,6 +249,10 @@ class Store:
         """Return a job, or None."""
         return await self._jobs.get(job_id)
 
+    async def get_jobs(self, job_ids: Sequence[int]) -> list[JobRecord]:
+        """The jobs of these ids that exist, in the order given (one read)."""
+        return await self._jobs.get_many(job_ids)
+
     async def set_progress_ref(self, job_id: int, ref: dict[str, Any]) -> None:
         """Remember which message shows the job's progress."""
         await self._jobs.set_progress_ref(job_id, ref)
@@ -256,6 +260,11 @@ class Store:
     async def mark_running(self, job_id: int) -> bool:
         """queued -> running (attempts + 1); False if the job was not queued."""
         return await self._jobs.mark_running(job_id)
+
+    async def start_jobs(self, job_ids: Sequence[int]) -> list[JobRecord]:
+        """queued -> running (attempts + 1) for each, in one transaction; the jobs that were
+        queued, as stored now, in the order given."""
+        return await self._jobs.start(job_ids)
 
     async def requeue(self, job_id: int) -> bool:
         """running -> queued (after a restart); False if it was not running."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from bot.commands.dispatch import Bot
 from bot.control.port import Holding, Outcome, Report
 from bot.delivery.outbox import Outbox
 from bot.delivery.sender import Sender
+from bot.jobs import spans
 from bot.jobs.local import LocalQueue
 from bot.jobs.notify import Notifier
 from bot.jobs.port import JobQueue
@@ -92,6 +94,8 @@ class Made:
     images: list[bytes]
     seeds: list[int]
     timing: CallTiming | None = None
+    made: float = field(default_factory=time.monotonic)
+    encoded: float = field(default_factory=time.monotonic)
 
 
 class FakeGenerator:
@@ -199,7 +203,7 @@ def make_bot(
     `queue_maker` builds another)."""
     replier = FakeReplier()
     repliers: dict[str, Any] = {"test": replier}
-    sender = Sender(store, repliers)
+    sender = Sender(store, repliers, delivered=spans.delivered)
     _SENDERS.setdefault(store, []).append(sender)
     outbox = Outbox(store, sender)
     notifier = Notifier(store, repliers, outbox, progress_interval=0.0)

@@ -1,5 +1,6 @@
-"""The real-size GPU benchmark: it runs on the CPU at tiny size, and its configs give the
-published sizes of the Kandinsky 2.2, 3 and 5 components."""
+"""The benchmarks at their smallest, so they cannot rot: the real-size GPU benchmark runs on the
+CPU at tiny size, and its configs give the published sizes of the Kandinsky 2.2, 3 and 5
+components; the bot benchmark runs one round of everything on the tiny models."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from benchmarks import bench_bot
 from benchmarks.gpu_real_size import OptionSet, Sample, families_at, interleaved, main, table
 from benchmarks.real_size_models import TINY, BuiltCache, parameter_counts
 from generation.engine.cache import EngineOptions
@@ -186,3 +188,41 @@ def test_quantized_sets_load_the_built_pipeline_through_the_engine(
     )
     (image,) = K5.run(cache, Call([request], [intake.decode(request)], lambda done, total: None))
     assert image.size == (64, 64)
+
+
+BENCH_BOT_TINY = ["--families", "2.2", "--size", "64", "--steps", "2", "--rounds", "1"]
+BENCH_BOT_TINY += ["--users", "3", "--batch-size", "64", "--batch-steps", "2"]
+BENCH_BOT_TINY += ["--other-rounds", "1"]
+
+
+def test_the_bot_benchmark_prints_every_figure_and_stages_that_add_up(
+    tiny_models: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make bench-bot` at its smallest: the bot as a process against the fake Telegram."""
+    monkeypatch.setenv("KBOT_MODELS", str(tiny_models))
+    bench_bot.main(BENCH_BOT_TINY)
+    out = capsys.readouterr().out
+    assert "same pixels: yes" in out  # the direct side made the bot's picture
+    head, rule, *rows = [cells(line) for line in out.splitlines() if line.startswith("|")]
+    assert head == ["figure", "bot", "direct / one by one", "ratio", "goal"]
+    assert set(rule) == {"---"}
+    assert [row[0][:3] for row in rows] == ["(a)", "(b)", "(c)", "(c)", "(d)"]
+    for row in rows:
+        figures = [cell.removesuffix(" s").removesuffix("x") for cell in row[1:4] if cell]
+        assert all(float(figure) > 0 for figure in figures), row
+    stages = [line.split() for line in out.splitlines() if line.endswith(" ms") and "  " in line]
+    names = [" ".join(words[:-2]) for words in stages]
+    assert names == list(bench_bot.STAGE_NAMES.values())
+    assert all(float(words[-2]) >= 0 for words in stages)
+    summed = next(line for line in out.splitlines() if line.strip().startswith("sum "))
+    total, end_to_end = (float(word) for word in summed.replace(";", "").split() if _number(word))
+    assert sum(float(words[-2]) for words in stages) == pytest.approx(total, abs=0.5)
+    assert total == pytest.approx(end_to_end, rel=0.05)  # contiguous spans: nothing left out
+
+
+def _number(word: str) -> bool:
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
-from bot.chat.command import Action, Button, Command
+from bot.chat.command import Action, Button, Command, Destination
+from bot.chat.replier import ProgressRef
+from bot.jobs.spans import STAGES, read_spans
 from generation.request import RequestError
 from storage.records import JobStatus
 from storage.store import Store
-from tests.botkit import FakeGenerator, Kit, cmd, make_bot
+from tests.botkit import FakeGenerator, FakeReplier, Kit, cmd, make_bot
 
 SMALL = "--size 64x64 --steps 2 --prior-steps 2"
 CYRILLIC = re.compile("[А-Яа-яЁё]")
@@ -447,4 +452,91 @@ async def test_ids_that_cannot_exist_are_not_found(store: Store) -> None:
     pat = await store.find_user("test", "pat")
     assert pat is not None and (await store.quota(pat.id)).used_today == 1
     assert await store.count_active() == 0
+    await kit.queue.stop()
+
+
+class HeldQueued(FakeReplier):
+    """Holds every "Queued" status message until `open` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open = asyncio.Event()
+
+    async def send_progress(
+        self, destination: Destination, text: str, ref: ProgressRef | None
+    ) -> ProgressRef:
+        if text.startswith("Queued"):
+            await self.open.wait()
+        return await super().send_progress(destination, text, ref)
+
+
+async def until_true(check: Callable[[], bool], what: str) -> None:
+    for _ in range(1500):
+        if check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no {what}")
+
+
+async def test_a_job_starts_before_its_owner_hears_it_is_queued_and_hears_in_order(
+    store: Store,
+) -> None:
+    generator = FakeGenerator()
+    kit = make_bot(store, generator)
+    replier = HeldQueued()
+    kit.repliers["test"] = replier
+    await kit.queue.start()
+    handled = asyncio.create_task(kit.bot.handle(cmd("ann", "imagine", f"a fox {SMALL}")))
+    await until_true(lambda: generator.calls == 1, "pipeline call")
+    await asyncio.sleep(0.1)
+    assert replier.progress == [] and replier.images == [], "its news wait for the queued one"
+    replier.open.set()
+    await handled
+    await kit.idle()
+    texts = [text for _, text, _ in replier.progress]
+    assert texts[0].startswith("Queued as job #1") and texts[-1] == "Job #1 is done."
+    assert {ref for _, _, ref in replier.progress} == {1}, "all in one status message"
+    assert len(replier.images) == 1
+    (job,) = await store.jobs((JobStatus.DONE,))
+    assert job.progress_ref == {"id": 1}
+    await kit.queue.stop()
+
+
+async def test_requests_arriving_together_do_not_wait_for_their_queued_answers(
+    store: Store,
+) -> None:
+    """A batch waits for the commands still being handled, not for their answers."""
+    generator = FakeGenerator()
+    kit = _batching_kit(store, generator)
+    replier = HeldQueued()
+    kit.repliers["test"] = replier
+    await kit.queue.start()
+    users = [f"user{n}" for n in range(8)]
+    handled = asyncio.gather(*(kit.bot.handle(cmd(u, "imagine", f"a fox {SMALL}")) for u in users))
+    await until_true(lambda: generator.calls == 1, "pipeline call")
+    replier.open.set()
+    await handled
+    await kit.idle()
+    assert generator.calls == 1 and len(replier.images) == 8
+    await kit.queue.stop()
+
+
+async def test_a_jobs_stages_go_to_the_log_and_the_metrics(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    def sent_total() -> float:
+        value = REGISTRY.get_sample_value("kbot_job_stage_seconds_sum", {"stage": "sent"})
+        return value or 0.0
+
+    before = sent_total()
+    kit = make_bot(store, FakeGenerator())
+    await kit.queue.start()
+    with caplog.at_level(logging.INFO, logger="bot.jobs.spans"):
+        await kit.bot.handle(cmd("ann", "imagine", f"a fox {SMALL}"))
+        await kit.idle()
+    (job,) = await store.jobs((JobStatus.DONE,))
+    marks = read_spans(caplog.text)[job.id]
+    assert list(marks) == list(STAGES)
+    assert [marks[stage] for stage in STAGES] == sorted(marks.values())
+    assert sent_total() - before == pytest.approx(marks["sent"] - marks["recorded"], abs=1e-5)
     await kit.queue.stop()

@@ -8,9 +8,10 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot.chat.command import Destination
-from bot.chat.replier import Parts, Refused, TryLater
+from bot.chat.replier import Parts, ProgressRef, Refused, TryLater
 from bot.delivery.outbox import Outbox, text_draft
 from bot.delivery.sender import PHOTO_TRIES, Sender, backoff
 from bot.i18n.catalogue import text
@@ -176,3 +177,34 @@ async def test_a_message_a_stopped_run_was_sending_is_taken_over(store: Store) -
     finally:
         await sender.stop()
     assert replier.said("ann") == ["still here"]
+
+
+class InOrder(FakeReplier):
+    """Notes which kind of message each try was, in the order the tries began."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tries: list[str] = []
+
+    async def end_progress(
+        self, destination: Destination, text: str, ref: ProgressRef | None
+    ) -> None:
+        self.tries.append("status")
+        await super().end_progress(destination, text, ref)
+
+    async def send_images(self, *args: Any, **kwargs: Any) -> None:
+        self.tries.append("pictures")
+        await asyncio.sleep(0.05)  # a slow upload: the status still waits for it
+        await super().send_images(*args, **kwargs)
+
+
+async def test_a_jobs_pictures_go_before_its_status_text(store: Store) -> None:
+    kit = make_bot(store, FakeGenerator())
+    replier = InOrder()
+    kit.repliers["test"] = replier
+    await kit.queue.start()
+    await kit.bot.handle(cmd("ann", "imagine", f"a fox {SMALL}"))
+    await kit.idle()
+    assert replier.tries == ["pictures", "status"]
+    assert [text for _, text, _ in replier.progress][-1] == "Job #1 is done."
+    await kit.queue.stop()

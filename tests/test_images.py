@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import json
+import struct
+import zlib
 
 import pytest
 from PIL import Image
@@ -141,3 +144,15 @@ def test_each_refusal_names_its_kind_of_picture_in_every_language(field: str) ->
         russian = describe_error(error, "ru")
         assert RUSSIAN_NOUNS[kind] in russian.lower(), russian
         assert describe_error(error, "ar") != str(error)
+
+
+def test_a_recipe_written_after_the_pixels_is_read_too() -> None:
+    """The bot's PNGs carry the recipe before the pixels (read without decoding them); a
+    PNG that carries it after them is read as well."""
+    recipe = {"prompt": "a fox", "seed": 3}
+    data = png()  # no recipe
+    body = b"kandinsky-bot\x00\x00\x00\x00\x00" + json.dumps(recipe).encode()
+    chunk = struct.pack(">I", len(body)) + b"iTXt" + body
+    chunk += struct.pack(">I", zlib.crc32(b"iTXt" + body))
+    end = data.rindex(b"IEND") - 4
+    assert read_recipe(data[:end] + chunk + data[end:]) == recipe

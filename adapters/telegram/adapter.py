@@ -44,9 +44,11 @@ class TelegramAdapter(Delivery):
         self.redactor = TokenFilter(config.token)
         self.redactor.install()
         super().__init__(TelegramClient(config), config.limits)
-        self.inbound = Inbound(self.client, config, handle, self.results, self.say)
-        self.client.route(self.inbound.on_message, self.inbound.on_button, self.inbound.on_error)
         self.updates = Updates(self.client, config, inbox)
+        self.inbound = Inbound(
+            self.client, config, handle, self.results, self.say, self.updates.arrived
+        )
+        self.client.route(self.inbound.on_message, self.inbound.on_button, self.inbound.on_error)
 
     @property
     def application(self) -> Application[ExtBot[Any], Any, Any, Any, Any, Any]:

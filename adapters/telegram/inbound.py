@@ -48,6 +48,7 @@ _COMMAND = re.compile(r"/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?(?=\s|$)(.*)", re.D
 _IMAGE_REF = re.compile(r"#(\d+(?:\.\d+)?)")
 
 Say = Callable[[Destination, str], Awaitable[None]]
+Arrived = Callable[[int], float | None]
 
 
 def source(update_id: int) -> str:
@@ -124,12 +125,15 @@ class Inbound:
         handle: Handle,
         results: SentResults,
         say: Say,
+        arrived: Arrived,
     ) -> None:
+        """`arrived` says when an update reached the adapter (its commands' `received_at`)."""
         self.client = client
         self.config = config
         self.handle = handle
         self.results = results
         self.say = say
+        self.arrived = arrived
         self.prompt_command = private_default(config.commands) if config.private_prompts else None
         self._albums: dict[str, _Album] = {}
 
@@ -143,7 +147,7 @@ class Inbound:
             return
         intent = self._intent(message, "img2img")
         if intent is not None:
-            await self._submit([message], message, source(update.update_id), *intent)
+            await self._submit([message], message, update.update_id, *intent)
 
     async def _on_album_part(self, update_id: int, message: Message) -> None:
         """Gather an album's messages until none arrives for a moment, then run it once.
@@ -180,7 +184,7 @@ class Inbound:
         intent = self._intent(captioned, "mix")
         if intent is not None:
             first = min(update_id for update_id, _ in album.parts)
-            await self._submit(parts, captioned, source(first), *intent)
+            await self._submit(parts, captioned, first, *intent)
 
     def _intent(self, message: Message, picture_command: str) -> tuple[str, str] | None:
         """The command a message asks for: its own `/command`, else a private-chat prompt."""
@@ -198,10 +202,10 @@ class Inbound:
         return self.prompt_command, prompt
 
     async def _submit(
-        self, parts: list[Message], message: Message, origin: str, name: str, rest: str
+        self, parts: list[Message], message: Message, update_id: int, name: str, rest: str
     ) -> None:
         """Download the pictures (within the cap), build the command and hand it to the bot."""
-        command = self._command(message, name, rest, origin)
+        command = self._command(message, name, rest, update_id)
         try:
             own = [picture for part in parts for picture in await self._pictures(part)]
             replied = await self._pictures(message.reply_to_message)
@@ -212,8 +216,8 @@ class Inbound:
             dataclasses.replace(command, attachments=tuple(own), reply_attachments=tuple(replied))
         )
 
-    def _command(self, message: Message, name: str, rest: str, origin: str) -> Command:
-        """The command a message makes, before its pictures are downloaded."""
+    def _command(self, message: Message, name: str, rest: str, update_id: int) -> Command:
+        """The command a message makes (`update_id`'s), before its pictures are downloaded."""
         user = message.from_user
         assert user is not None, "checked by on_message"
         return Command(
@@ -228,7 +232,8 @@ class Inbound:
             locale=user.language_code,
             message_id=str(message.message_id),
             extra=_extra(message),
-            source=origin,
+            source=source(update_id),
+            received_at=self.arrived(update_id),
         )
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -241,11 +246,10 @@ class Inbound:
         parsed = Button.parse(data)
         if parsed is None or query.message is None:
             return
-        origin = source(update.update_id)
-        await self.handle(self._button_command(query, str(parsed[0]), parsed[1], origin))
+        await self.handle(self._button_command(query, str(parsed[0]), parsed[1], update.update_id))
 
     def _button_command(
-        self, query: CallbackQuery, action: str, image_id: int, origin: str
+        self, query: CallbackQuery, action: str, image_id: int, update_id: int
     ) -> Command:
         message = query.message
         assert message is not None, "checked by on_button"
@@ -259,7 +263,8 @@ class Inbound:
             locale=query.from_user.language_code,
             message_id=str(message.message_id),
             extra=_extra(message) if isinstance(message, Message) else {},
-            source=origin,
+            source=source(update_id),
+            received_at=self.arrived(update_id),
         )
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -23,13 +23,13 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from aiohttp import web
 from telegram import Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError, TimedOut
 from telegram.warnings import PTBDeprecationWarning
@@ -38,6 +38,9 @@ from adapters.telegram.client import TelegramClient
 from adapters.telegram.config import TelegramConfig
 from adapters.telegram.inbound import PLATFORM
 from bot.chat.inbox import Inbox, Received
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +96,7 @@ class Updates:
         self._poller: asyncio.Task[None] | None = None
         self._server: web.AppRunner | None = None
         self._secret = webhook_secret(config.token)
+        self._arrivals: dict[str, float] = {}
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -173,14 +177,16 @@ class Updates:
             else:
                 pause = 0.0
                 if batch:
-                    await self._store([(str(u.update_id), u.to_json()) for u in batch])
+                    arrived = time.monotonic()
+                    items = [(str(u.update_id), u.to_json()) for u in batch]
+                    await self._store(items, arrived)
                     offset = batch[-1].update_id + 1
             if pause:
                 await asyncio.sleep(pause)
 
-    async def _store(self, items: Sequence[tuple[str, str]]) -> None:
-        """Store a batch, trying again until the database takes it (nothing is confirmed
-        meanwhile), and hand the new updates over."""
+    async def _store(self, items: Sequence[tuple[str, str]], arrived: float) -> None:
+        """Store a batch that `arrived`, trying again until the database takes it (nothing is
+        confirmed meanwhile), and hand the new updates over."""
         pause = 1.0
         while True:
             try:
@@ -195,12 +201,14 @@ class Updates:
                 await asyncio.sleep(pause)
                 pause = min(MAX_PAUSE, pause * 1.5)
                 continue
-            self._hand_over(stored)
+            self._hand_over(stored, arrived)
             return
 
     # -- the webhook ---------------------------------------------------------------------
     async def _start_webhook(self, url: str) -> None:
         """Serve the webhook's path, then tell Telegram where it is (and the secret)."""
+        from aiohttp import web  # only a webhook serves: long polling starts without it
+
         app = web.Application()
         app.router.add_post(f"/{urlsplit(url).path.strip('/')}", self._posted)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -220,6 +228,9 @@ class Updates:
 
     async def _posted(self, request: web.Request) -> web.Response:
         """An update from Telegram: 200 once it is stored (403 without the secret)."""
+        from aiohttp import web
+
+        arrived = time.monotonic()
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), self._secret.encode()):
             return web.Response(status=403)
@@ -234,13 +245,20 @@ class Updates:
         except Exception as error:  # the database's own errors: Telegram sends it again
             log.warning("Telegram: could not store update %s, refused it: %s", key, error)
             return web.Response(status=503)
-        self._hand_over(stored)
+        self._hand_over(stored, arrived)
         return web.Response()
 
     # -- handling ------------------------------------------------------------------------
-    def _hand_over(self, entries: Sequence[Received]) -> None:
+    def _hand_over(self, entries: Sequence[Received], arrived: float | None = None) -> None:
         for entry in entries:
+            if arrived is not None:
+                self._arrivals[entry.key] = arrived
             self._waiting.put_nowait(entry)
+
+    def arrived(self, update_id: int) -> float | None:
+        """When an update being handled reached this process (`time.monotonic()`); None for
+        one an earlier process stored."""
+        return self._arrivals.get(str(update_id))
 
     async def _dispatch(self) -> None:
         """Handle stored updates in the order they came, at most `concurrent_updates` at once."""
@@ -257,6 +275,12 @@ class Updates:
 
     async def _handle(self, entry: Received) -> None:
         """Run the handlers on one stored update and mark it handled once they finished."""
+        try:
+            await self._run_handlers(entry)
+        finally:
+            self._arrivals.pop(entry.key, None)
+
+    async def _run_handlers(self, entry: Received) -> None:
         if entry.attempts > MAX_ATTEMPTS:
             log.warning(
                 "Telegram: update %s was taken on %d times and never handled; giving it up",

@@ -198,6 +198,7 @@ async def running_bot(settings: Settings) -> AsyncIterator[App]:
     from bot.commands.dispatch import Bot
     from bot.delivery.outbox import Outbox
     from bot.delivery.sender import Sender
+    from bot.jobs import spans
     from bot.jobs.notify import Notifier
     from storage.store import Store
 
@@ -209,7 +210,7 @@ async def running_bot(settings: Settings) -> AsyncIterator[App]:
     registry = build_families(settings)
     edit = any(registry.get(family).supports("edit") for family in families)
     repliers: dict[str, Replier] = {}
-    sender = Sender(store, repliers)
+    sender = Sender(store, repliers, delivered=spans.delivered)
     outbox = Outbox(store, sender)
     notifier = Notifier(
         store, repliers, outbox, progress_interval=settings.progress_interval, edit=edit

@@ -95,6 +95,9 @@ class Command:
     `discord:interaction:<id>`); a job is stored once per source, however often the same
     delivery is handled, and the bot's replies to it are keyed by it, so a command handled
     twice (after a restart) is answered once."""
+    received_at: float | None = None
+    """When the platform's delivery reached the bot (`time.monotonic()`), where the adapter
+    knows; else when the bot began handling the command (`bot.jobs.spans`)."""
 
     @property
     def destination(self) -> Destination:

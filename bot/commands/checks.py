@@ -23,7 +23,7 @@ Check = Callable[[Context, Route, Next], Awaitable[None]]
 
 async def speak_their_language(ctx: Context, route: Route, call_next: Next) -> None:
     """Answer in the language the user chose with /language, else their platform's."""
-    chosen = (await ctx.store.get_settings(ctx.user.id)).language
+    chosen = (await ctx.settings()).language
     ctx.language = normalise_language(chosen or ctx.user.language or ctx.command.locale)
     await call_next(ctx)
 

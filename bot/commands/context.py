@@ -21,7 +21,7 @@ from bot.jobs.notify import Notifier
 from bot.jobs.port import JobQueue
 from generation.families import DEFAULT_FAMILIES, Families
 from generation.request import GenerationRequest, Limits
-from storage.records import UserRecord
+from storage.records import UserRecord, UserSettings
 from storage.store import Store
 
 
@@ -68,6 +68,14 @@ class Context:
     language: str
     replies: int = 0
     """How many answers the command has had (the number in each answer's key)."""
+    _settings: UserSettings | None = field(default=None, repr=False)
+
+    async def settings(self) -> UserSettings:
+        """The user's settings, as they were when the command was first asked for them
+        (read once per command)."""
+        if self._settings is None:
+            self._settings = await self.store.get_settings(self.user.id)
+        return self._settings
 
     @property
     def store(self) -> Store:

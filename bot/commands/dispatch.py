@@ -6,6 +6,7 @@ checks and the handler; errors become polite answers in the user's language and 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from bot.chat.command import Command
@@ -14,6 +15,7 @@ from bot.commands.context import Context, Services
 from bot.commands.router import Route, Router
 from bot.delivery.outbox import text_draft
 from bot.i18n.catalogue import describe_error, normalise_language, text
+from bot.jobs import spans
 from generation.request import RequestError
 from storage.store import StoreError
 
@@ -36,6 +38,8 @@ class Bot:
         While it is handled the queue hears a job may be on its way, so requests that arrive
         together can run as one batch.
         """
+        if command.received_at is None:
+            command = dataclasses.replace(command, received_at=spans.now())
         with self.services.queue.expecting():
             await self._handle(command)
 

@@ -36,7 +36,7 @@ async def build_request(
     Without `--model`, a task the default family does not run (depth, edit) goes to the first
     family that runs it.
     """
-    defaults = await ctx.store.get_settings(ctx.user.id)
+    defaults = await ctx.settings()
     config = ctx.config
     model = parsed.model or defaults.default_model or config.default_model
     if parsed.model is None and task in FINDS_ITS_FAMILY:

@@ -2,7 +2,8 @@
 
 Validation, the pause, the queue caps, the quota and the job row are decided by the store in
 one transaction (`Store.admit_job`), so any number of frontends agree and nothing is half
-written. Only then is the owner told the job's place and the queue handed the job.
+written. Only then is the queue handed the job and the owner told its place (the job does
+not wait for that message; what it does next waits, `Notifier.queuing`).
 
 A command handled a second time (its delivery was taken over after a crash) finds its job
 stored already: it is neither told nor queued again (a restarted queue runs stored jobs).
@@ -15,6 +16,7 @@ import logging
 from datetime import UTC, datetime
 
 from bot.commands.context import Context
+from bot.jobs import spans
 from bot.jobs.notify import human_seconds
 from generation.request import GenerationRequest
 from storage.records import Admission
@@ -26,6 +28,7 @@ async def submit(ctx: Context, request: GenerationRequest) -> None:
     """Validate, admit (pause, caps, quota, job row), queue, and say where the job stands."""
     services = ctx.services
     request = services.prepare(request)
+    validated = spans.now()
     origin = ctx.command.destination
     # The adapters read the user's language here when they word a result themselves.
     destination = dataclasses.replace(origin, extra={**origin.extra, "language": ctx.language})
@@ -47,12 +50,15 @@ async def submit(ctx: Context, request: GenerationRequest) -> None:
         await _refuse(ctx, admission)
         return
     job = admission.job
+    received = ctx.command.received_at
+    spans.begin(job.id, validated if received is None else received, validated, spans.now())
     position, eta = services.queue.estimate(job)
     message = ctx.t("queued", job=job.id, position=position, eta=human_seconds(eta, ctx.language))
-    ref = await ctx.replier().send_progress(destination, message, None)
-    services.notifier.remember(job.id, ref)
+    with services.notifier.queuing(job.id):  # it may start meanwhile: its news waits
+        await services.queue.submit(job)
+        ref = await ctx.replier().send_progress(destination, message, None)
+        services.notifier.remember(job.id, ref)
     await ctx.store.set_progress_ref(job.id, ref)
-    await services.queue.submit(job)
 
 
 async def _refuse(ctx: Context, admission: Admission) -> None:

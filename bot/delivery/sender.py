@@ -13,10 +13,14 @@ go twice). How a try ends:
   A failed result stays in the user's /history, and they hear of it when they next write.
 
 Pictures are sent as files from the `PHOTO_TRIES`th failed try on (a picture route that keeps
-failing). The loop looks for due messages each second (sooner when a retry it scheduled is
-due), and on start takes over the messages a stopped process held (`takeover`, when no other
-process sends). A message sent in parts (an album and its buttons, a long text) is retried
-from the part that failed.
+failing). Of the messages stored together (how a job ended), the pictures are tried first and
+the rest once the pictures' try is over, so a status edit never holds up a photo. A sender that
+shares the outbox with other processes looks for due messages each second (sooner when a retry
+it scheduled is due). The only sender (`takeover`: the embedded queue's process) takes over the
+messages a stopped process held when it starts, and afterwards stores every message itself and
+tries each at once, so it looks only when a retry it scheduled is due, and once a minute in
+case (`SWEEP_SECONDS`): a process at rest does no work. A message sent in parts (an album and
+its buttons, a long text) is retried from the part that failed.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -50,6 +54,8 @@ KEEP = timedelta(days=7)
 """How long delivered messages (and so their keys) are kept."""
 PHOTO_TRIES = 3
 POLL_SECONDS = 1.0
+SWEEP_SECONDS = 60.0
+"""How often the only sender looks for due messages it did not schedule itself."""
 PRUNE_SECONDS = 3600.0
 STOP_SECONDS = 5.0
 """How long tries in flight may go on once the sender is asked to stop."""
@@ -84,11 +90,19 @@ class Sender:
     """Delivers stored messages to the platforms of `repliers` (adapters add theirs later)."""
 
     def __init__(
-        self, store: Store, repliers: Mapping[str, Replier], *, poll: float = POLL_SECONDS
+        self,
+        store: Store,
+        repliers: Mapping[str, Replier],
+        *,
+        poll: float = POLL_SECONDS,
+        delivered: Callable[[OutboxRecord], None] | None = None,
     ) -> None:
+        """`delivered` hears each message the moment its platform took it."""
         self.store = store
         self.repliers = repliers
         self.poll = poll
+        self.delivered = delivered
+        self._interval = poll
         self._flying: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
@@ -103,6 +117,7 @@ class Sender:
             released = await self.store.release_messages()
             if released:
                 log.info("took over %d messages an earlier run was sending", released)
+        self._interval = max(self.poll, SWEEP_SECONDS) if takeover else self.poll
         self._loop = asyncio.create_task(self._run(), name="kbot-outbox")
 
     async def stop(self, grace: float = STOP_SECONDS) -> None:
@@ -121,12 +136,33 @@ class Sender:
 
     def spawn(self, records: Sequence[OutboxRecord]) -> None:
         """Deliver claimed messages in the background, each on its own (a status edit that
-        waits for the chat's flood limits does not hold up the pictures)."""
+        waits for the chat's flood limits does not hold up the pictures); pictures first, the
+        others once the pictures' try is over."""
+        pictures = [record for record in records if record.kind == IMAGES]
+        first = [self._start(self.deliver(record), record) for record in pictures]
         for record in records:
-            self._flying.add(record.id)
-            task = asyncio.create_task(self.deliver(record))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            if record.kind != IMAGES:
+                self._start(self._after(first, record), record)
+
+    def _start(
+        self, delivery: Coroutine[Any, Any, None], record: OutboxRecord
+    ) -> asyncio.Task[None]:
+        self._flying.add(record.id)
+        task = asyncio.create_task(delivery)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _after(self, first: Sequence[asyncio.Task[None]], record: OutboxRecord) -> None:
+        """Deliver `record` once the tries of `first` are over."""
+        if first:
+            try:
+                await asyncio.wait(first)
+            except asyncio.CancelledError:  # stopped before its try: due again at once
+                self._flying.discard(record.id)
+                await _finish(self.store.release_messages([record.id]))
+                raise
+        await self.deliver(record)
 
     async def wait_idle(self) -> None:
         """Wait until every message to the platforms served here is out (or given up)."""
@@ -156,6 +192,8 @@ class Sender:
                 failure = TryLater(f"{type(error).__name__}: {error}")
                 await _finish(self._failed(record, failure, parts))
             else:
+                if self.delivered is not None:
+                    self.delivered(record)
                 await _finish(self.store.message_sent(record.id))
         finally:
             self._flying.discard(record.id)
@@ -220,7 +258,7 @@ class Sender:
             except Exception:  # the database, most likely: the next round may fare better
                 log.exception("could not look for messages to send")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll)
+                await asyncio.wait_for(self._wake.wait(), self._interval)
 
     async def _send_due(self) -> None:
         """Claim the due messages (not in flight here) and deliver each in the background."""

@@ -28,12 +28,12 @@ import enum
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Container, Sequence
+from collections.abc import Awaitable, Container, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.i18n.catalogue import reason_of
-from bot.jobs import metrics
+from bot.jobs import metrics, spans
 from bot.jobs.port import Generator, JobEvents
 from generation.request import GenerationCancelled, RequestError
 from generation.timing import CallTiming
@@ -85,12 +85,13 @@ def classify(error: BaseException, *, cancelled: bool = False) -> str:
 
 
 # -- the moves ------------------------------------------------------------------------------
-async def start(store: Store, job: JobRecord) -> JobRecord | None:
-    """queued -> running (one more attempt); the stored job, or None if it was not queued."""
-    if not await store.mark_running(job.id):
-        return None
-    started = await store.get_job(job.id) or job
-    metrics.job_started(started)
+async def start(store: Store, jobs: Sequence[JobRecord]) -> list[JobRecord]:
+    """queued -> running (one more attempt each, in one go); the jobs that were queued, as
+    stored now."""
+    started = await store.start_jobs([job.id for job in jobs])
+    for job in started:
+        spans.mark(job.id, "started")
+        metrics.job_started(job)
     return started
 
 
@@ -99,6 +100,7 @@ async def finish(store: Store, job: JobRecord, images: Sequence[bytes], seconds:
     from generation.images import read_recipe
 
     records = await store.mark_done(job.id, [(png, read_recipe(png)) for png in images])
+    spans.mark(job.id, "recorded")
     metrics.job_done(job, seconds, len(records))
 
 
@@ -176,19 +178,24 @@ async def run(
     on) fails as cancelled too, its images dropped. If the task is cancelled (the process
     stops), the jobs are parked as queued.
     """
-    started = [job for queued in jobs if (job := await start(store, queued)) is not None]
+    started = await start(store, jobs)
     if not started:
         return Ran([])
-    for job in started:
-        await signals.started(job)
     loop = asyncio.get_running_loop()
     steps: set[asyncio.Task[None]] = set()
 
+    def hear(event: Coroutine[Any, Any, None]) -> None:
+        """Signal in the background: the images do not wait for the owner to be told."""
+        task = loop.create_task(event)
+        steps.add(task)
+        task.add_done_callback(steps.discard)
+
     def on_step(done: int, total: int) -> None:
         for job in started:
-            task = loop.create_task(signals.progress(job, done, total))
-            steps.add(task)
-            task.add_done_callback(steps.discard)
+            hear(signals.progress(job, done, total))
+
+    for job in started:
+        hear(signals.started(job))
 
     timing: CallTiming | None = None
     metrics.RUNNING.inc(len(started))
@@ -197,6 +204,8 @@ async def run(
         made = await generator.generate_batch([job.request for job in started], on_step, cancel)
         elapsed = time.monotonic() - began
         for job, result in zip(started, made, strict=True):
+            spans.mark(job.id, "made", result.made)
+            spans.mark(job.id, "encoded", result.encoded)
             if job.id in withdrawn:
                 await fail(store, job, CANCELLED)
             else:
@@ -215,9 +224,10 @@ async def run(
             await fail(store, job, reason)
     finally:
         metrics.RUNNING.dec(len(started))
-    await asyncio.gather(*steps, return_exceptions=True)  # the last step before the end
+    await asyncio.gather(*steps, return_exceptions=True)  # the start and steps before the end
     speed = await measure(store, started[0], timing)  # before anyone hears it ended
-    ended = [await store.get_job(job.id) or job for job in started]
+    stored = {job.id: job for job in await store.get_jobs([job.id for job in started])}
+    ended = [stored.get(job.id, job) for job in started]
     for job in ended:
         await signals.ended(job)
     return Ran(ended, speed)

@@ -6,8 +6,9 @@ device, and batches compatible jobs. What happens to a job is `bot.jobs.lifecycl
 Batching: when a device is free, the next job in round robin runs together with the waiting
 jobs compatible with it (same model, task, size, steps, guidance...: everything but prompt,
 negative prompt, seed and picture), up to `max_batch`. Requests that arrive together are
-gathered first: while other commands are still being handled (`expecting`), the
-device waits for them, at most `batch_window` seconds. A lone request never waits.
+gathered first: while other commands are still being handled (`expecting`) and have not
+submitted their job yet, the device waits for them, at most `batch_window` seconds. A lone
+request never waits.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Container, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -41,6 +43,16 @@ BatchKey = Callable[[GenerationRequest], object]
 
 def _never_batch(request: GenerationRequest) -> object:
     return id(request)
+
+
+@dataclass(slots=True)
+class _Expected:
+    """A command being handled that may still submit a job."""
+
+    arrived: bool = False
+
+
+_expected: ContextVar[_Expected | None] = ContextVar("kbot_expected_job", default=None)
 
 
 class _Batch:
@@ -133,16 +145,28 @@ class LocalQueue:
         self._tasks = []
 
     async def submit(self, job: JobRecord) -> None:
-        """Add a stored, queued job at the back of its owner's line."""
+        """Add a stored, queued job at the back of its owner's line (a command handled within
+        `expecting` is then no longer waited for)."""
         self._enqueue(job)
+        expected = _expected.get()
+        if expected is not None:
+            self._arrived(expected)
 
     @contextmanager
     def expecting(self) -> Iterator[None]:
         """A command is being handled: a batch about to start may wait for its job."""
+        expected = _Expected()
+        token = _expected.set(expected)
         self._arriving += 1
         try:
             yield
         finally:
+            _expected.reset(token)
+            self._arrived(expected)
+
+    def _arrived(self, expected: _Expected) -> None:
+        if not expected.arrived:
+            expected.arrived = True
             self._arriving -= 1
             self._wakeup.set()
 

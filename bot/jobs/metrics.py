@@ -49,6 +49,12 @@ RUN_SECONDS = Histogram(
 IMAGES = Counter("kbot_images", "Images made", ["model", "task"])
 FAILURES = Counter("kbot_job_failures", "Jobs that failed, by reason", ["reason"])
 GPU_MEMORY = Gauge("kbot_gpu_memory_bytes", "GPU memory allocated by this process", ["device"])
+STAGE_SECONDS = Histogram(
+    "kbot_job_stage_seconds",
+    "Seconds a job spent reaching each stage from the one before (bot.jobs.spans)",
+    ["stage"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
 
 
 @dataclass(slots=True)

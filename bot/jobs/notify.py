@@ -6,11 +6,18 @@ ended (the status message's last text, the pictures, or the failure) goes throug
 (`bot.delivery`), keyed by job (`job:12:status`, `job:12:result`, `job:12:failed`) and stored
 in the same transaction that marks the job told: several processes may hear one end, its
 owner hears it once, and a restart delivers whatever had not gone out.
+
+A job is queued before its owner hears so (it need not wait for that message to start):
+while its status message is being created (`queuing`), what happens to the job waits for it,
+so the owner hears everything in order, in that one message.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from bot.chat.command import EDIT_MARK, Action, Button, Destination
@@ -77,10 +84,29 @@ class Notifier:
         self.edit = edit
         self._steps = Throttle(progress_interval)  # per job; the last step always goes
         self._refs: dict[int, ProgressRef] = {}
+        self._queuing: dict[int, asyncio.Future[None]] = {}
+
+    @contextmanager
+    def queuing(self, job_id: int) -> Iterator[None]:
+        """While the block runs, the owner is being told job `job_id` is queued (its status
+        message created, `remember`ed): the job's events wait for the block to end."""
+        told = asyncio.get_running_loop().create_future()
+        self._queuing[job_id] = told
+        try:
+            yield
+        finally:
+            del self._queuing[job_id]
+            told.set_result(None)
 
     def remember(self, job_id: int, ref: ProgressRef) -> None:
         """Note the progress message of a job just queued."""
         self._refs[job_id] = ref
+
+    async def _told_queued(self, job: JobRecord) -> None:
+        """Wait until the owner heard the job is queued (when that is being said now)."""
+        told = self._queuing.get(job.id)
+        if told is not None:
+            await asyncio.shield(told)
 
     async def _lang(self, job: JobRecord) -> str | None:
         """The language the job's owner chose when it was queued (else theirs now)."""
@@ -95,6 +121,7 @@ class Notifier:
 
     async def progress(self, job: JobRecord, message: str) -> None:
         """Create or edit the job's progress message (best effort)."""
+        await self._told_queued(job)
         destination = Destination.from_dict(job.destination)
         replier = self.repliers.get(destination.platform)
         if replier is None:
@@ -117,6 +144,7 @@ class Notifier:
     ) -> None:
         """Send a message about a job to its owner. An `end` (how the job ended) is keyed
         `job:<id>:failed` and marks the job told; it is not sent when it was told already."""
+        await self._told_queued(record)
         message = text_draft(
             Destination.from_dict(record.destination),
             text(await self._lang(record), key, **values),
@@ -146,6 +174,7 @@ class Notifier:
 
     async def job_done(self, job: JobRecord, images: list[ImageRecord]) -> None:
         """The status message's last text and the pictures, with caption and buttons."""
+        await self._told_queued(job)
         lang = await self._lang(job)
         destination = Destination.from_dict(job.destination)
         owner = {"user_id": job.user_id, "job_id": job.id}

@@ -32,6 +32,16 @@ class GeneratedBatch(Protocol):
         """How long the call that made them took (None: not timed)."""
         ...
 
+    @property
+    def made(self) -> float:
+        """When the pipeline call that made them returned (`time.monotonic()`)."""
+        ...
+
+    @property
+    def encoded(self) -> float:
+        """When their PNGs were encoded (`time.monotonic()`)."""
+        ...
+
 
 class Generator(Protocol):
     """What running a job needs of the generation service."""

@@ -49,13 +49,17 @@ _R = TypeVar("_R")
 @dataclass(frozen=True, slots=True)
 class GenerationResult:
     """The images made for one request: PNG bytes, each with its own seed; `timing` of the
-    call that made them (None when it ran fewer than two decoder steps)."""
+    call that made them (None when it ran fewer than two decoder steps); when that call's
+    pipeline returned (`made`) and when these PNGs were encoded (`encoded`), in
+    `time.monotonic()` seconds."""
 
     request: GenerationRequest
     images: list[bytes]
     seeds: list[int]
     seconds: float
     timing: CallTiming | None = None
+    made: float = 0.0
+    encoded: float = 0.0
 
 
 class _Worker:
@@ -243,8 +247,8 @@ class GenerationService:
             whole = prepared.replace(seed=seed - index, num_images=count)
             made = self._run_call(cache, [whole], progress, cancel, placement.context)[0]
             png = made.images[index]
-        return GenerationResult(
-            prepared.replace(seed=seed), [png], [seed], made.seconds, made.timing
+        return dataclasses.replace(
+            made, request=prepared.replace(seed=seed), images=[png], seeds=[seed]
         )
 
     def _run_call(
@@ -271,6 +275,7 @@ class GenerationService:
         started = time.perf_counter()
         outputs = pipelines.run(cache, call)
         seconds = time.perf_counter() - started
+        made = time.monotonic()
         per_request = requests[0].num_images
         if len(outputs) != per_request * len(requests):
             raise RuntimeError(
@@ -285,7 +290,8 @@ class GenerationService:
                 seeds.append(request.seed + offset)
                 place = Placement(len(outputs), row, call.context)
                 pngs.append(self._encode(outputs[row], request, seeds[-1], place))
-            results.append(GenerationResult(request, pngs, seeds, seconds))
+            encoded = time.monotonic()
+            results.append(GenerationResult(request, pngs, seeds, seconds, None, made, encoded))
         spent = time.perf_counter() - began - (cache.load_seconds - loading)
         timing = CallTiming.of(cache.label, len(outputs), stamps, spent)
         return [dataclasses.replace(result, timing=timing) for result in results]
