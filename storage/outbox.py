@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import jobs
-from storage.db import Database, can_exist, execute, has_id, returned, utcnow
+from storage.db import Database, aware, can_exist, execute, has_id, returned, utcnow
 from storage.records import OutboxDraft, OutboxRecord, OutboxStatus
 from storage.tables import OutboxMessage
 
@@ -214,6 +214,18 @@ class Outbox:
         )
         async with self._db.read() as session:
             return int(await session.scalar(query) or 0)
+
+    async def next_try(self, platforms: Collection[str]) -> datetime | None:
+        """When the soonest retry of a message to these platforms is due, if any waits."""
+        if not platforms:
+            return None
+        query = select(func.min(OutboxMessage.next_at)).where(
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+            OutboxMessage.platform.in_(sorted(platforms)),
+        )
+        async with self._db.read() as session:
+            soonest = await session.scalar(query)
+        return None if soonest is None else aware(soonest)
 
     async def find(self, key: str) -> OutboxRecord | None:
         """The message stored with this key, if any."""

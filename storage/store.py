@@ -405,6 +405,10 @@ class Store:
         """How many messages to these platforms are still on their way."""
         return await self._outbox.waiting(platforms)
 
+    async def next_message_try(self, platforms: Collection[str]) -> datetime | None:
+        """When the soonest retry of a message to these platforms is due, if any waits."""
+        return await self._outbox.next_try(platforms)
+
     async def outbox_message(self, key: str) -> OutboxRecord | None:
         """The message stored with this key, if any."""
         return await self._outbox.find(key)

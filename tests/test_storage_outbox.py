@@ -69,6 +69,9 @@ async def test_one_sender_per_try_and_retries_when_due(stores: tuple[Store, Stor
     assert retried.next_at >= later - timedelta(seconds=1) and retried.error == "502 Bad Gateway"
     assert await first.due_messages(["telegram"]) == []  # not yet
     assert await first.claim_message(message.id, HOLD) is None
+    soonest = await second.next_message_try(["telegram"])  # when a sender should look again
+    assert soonest is not None and abs((soonest - later).total_seconds()) < 1
+    assert await second.next_message_try(["discord"]) is None
 
     # a sender that stopped gives its messages back; a stopped run's are taken over at start
     (held,) = await first.post_messages([draft("k:3")], hold=HOLD)

@@ -252,13 +252,24 @@ class Sender:
     async def _run(self) -> None:
         while True:
             self._wake.clear()
+            pause = self._interval
             try:
                 await self._send_due()
                 await self._prune()
+                pause = await self._until_next()
             except Exception:  # the database, most likely: the next round may fare better
                 log.exception("could not look for messages to send")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._interval)
+                await asyncio.wait_for(self._wake.wait(), pause)
+
+    async def _until_next(self) -> float:
+        """Seconds until the next round: the interval, or sooner when a retry is due sooner
+        (one a stopped run scheduled has no timer in this process)."""
+        soonest = await self.store.next_message_try(list(self.repliers))
+        if soonest is None:
+            return self._interval
+        due_in = (soonest - datetime.now(UTC)).total_seconds()
+        return min(self._interval, max(due_in, 0.05))
 
     async def _send_due(self) -> None:
         """Claim the due messages (not in flight here) and deliver each in the background."""
