@@ -215,9 +215,12 @@ def test_the_bot_benchmark_prints_every_figure_and_stages_that_add_up(
     assert names == list(bench_bot.STAGE_NAMES.values())
     assert all(float(words[-2]) >= 0 for words in stages)
     summed = next(line for line in out.splitlines() if line.strip().startswith("sum "))
-    total, end_to_end = (float(word) for word in summed.replace(";", "").split() if _number(word))
+    total, end_to_end, answer = (
+        float(word) for word in summed.replace(";", "").split() if _number(word)
+    )
     assert sum(float(words[-2]) for words in stages) == pytest.approx(total, abs=0.5)
-    assert total == pytest.approx(end_to_end, rel=0.05)  # contiguous spans: nothing left out
+    # marks in order from the update to the photo (the script asserts it): nothing left out
+    assert total == pytest.approx(end_to_end, abs=0.1) and answer >= 0
 
 
 def _number(word: str) -> bool:
