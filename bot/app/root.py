@@ -165,7 +165,7 @@ def build_queue(
 
 def build_router() -> Router:
     """The bot's commands: every feature area's routes, in the order help lists them."""
-    from bot.commands import account, admin, generate, help, queue, results
+    from bot.commands import account, admin, generate, help, moderation, queue, results
     from bot.commands.router import Router
 
     return Router().include(
@@ -175,6 +175,7 @@ def build_router() -> Router:
         account.router(),
         help.router(),
         admin.router(),
+        moderation.router(),
     )
 
 

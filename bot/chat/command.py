@@ -132,6 +132,7 @@ class Action(enum.StrEnum):
     USE_AS_INIT = "init"
     RECIPE = "show"
     EDIT = "edit"
+    REPORT = "report"
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +171,8 @@ class OutImage:
     image_id: int = 0
     filename: str = "kandinsky.png"
     label: str = ""
+    spoiler: bool = False
+    """Shown behind the platform's spoiler (the image check flagged it, `bot.jobs.policy`)."""
 
 
 EDIT_MARK = "✏️"
