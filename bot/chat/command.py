@@ -24,6 +24,10 @@ class Attachment:
 
 
 _ASKS = "asks"  # the `Destination.extra` key of a question answered by a reply
+FOR_ADULTS = "nsfw"
+"""The `Destination.extra` key an adapter sets ("1") where the platform marks the place for
+adults (a Discord channel marked age-restricted): flagged pictures may be shown plainly there
+(`bot.jobs.policy`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -415,5 +415,10 @@ AR_ERRORS: dict[str, str] = {
         "`kandinsky-bot download-models --depth` حيث يمكن الوصول إليه، أو أرسل خريطة عمق جاهزة، "
         "أو جرّب النماذج الصغيرة دون اتصال باستخدام --tiny"
     ),
+    "safety_model_missing": (
+        "لم يُنزَّل مصنّف أمان الصور {checkpoint} هنا ولا يمكن الوصول إلى مستودع النماذج: شغّل "
+        "`kandinsky-bot download-models` حيث يمكن الوصول إليه، أو اضبط KBOT_SAFETY=prompts "
+        "لإرسال النتائج دون فحص"
+    ),
 }
 """Arabic error sentences, by `generation.messages.ERRORS` id."""

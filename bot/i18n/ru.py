@@ -451,5 +451,10 @@ RU_ERRORS: dict[str, str] = {
         "`kandinsky-bot download-models --depth` там, где хаб доступен, пришлите готовую карту "
         "глубины или попробуйте крошечные офлайн-модели с --tiny"
     ),
+    "safety_model_missing": (
+        "Классификатор безопасности {checkpoint} здесь не скачан, а хаб моделей недоступен: "
+        "выполните `kandinsky-bot download-models` там, где хаб доступен, или задайте "
+        "KBOT_SAFETY=prompts, чтобы отправлять результаты без проверки"
+    ),
 }
 """Russian error sentences, by `generation.messages.ERRORS` id."""

@@ -12,20 +12,18 @@ Each chat or channel has its own (a Telegram private chat and each group apart).
 
 from __future__ import annotations
 
-from bot.chat.command import Destination
+from bot.chat.command import FOR_ADULTS, Destination
 
 ALLOW = "allow"
 SPOILER = "spoiler"
 BLOCK = "block"
 POLICIES = (ALLOW, SPOILER, BLOCK)
 DEFAULT = SPOILER
-NSFW = "nsfw"
-"""The `Destination.extra` key an adapter sets ("1") for a place marked for adults."""
 
 
 def allow_permitted(destination: Destination) -> bool:
     """Whether `allow` may be set (and holds) where `destination` points."""
-    return destination.platform == "discord" and destination.extra.get(NSFW) == "1"
+    return destination.platform == "discord" and destination.extra.get(FOR_ADULTS) == "1"
 
 
 def effective(stored: str | None, destination: Destination) -> str:
