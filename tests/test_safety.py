@@ -274,3 +274,32 @@ def test_without_images_in_the_mode_nothing_is_checked(tiny_settings: Settings) 
     finally:
         service.close()
     assert made.flagged == () and "safety-classifier" not in service.caches[0].loaded()
+
+
+def test_the_settings_and_the_start_up_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.app.root import announce_safety, safety_mode
+    from bot.app.settings import SettingsError
+    from generation.engine.tiny_classifier import build_tiny_classifier
+
+    read = Settings.from_env(
+        {"KBOT_SAFETY": "Images", "KBOT_SAFETY_THRESHOLD": "0.8", "KBOT_SAFETY_MODEL": "x/y"},
+        dotenv=None,
+    )
+    assert (read.safety, read.safety_threshold, read.safety_model) == ("images", 0.8, "x/y")
+    for bad in ({"KBOT_SAFETY": "strict"}, {"KBOT_SAFETY_THRESHOLD": "0"}):
+        with pytest.raises(SettingsError):
+            Settings.from_env(bad, dotenv=None)
+    unset = Settings.from_env({"KBOT_SAFETY": ""}, dotenv=None)
+    assert unset.safety is None and unset.safety_model == "Falconsai/nsfw_image_detection"
+    missing = dataclasses.replace(unset, safety_model=str(tmp_path / "not-here"))
+    here = dataclasses.replace(unset, safety_model=str(build_tiny_classifier(tmp_path / "c")))
+    assert (safety_mode(missing), safety_mode(here)) == ("prompts", "both")
+    caplog.set_level(logging.INFO)
+    announce_safety(missing, "prompts")
+    announce_safety(here, "both")
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.app.root"]
+    assert lines[0].startswith("content filter (KBOT_SAFETY=prompts): prompts are checked")
+    assert "is not downloaded" in lines[0] and "download-models" in lines[0]
+    assert lines[1].startswith("content filter (KBOT_SAFETY=both): prompts and results")

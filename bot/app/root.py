@@ -72,7 +72,10 @@ def classifier_here(model: str) -> bool:
         return True
     from huggingface_hub import try_to_load_from_cache
 
-    found = try_to_load_from_cache(model, "config.json")
+    try:
+        found = try_to_load_from_cache(model, "config.json")
+    except ValueError:  # neither a folder nor a hub id
+        return False
     return isinstance(found, str)
 
 

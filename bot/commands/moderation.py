@@ -31,6 +31,7 @@ PROMPT_MODES = ("prompts", "both")
 """The `KBOT_SAFETY` modes that check prompts."""
 MAX_WORD = 200  # the column's length
 FLAGGED_SHOWN = 10
+MAX_SHOWN = 100
 
 
 def _texts(request: GenerationRequest) -> list[str]:
@@ -137,9 +138,10 @@ async def flagged(ctx: Context, args: list[str]) -> str:
         if entry.kind is FlagKind.IMAGE:
             await _release(ctx, entry)
         return ctx.t("admin_flag_cleared", flag=f"[{entry.id}]")
-    count = min(max(stored_id(how) or FLAGGED_SHOWN, 1), 100) if how else FLAGGED_SHOWN
-    if how and stored_id(how) is None:
+    asked = stored_id(how) if how else FLAGGED_SHOWN
+    if asked is None:
         raise _usage(ctx)
+    count = min(asked, MAX_SHOWN)
     entries = await ctx.store.flags(count)
     if not entries:
         return ctx.t("admin_flagged_empty")

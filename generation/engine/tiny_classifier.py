@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
+from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessorPil
 
 SIDE = 32
 
@@ -38,6 +38,6 @@ def build_tiny_classifier(folder: Path, *, flags: bool = False) -> Path:
         head.bias.copy_(torch.tensor([-8.0, 8.0] if flags else [8.0, -8.0]))
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder)
-    processor = ViTImageProcessor(size={"height": SIDE, "width": SIDE})
+    processor = ViTImageProcessorPil(size={"height": SIDE, "width": SIDE})
     processor.save_pretrained(folder)
     return folder
