@@ -10,6 +10,7 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -303,3 +304,13 @@ def test_the_settings_and_the_start_up_line(
     assert lines[0].startswith("content filter (KBOT_SAFETY=prompts): prompts are checked")
     assert "is not downloaded" in lines[0] and "download-models" in lines[0]
     assert lines[1].startswith("content filter (KBOT_SAFETY=both): prompts and results")
+
+
+async def test_linking_two_accounts_keeps_their_moderation_entries(store: Store) -> None:
+    one = await store.ensure_user("telegram", "1", "ann")
+    two = await store.ensure_user("discord", "2", "ann")
+    await store.add_flag(FlagKind.PROMPT, two.id, "discord:5")
+    await store.create_link_code(one.id, "code", datetime.now(UTC) + timedelta(minutes=5))
+    assert await store.redeem_link_code("code", "discord", "2", "ann") is not None
+    (entry,) = await store.flags()
+    assert entry.user_id == one.id
