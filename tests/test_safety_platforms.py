@@ -68,6 +68,11 @@ async def test_telegram_spoilers_blocks_refuses_and_releases(
             assert photo.result["has_media_spoiler"] is True
             assert "The safety check flagged" in photo.params["caption"]
             assert fake.find("sendPhoto", chat_id=GROUP) == []
+            # Its 🚩 button reports it to the admins.
+            (report,) = [k for k in photo.keyboard if k["callback_data"].startswith("kb:report:")]
+            shown, mark = photo.result["message_id"], fake.mark()
+            fake.press(ALICE.id, ALICE, shown, report["callback_data"])
+            await said(fake, ALICE.id, shown, "was reported to the admins", after=mark)
             # A disguised word of the built-in list: refused, nothing reserved.
             refused = fake.text(BOB.id, BOB, f"/imagine a N.U.D.3 fox {SMALL}")
             await said(fake, BOB.id, refused, "can't draw that prompt")
@@ -77,6 +82,7 @@ async def test_telegram_spoilers_blocks_refuses_and_releases(
             # The admin reads both, and clears the held-back picture: it reaches the group.
             listing = fake.text(ALICE.id, ALICE, "/admin flagged")
             lines = (await said(fake, ALICE.id, listing, " · prompt · ")).params["text"]
+            assert " · report · " in lines
             (held,) = [
                 line
                 for line in lines.splitlines()
