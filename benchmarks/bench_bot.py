@@ -53,6 +53,7 @@ STAGE_NAMES = {
     "stored": "stored",
     "started": "started",
     "made": "pipeline done",
+    "checked": "image check",
     "encoded": "encoded",
     "recorded": "recorded",
     "sent": "photo sent",

@@ -165,12 +165,26 @@ class Bot:
         return None
 
 
+def tiny_classifier(registry: Path) -> Path:
+    """The tiny image classifier beside the tiny models (built once), for the content filter."""
+    folder = registry.parent / "safety-classifier"
+    if not (folder / "config.json").is_file():
+        from generation.engine.tiny_classifier import build_tiny_classifier
+
+        build_tiny_classifier(folder)
+    return folder
+
+
 def bot_environment(registry: Path, data: Path, base_url: str) -> dict[str, str]:
     """The bot's settings: the tiny models on the CPU, a fresh database, defaults otherwise
-    (the daily quota raised: the benchmark's users ask for many pictures); torch with as many
-    threads as the direct side has (the same pixels take the same sums)."""
+    (the daily quota raised: the benchmark's users ask for many pictures; the content filter
+    on, prompts and pictures, the pictures by the tiny classifier, whose time the `checked`
+    stage shows); torch with as many threads as the direct side has (the same pixels take the
+    same sums)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("KBOT_")}
     return {
+        "KBOT_SAFETY": "both",
+        "KBOT_SAFETY_MODEL": str(tiny_classifier(registry)),
         **env,
         "OMP_NUM_THREADS": str(torch.get_num_threads()),
         "KBOT_TELEGRAM_TOKEN": TOKEN,

@@ -129,5 +129,8 @@ ERRORS: dict[str, str] = {
     "depth_model_missing": "the depth estimator {checkpoint} is not downloaded here and the "
     "model hub cannot be reached: run `kandinsky-bot download-models --depth` where the hub is "
     "reachable, send a depth map instead, or try the tiny offline models with --tiny",
+    "safety_model_missing": "the image safety classifier {checkpoint} is not downloaded here and "
+    "the model hub cannot be reached: run `kandinsky-bot download-models` where the hub is "
+    "reachable, or set KBOT_SAFETY=prompts to send results unchecked",
 }
 """Every error sentence in English: id -> template with `{name}` placeholders."""

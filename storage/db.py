@@ -107,14 +107,16 @@ async def returned(session: AsyncSession, statement: Update | Delete) -> tuple[A
 
 
 async def upsert(
-    session: AsyncSession, table: type[Base], values: dict[str, Any], key: str
+    session: AsyncSession, table: type[Base], values: dict[str, Any], key: str | tuple[str, ...]
 ) -> None:
-    """Insert a row, or overwrite the one with the same `key` (one statement, race free)."""
+    """Insert a row, or overwrite the one with the same `key` (a column, or the columns of
+    a composite key; one statement, race free)."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(table).values(**values)
-    changes = {name: statement.excluded[name] for name in values if name != key}
-    await session.execute(statement.on_conflict_do_update(index_elements=[key], set_=changes))
+    keys = [key] if isinstance(key, str) else list(key)
+    changes = {name: statement.excluded[name] for name in values if name not in keys}
+    await session.execute(statement.on_conflict_do_update(index_elements=keys, set_=changes))
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

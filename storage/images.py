@@ -25,7 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.db import Database, StoreError, aware, has_id
-from storage.records import ImageRecord, JobStatus, Stats
+from storage.records import ImageFlag, ImageRecord, JobStatus, Stats
+from storage.safety import flag_images
 from storage.tables import Image, Job, PromptHistory, User
 
 # Done jobs (newest first) the wait/run percentiles of `stats()` look at.
@@ -108,6 +109,7 @@ class Images:
             created_at=image.created_at,
             position=image.position,
             count=count,
+            flag=image.flag,
         )
 
     async def _find(self, *where: ColumnElement[bool]) -> ImageRecord | None:
@@ -124,9 +126,15 @@ class Images:
         request: dict[str, Any],
         images: list[tuple[bytes, dict[str, Any]]],
         now: datetime,
+        flagged: Sequence[float | None] = (),
+        place: str = "",
     ) -> list[ImageRecord]:
-        """Write the PNGs of a finished job, and record them and its prompt history row."""
+        """Write the PNGs of a finished job, and record them and its prompt history row.
+
+        An image whose `flagged` score (by position) is not None is stored flagged, with an
+        entry in the moderation stream naming `place`."""
         rows: list[Image] = []
+        scores = list(flagged) + [None] * (len(images) - len(flagged))
         for position, (data, recipe) in enumerate(images):
             digest = hashlib.sha256(data).hexdigest()
             relative = f"images/{now:%Y}/{now:%m}/{digest}.png"
@@ -140,6 +148,7 @@ class Images:
                     path=relative,
                     recipe=recipe,
                     created_at=now,
+                    flag=None if scores[position] is None else ImageFlag.FLAGGED.value,
                 )
             )
         session.add_all(rows)
@@ -149,6 +158,7 @@ class Images:
             )
         )
         await session.flush()
+        flag_images(session, rows, scores, place)
         return [self._record(row, len(rows)) for row in rows]
 
     async def get(self, image_id: int) -> ImageRecord | None:

@@ -223,9 +223,13 @@ class Jobs:
         return changed == 1
 
     async def mark_done(
-        self, job_id: int, images: list[tuple[bytes, dict[str, Any]]]
+        self,
+        job_id: int,
+        images: list[tuple[bytes, dict[str, Any]]],
+        flagged: Sequence[float | None] = (),
     ) -> list[ImageRecord]:
-        """running -> done: write the PNGs, record images and prompt history."""
+        """running -> done: write the PNGs, record images and prompt history; the images the
+        image check flagged (a score by position) go to the moderation stream."""
         now = utcnow()
         async with self._db.write() as session:
             done = await returned(
@@ -233,15 +237,18 @@ class Jobs:
                 update(Job)
                 .where(has_id(Job.id, job_id), Job.status == JobStatus.RUNNING.value)
                 .values(status=JobStatus.DONE.value, finished_at=now, error=None)
-                .returning(Job.user_id, Job.request),
+                .returning(Job.user_id, Job.request, Job.destination),
             )
             if done is None:
                 job = await get_row(session, Job, job_id)
                 if job is None:
                     raise StoreError(f"no job with id {job_id}")
                 raise StoreError(f"job {job_id} is {job.status}, not running")
-            user_id, request = done
-            records = await self._images.add(session, job_id, user_id, request, images, now)
+            user_id, request, destination = done
+            place = f"{destination.get('platform')}:{destination.get('chat_id')}"
+            records = await self._images.add(
+                session, job_id, user_id, request, images, now, flagged, place
+            )
         self._images.remember(records, [data for data, _ in images])
         return records
 

@@ -108,6 +108,58 @@ class ImageRecord:
     created_at: datetime
     position: int
     count: int
+    flag: str | None = None
+    """None, or an `ImageFlag`: what the image check or the moderation said of it."""
+
+
+class ImageFlag(enum.StrEnum):
+    """What the image check, a user or an admin said of a result."""
+
+    FLAGGED = "flagged"  # the image check flagged it
+    REPORTED = "reported"  # a user reported it
+    CLEARED = "cleared"  # an admin found it fine
+
+
+class FlagKind(enum.StrEnum):
+    """What put an entry in the moderation stream."""
+
+    IMAGE = "image"  # the image check flagged a result
+    PROMPT = "prompt"  # the prompt filter refused a command
+    REPORT = "report"  # a user reported a result
+
+
+class FlagStatus(enum.StrEnum):
+    """Where an entry of the moderation stream stands."""
+
+    OPEN = "open"
+    CLEARED = "cleared"  # a false positive: the picture went to its owner
+    BANNED = "banned"  # its user was banned
+
+
+@dataclass(frozen=True, slots=True)
+class FlagRecord:
+    """An entry of the moderation stream: who, where (`platform:chat`), what it was about
+    (a job and an image, for results), the image check's `score`, and where it stands. A
+    refused prompt's entry keeps no text of the prompt."""
+
+    id: int
+    at: datetime
+    kind: FlagKind
+    user_id: int
+    place: str
+    status: FlagStatus
+    job_id: int | None = None
+    image_id: int | None = None
+    score: float | None = None
+    resolved_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FilterRules:
+    """The operator's prompt words (matched forms), and whether the built-in list is on."""
+
+    words: tuple[str, ...] = ()
+    defaults: bool = True
 
 
 @dataclass(frozen=True, slots=True)

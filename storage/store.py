@@ -30,6 +30,10 @@ from storage.records import (
     AccountRecord,
     Admission,
     AuditRecord,
+    FilterRules,
+    FlagKind,
+    FlagRecord,
+    FlagStatus,
     ImageRecord,
     InboxRecord,
     JobRecord,
@@ -42,6 +46,7 @@ from storage.records import (
     UserRecord,
     UserSettings,
 )
+from storage.safety import Safety
 from storage.speeds import Speeds
 from storage.state import State
 from storage.users import Users
@@ -70,6 +75,7 @@ class Store:
         self._audit = AuditLog(self._db)
         self._outbox = Outbox(self._db)
         self._speeds = Speeds(self._db)
+        self._safety = Safety(self._db)
 
     @classmethod
     async def open(cls, url: str, data_dir: Path, *, default_daily_limit: int = 50) -> Store:
@@ -271,10 +277,14 @@ class Store:
         return await self._jobs.requeue(job_id)
 
     async def mark_done(
-        self, job_id: int, images: list[tuple[bytes, dict[str, Any]]]
+        self,
+        job_id: int,
+        images: list[tuple[bytes, dict[str, Any]]],
+        flagged: Sequence[float | None] = (),
     ) -> list[ImageRecord]:
-        """running -> done: write the PNGs, record images and prompt history."""
-        return await self._jobs.mark_done(job_id, images)
+        """running -> done: write the PNGs, record images and prompt history; an image whose
+        `flagged` score (by position) is not None is stored flagged, in the moderation stream."""
+        return await self._jobs.mark_done(job_id, images, flagged)
 
     async def mark_failed(self, job_id: int, error: str) -> bool:
         """queued/running -> failed and refund its cost; False if it had already ended."""
@@ -416,3 +426,56 @@ class Store:
     async def prune_outbox(self, before: datetime, keep_kind: str) -> int:
         """Forget messages settled before `before`, but failed ones of `keep_kind`."""
         return await self._outbox.prune(before, keep_kind)
+
+    # the content filter: prompt words, place policies, the moderation stream (storage.safety)
+    async def add_filter_word(self, word: str, shown: str, actor: str) -> bool:
+        """List a prompt word in its matched form; False when it was listed."""
+        return await self._safety.add_word(word, shown, actor)
+
+    async def remove_filter_word(self, word: str) -> bool:
+        """Unlist a prompt word (matched form); False when it was not listed."""
+        return await self._safety.remove_word(word)
+
+    async def filter_words(self) -> list[str]:
+        """The listed prompt words as admins typed them."""
+        return await self._safety.words()
+
+    async def filter_rules(self) -> FilterRules:
+        """What the prompt filter matches: the listed words, and the built-in list's switch."""
+        return await self._safety.rules()
+
+    async def set_filter_defaults(self, on: bool) -> None:
+        """Switch the built-in prompt list on or off."""
+        await self._safety.set_defaults(on)
+
+    async def set_place_policy(self, platform: str, chat_id: str, policy: str) -> None:
+        """What a chat or channel does with flagged pictures."""
+        await self._safety.set_policy(platform, chat_id, policy)
+
+    async def place_policy(self, platform: str, chat_id: str) -> str | None:
+        """A place's policy for flagged pictures; None when none was set."""
+        return await self._safety.policy(platform, chat_id)
+
+    async def add_flag(
+        self,
+        kind: FlagKind,
+        user_id: int,
+        place: str,
+        *,
+        job_id: int | None = None,
+        image_id: int | None = None,
+    ) -> FlagRecord:
+        """Put a refused prompt or a reported result in the moderation stream."""
+        return await self._safety.add_flag(kind, user_id, place, job_id=job_id, image_id=image_id)
+
+    async def flags(self, limit: int = 20) -> list[FlagRecord]:
+        """The latest entries of the moderation stream, newest first."""
+        return await self._safety.flags(limit)
+
+    async def get_flag(self, flag_id: int) -> FlagRecord | None:
+        """One entry of the moderation stream, or None."""
+        return await self._safety.get_flag(flag_id)
+
+    async def resolve_flag(self, flag_id: int, status: FlagStatus, actor: str) -> FlagRecord | None:
+        """Close an open entry (clearing its image); None when unknown or closed already."""
+        return await self._safety.resolve_flag(flag_id, status, actor)

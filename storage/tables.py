@@ -181,6 +181,7 @@ class Image(Base):
     path: Mapped[str] = mapped_column(String(255))
     recipe: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
+    flag: Mapped[str | None] = mapped_column(String(16))  # storage.records.ImageFlag
 
 
 class PromptHistory(Base):
@@ -343,3 +344,44 @@ class Speed(Base):
     other_seconds: Mapped[float] = mapped_column(Float)
     samples: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime]
+
+
+class FilterWord(Base):
+    """A word or phrase of the operator's prompt filter: its matched (normalised) form and
+    the form the admin typed."""
+
+    __tablename__ = "filter_words"
+
+    word: Mapped[str] = mapped_column(String(200), primary_key=True)
+    shown: Mapped[str] = mapped_column(String(200))
+    added_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class PlacePolicy(Base):
+    """What a chat or channel does with a flagged picture (`allow`, `spoiler`, `block`)."""
+
+    __tablename__ = "place_policies"
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    policy: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime]
+
+
+class Flag(Base):
+    """An entry of the moderation stream: a flagged result, a refused prompt, a report."""
+
+    __tablename__ = "flags"
+    __table_args__ = (Index("ix_flags_status_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"))
+    place: Mapped[str] = mapped_column(String(200))
+    score: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16))
+    resolved_by: Mapped[str | None] = mapped_column(String(200))

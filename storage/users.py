@@ -15,6 +15,7 @@ from storage.db import Database, StoreError, aware, execute, get_row, has_id, re
 from storage.records import AccountRecord, UserRecord, UserSettings
 from storage.tables import (
     Account,
+    Flag,
     Image,
     Job,
     LinkCode,
@@ -251,7 +252,7 @@ class Users:
 async def _merge(session: AsyncSession, old_id: int, target: User) -> None:
     """Move everything of user `old_id` onto `target` and delete the old user."""
     old = await user_row(session, old_id)
-    for table in (Account, Job, Image, PromptHistory, LinkCode, OutboxMessage):
+    for table in (Account, Job, Image, PromptHistory, LinkCode, OutboxMessage, Flag):
         await execute(
             session, update(table).where(table.user_id == old_id).values(user_id=target.id)
         )

@@ -96,6 +96,8 @@ class Made:
     timing: CallTiming | None = None
     made: float = field(default_factory=time.monotonic)
     encoded: float = field(default_factory=time.monotonic)
+    flagged: tuple[float | None, ...] = ()
+    checked: float = 0.0
 
 
 class FakeGenerator:

@@ -42,6 +42,7 @@ JSON_FIELDS = frozenset(
     }
 )
 INT_FIELDS = frozenset({"chat_id", "message_id", "offset", "timeout", "limit", "message_thread_id"})
+BOOL_FIELDS = frozenset({"has_spoiler", "disable_notification", "protect_content"})
 
 
 @dataclass
@@ -266,7 +267,10 @@ class FakeTelegram:
         return message
 
     def _api_sendPhoto(self, call: Call) -> dict[str, Any]:
-        return self._bot_message(call, self._media("photo", call.files["photo"]))
+        fields = self._media("photo", call.files["photo"])
+        if call.params.get("has_spoiler"):
+            fields["has_media_spoiler"] = True
+        return self._bot_message(call, fields)
 
     def _api_sendDocument(self, call: Call) -> dict[str, Any]:
         return self._bot_message(call, self._media("document", call.files["document"]))
@@ -277,6 +281,8 @@ class FakeTelegram:
         for item in call.params["media"]:
             data = call.files[item["media"].removeprefix("attach://")]
             fields = self._media(item["type"], data) | {"media_group_id": group}
+            if item.get("has_spoiler"):
+                fields["has_media_spoiler"] = True
             if item.get("caption"):
                 fields["caption"] = item["caption"]
             sent.append(self._bot_message(call, fields, caption=False))
@@ -584,6 +590,8 @@ async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, 
             params[key] = json.loads(str(value))
         elif key in INT_FIELDS and str(value).lstrip("-").isdigit():
             params[key] = int(str(value))
+        elif key in BOOL_FIELDS:
+            params[key] = str(value).lower() == "true"
         else:
             params[key] = str(value)
     return params, files

@@ -49,7 +49,7 @@ ALICE = user(1001, "alice")  # an admin (KBOT_ADMINS)
 BOB = user(1002, "bob")
 CAROL = user(1003, "carol")
 PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, message content
-CUSTOM_ID = re.compile(r"kb:(reroll|show|variations|init|edit):(\d+)")
+CUSTOM_ID = re.compile(r"kb:(reroll|show|variations|init|edit|report):(\d+)")
 LABELS = re.compile(r" · #(\S+)")
 
 
@@ -155,9 +155,12 @@ def _assert_result(record: Recorded, pictures: int = 1, side: int = 64) -> None:
     assert embed["image"]["url"] == f"attachment://{record.files[0].filename}"
     custom_ids = _custom_ids(record)
     assert custom_ids and all(CUSTOM_ID.fullmatch(c) for c in custom_ids), custom_ids
-    # Every picture gets the same buttons, acting on it, in a row of its own.
-    rows = record.json["components"]
+    # Every picture gets the same buttons, acting on it, in a row of its own; the result's
+    # Report button has the last row.
+    *rows, last = record.json["components"]
     assert len(rows) == pictures, rows
+    (report,) = last["components"]
+    assert CUSTOM_ID.fullmatch(report["custom_id"]).group(1) == "report", report
     images = set()
     for number, row in enumerate(rows, start=1):
         matches = [CUSTOM_ID.fullmatch(child["custom_id"]) for child in row["components"]]

@@ -27,8 +27,10 @@ from PIL import Image
 
 from bot.app.cli import main
 from bot.app.models import TINY_SIZE, human_bytes
+from bot.app.settings import DEFAULT_SAFETY_MODEL
 from generation.engine.checkpoints import ModelRegistry
 from generation.engine.hub import PARTIAL_SUFFIX, needed_files
+from generation.engine.tiny_classifier import build_tiny_classifier
 from generation.families import DEFAULT_FAMILIES, Checkpoint
 from tests.botkit import cmd, make_bot
 from tests.fake_hub import FakeHub, HubFile, Repo, repository
@@ -37,6 +39,7 @@ from tests.postgres import fresh_postgres_database
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ["--size", "64x64", "--steps", "2", "--prior-steps", "2"]
 DEPTH = "Intel/dpt-hybrid-midas"
+SAFETY = DEFAULT_SAFETY_MODEL
 K22_PRIOR = "kandinsky-community/kandinsky-2-2-prior"
 K22_DECODER = "kandinsky-community/kandinsky-2-2-decoder"
 K3 = "kandinsky-community/kandinsky-3"
@@ -128,6 +131,8 @@ def hub_repos(tiny_models: Path) -> dict[str, Repo]:
             folder = tiny_models.parent / folders[spec.name][role]
             repos[checkpoint.id] = repository(checkpoint.id, folder, variant=checkpoint.variant)
     repos[DEPTH] = repository(DEPTH, tiny_models.parent / folders["depth_estimator"])
+    classifier = build_tiny_classifier(tiny_models.parent / "safety-classifier")
+    repos[SAFETY] = repository(SAFETY, classifier)
     decoder = repos[K22_DECODER]
     decoder.files.update({path: HubFile(path, data) for path, data in DECOYS.items()})
     return repos
@@ -238,6 +243,7 @@ def test_download_models_says_the_size_then_fetches_what_loads_read(
         "kandinsky-community/kandinsky-2-2-controlnet-depth",
         K3,
         DEPTH,
+        SAFETY,  # the image check's classifier, KBOT_SAFETY being unset
     ]
     lines = done.stdout.splitlines()
     listed = [re.search(r"  (\S+/\S+)  ", line) for line in lines[: len(ids)]]

@@ -37,6 +37,9 @@ TABLES = {
     "job_inputs",
     "images",
     "prompt_history",
+    "filter_words",
+    "place_policies",
+    "flags",
     "audit_log",
     "link_codes",
     "bot_state",
@@ -91,7 +94,7 @@ async def test_migrations_create_the_schema_and_open_is_idempotent(
         async with first.engine.connect() as connection:
             tables, differences, revision = await connection.run_sync(_schema)
         assert tables == TABLES | {"alembic_version"}
-        assert revision == "0005"
+        assert revision == "0006"
         assert differences == []  # the migration and the ORM models agree
         owner = await first.ensure_user("discord", "1", "ann")
     finally:
@@ -100,7 +103,7 @@ async def test_migrations_create_the_schema_and_open_is_idempotent(
     try:
         assert (await second.get_user(owner.id)).name == "ann"
         async with second.engine.connect() as connection:
-            assert (await connection.run_sync(_schema))[2] == "0005"
+            assert (await connection.run_sync(_schema))[2] == "0006"
     finally:
         await second.close()
 

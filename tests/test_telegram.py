@@ -215,9 +215,14 @@ def buttons_of(call: Call) -> dict[Action, int]:
 
 
 def assert_same_buttons_for_each_image(call: Call, images: int) -> None:
-    """A row of the same four buttons for each image, acting on it, numbered when several."""
-    rows = call.params["reply_markup"]["inline_keyboard"]
+    """A row of the same buttons for each image, acting on it, numbered when several; then a
+    row with the result's Report button, on its first image."""
+    *rows, (report,) = call.params["reply_markup"]["inline_keyboard"]
     assert len(rows) == images, rows
+    assert Button.parse(report["callback_data"]) == (
+        Action.REPORT,
+        Button.parse(rows[0][0]["callback_data"])[1],
+    )
     seen = set()
     for number, row in enumerate(rows, start=1):
         parsed = [Button.parse(key["callback_data"]) for key in row]

@@ -25,7 +25,7 @@ from generation.request import GenerationRequest, RequestError, Task, validate
 TRANSLATIONS = {language: CATALOGUE[language] for language in ("ru", "ar")}
 
 # Keys whose English text is only placeholders and symbols: nothing to translate.
-SYMBOLS_ONLY = {"bad_input", "admin_audit_line"}
+SYMBOLS_ONLY = {"bad_input", "admin_audit_line", "history_flagged"}
 
 CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 ARABIC = re.compile(r"[\u0600-\u06FF]")

@@ -111,4 +111,41 @@ def admin_group(o: Options, inbound: Inbound) -> app_commands.Group:
         """The latest admin actions."""
         await admin(interaction, "audit", count)
 
+    @group.command(name="filter")
+    @app_commands.describe(
+        action="add or remove words, list them, or switch the built-in list on or off",
+        words="the word or phrase (add, remove), or on/off (defaults)",
+    )
+    async def filter_words(
+        interaction: discord.Interaction,
+        action: Literal["add", "remove", "list", "defaults"],
+        words: str | None = None,
+    ) -> None:
+        """The prompt filter's words."""
+        await admin(interaction, "filter", action, words)
+
+    @group.command(name="policy")
+    @app_commands.describe(policy="what this channel does with flagged pictures")
+    async def policy(
+        interaction: discord.Interaction,
+        policy: Literal["allow", "spoiler", "block"] | None = None,
+    ) -> None:
+        """Show or set this channel's policy for flagged pictures."""
+        await admin(interaction, "policy", policy)
+
+    @group.command(name="flagged")
+    @app_commands.describe(
+        action="clear an entry (its picture goes to its owner) or ban its user",
+        number="the entry (clear, ban), or how many entries to list",
+        reason="shown to a banned user",
+    )
+    async def flagged(
+        interaction: discord.Interaction,
+        action: Literal["clear", "ban"] | None = None,
+        number: app_commands.Range[int, 1, MAX_ID] | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Flagged results, refused prompts and reports."""
+        await admin(interaction, "flagged", action, number, reason)
+
     return group

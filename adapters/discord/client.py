@@ -19,7 +19,7 @@ import discord
 from discord import app_commands
 
 from adapters.discord.config import DiscordConfig
-from bot.chat.command import Button
+from bot.chat.command import Action, Button
 
 log = logging.getLogger(__name__)
 
@@ -211,14 +211,17 @@ class ResultButton(
 
 def view(buttons: Sequence[Button]) -> discord.ui.View | None:
     """Persistent buttons: no timeout, and nothing stored but their custom ids; a row for
-    each image they act on, while Discord's five rows last."""
+    each image they act on and one for the Report button, while Discord's five rows last."""
     if not buttons:
         return None
     result = discord.ui.View(timeout=None)
-    images = list(dict.fromkeys(button.image_id for button in buttons))
-    rows = len(images) <= MAX_ROWS and all(
-        sum(button.image_id == image for button in buttons) <= ROW_WIDTH for image in images
+    own = [button for button in buttons if button.action is not Action.REPORT]
+    images = list(dict.fromkeys(button.image_id for button in own))
+    reports = len(own) < len(buttons)  # the result's Report button: a row of its own
+    rows = len(images) + reports <= MAX_ROWS and all(
+        sum(button.image_id == image for button in own) <= ROW_WIDTH for image in images
     )
     for button in buttons[: MAX_ROWS * ROW_WIDTH]:
-        result.add_item(ResultButton(button, images.index(button.image_id) if rows else None))
+        row = len(images) if button.action is Action.REPORT else images.index(button.image_id)
+        result.add_item(ResultButton(button, row if rows else None))
     return result

@@ -56,17 +56,24 @@ class Outgoing:
 def result(
     caption: str, pictures: list[tuple[str, bytes]], notices: list[str], buttons: Sequence[Button]
 ) -> Outgoing:
-    """A result: the notices as text, an embed with the caption showing the first picture."""
+    """A result: the notices as text, an embed with the caption showing the first picture
+    (unless it goes behind a spoiler: an embed would show it plainly)."""
     embed = discord.Embed(description=caption, colour=discord.Colour.blurple())
-    if pictures:
+    if pictures and not pictures[0][0].startswith(SPOILER):
         embed.set_image(url=f"attachment://{pictures[0][0]}")
     return Outgoing("\n".join(notices), embed, tuple(pictures), tuple(buttons))
 
 
+SPOILER = "SPOILER_"
+"""How an attachment's name begins when Discord is to show it behind a spoiler."""
+
+
 def fit(image: OutImage, limit: int) -> tuple[str, bytes] | None:
-    """The picture as it can be uploaded under `limit` bytes: as is, or as a JPEG; else None."""
+    """The picture as it can be uploaded under `limit` bytes: as is, or as a JPEG; else None
+    (named for a spoiler when `image.spoiler`)."""
+    prefix = SPOILER if image.spoiler else ""
     if len(image.data) <= limit:
-        return image.filename, image.data
+        return prefix + image.filename, image.data
     from PIL import Image
 
     with Image.open(io.BytesIO(image.data)) as picture:
@@ -76,7 +83,7 @@ def fit(image: OutImage, limit: int) -> tuple[str, bytes] | None:
         buffer = io.BytesIO()
         rgb.save(buffer, format="JPEG", quality=quality, optimize=True)
         if buffer.tell() <= limit:
-            return f"{stem}.jpg", buffer.getvalue()
+            return f"{prefix}{stem}.jpg", buffer.getvalue()
     return None
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import discord
 
-from bot.chat.command import Destination
+from bot.chat.command import FOR_ADULTS, Destination
 from bot.chat.replier import ProgressRef
 
 TOKEN_LIFETIME = 15 * 60.0
@@ -32,6 +32,8 @@ def interaction_extra(interaction: discord.Interaction, *, private: bool) -> dic
     }
     if private:
         extra["private"] = "1"
+    if getattr(interaction.channel, "nsfw", False) is True:
+        extra[FOR_ADULTS] = "1"  # an age-restricted channel
     return extra
 
 

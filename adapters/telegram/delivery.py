@@ -226,7 +226,10 @@ class Delivery:
         }
         if not as_file:
             try:
-                message: Message = await bot.send_photo(chat_id, image.data, **common)
+                hidden = True if image.spoiler else None  # None: not sent at all
+                message: Message = await bot.send_photo(
+                    chat_id, image.data, has_spoiler=hidden, **common
+                )
                 return message
             except BadRequest as error:
                 log.warning("Telegram: photo refused (%s); sending it as a file", error)
@@ -258,10 +261,20 @@ class Delivery:
         caption: str,
         kind: type[InputMediaPhoto] | type[InputMediaDocument],
     ) -> tuple[Message, ...]:
-        media = [
-            kind(image.data, caption=caption if number == 0 else None, filename=image.filename)
-            for number, image in enumerate(images)
-        ]
+        media: list[InputMediaPhoto | InputMediaDocument] = []
+        for number, image in enumerate(images):
+            first = caption if number == 0 else None
+            if kind is InputMediaPhoto:
+                media.append(
+                    InputMediaPhoto(
+                        image.data,
+                        first,
+                        filename=image.filename,
+                        has_spoiler=True if image.spoiler else None,
+                    )
+                )
+            else:
+                media.append(kind(image.data, caption=first, filename=image.filename))
         return await self.client.bot.send_media_group(
             int(destination.chat_id),
             media,

@@ -86,12 +86,17 @@ def _note(line: str) -> None:
 
 
 def cmd_download_models(args: argparse.Namespace, settings: Settings) -> int:
-    """Say what the checkpoints take on disk, then download what is missing."""
+    """Say what the checkpoints take on disk, then download what is missing (the image
+    check's classifier too, unless `KBOT_SAFETY` leaves images unchecked)."""
     from bot.app.root import build_registry
+    from generation.engine.checkpoints import Needed
     from generation.engine.hub import DownloadError, Hub
+    from generation.families import Checkpoint
 
     families = parse_families(args.models)
     needed = build_registry(settings).needed(families, depth=args.depth)
+    if settings.safety in (None, "images", "both"):  # the image check's classifier
+        needed.append(Needed("image safety classifier", Checkpoint(settings.safety_model)))
     hub = Hub()
     try:
         plan = hub.plan(needed)

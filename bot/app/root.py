@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 from collections.abc import AsyncIterator, Callable, Container
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.app.settings import Settings, SettingsError
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from bot.app.warming import WarmingEngine
@@ -60,6 +63,49 @@ def quiet_libraries() -> None:
     hub_logging.set_verbosity_error()
 
 
+def classifier_here(model: str) -> bool:
+    """Whether the image check's classifier is at hand: a local folder, or downloaded into
+    the model hub's cache (`kandinsky-bot download-models`)."""
+    from pathlib import Path
+
+    if Path(model).is_dir():
+        return True
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        found = try_to_load_from_cache(model, "config.json")
+    except ValueError:  # neither a folder nor a hub id
+        return False
+    return isinstance(found, str)
+
+
+def safety_mode(settings: Settings) -> str:
+    """What the content filter checks here: `KBOT_SAFETY`, or, unset, prompts and images
+    when the classifier is at hand and prompts only when it is not."""
+    if settings.safety is not None:
+        return settings.safety
+    return "both" if classifier_here(settings.safety_model) else "prompts"
+
+
+def announce_safety(settings: Settings, mode: str) -> None:
+    """The start-up line that says which checks are on."""
+    checks = {
+        "off": "off: prompts and results go unchecked",
+        "prompts": "prompts are checked, results are not",
+        "images": "results are checked, prompts are not",
+        "both": "prompts and results are checked",
+    }[mode]
+    how = ""
+    if mode in ("images", "both"):
+        how = f" (classifier {settings.safety_model}, threshold {settings.safety_threshold})"
+    elif settings.safety is None:
+        how = (
+            f" (the classifier {settings.safety_model} is not downloaded: "
+            "`kandinsky-bot download-models` fetches it)"
+        )
+    log.info("content filter (KBOT_SAFETY=%s): %s%s", mode, checks, how)
+
+
 def build_intake(settings: Settings) -> Intake:
     """Return the request check every process runs before a job is stored (no torch)."""
     from generation.intake import ImageCaps, Intake
@@ -75,6 +121,7 @@ def build_generation(settings: Settings) -> GenerationService:
     """
     from generation.engine.cache import EngineOptions, PipelineCache
     from generation.engine.quantize import QuantizationUnavailable, backend_for
+    from generation.engine.safety import SafetyCheck
     from generation.engine.service import GenerationService
 
     try:
@@ -98,8 +145,14 @@ def build_generation(settings: Settings) -> GenerationService:
         for device in settings.device
     ]
     intake = build_intake(settings)
+    checks_images = safety_mode(settings) in ("images", "both")
+    safety = SafetyCheck(settings.safety_model, settings.safety_threshold)
     return GenerationService(
-        caches, limits=intake.limits, caps=intake.caps, families=intake.families
+        caches,
+        limits=intake.limits,
+        caps=intake.caps,
+        families=intake.families,
+        safety=safety if checks_images else None,
     )
 
 
@@ -165,7 +218,7 @@ def build_queue(
 
 def build_router() -> Router:
     """The bot's commands: every feature area's routes, in the order help lists them."""
-    from bot.commands import account, admin, generate, help, queue, results
+    from bot.commands import account, admin, generate, help, moderation, queue, results
     from bot.commands.router import Router
 
     return Router().include(
@@ -175,6 +228,7 @@ def build_router() -> Router:
         account.router(),
         help.router(),
         admin.router(),
+        moderation.router(),
     )
 
 
@@ -203,6 +257,8 @@ async def running_bot(settings: Settings) -> AsyncIterator[App]:
     from storage.store import Store
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    safety = safety_mode(settings)
+    announce_safety(settings, safety)
     store = await Store.open(
         settings.database, settings.data_dir, default_daily_limit=settings.daily_limit
     )
@@ -252,6 +308,7 @@ async def running_bot(settings: Settings) -> AsyncIterator[App]:
             link_minutes=settings.link_minutes,
             max_upload_bytes=settings.max_upload_bytes,
             max_upload_pixels=settings.max_upload_pixels,
+            safety=safety,
         )
         router = build_router()
         services = Services(

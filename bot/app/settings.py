@@ -13,6 +13,9 @@ from generation.families import DEFAULT_FAMILIES, Families
 from generation.request import MAX_IMAGES, Limits
 
 PREFIX = "KBOT_"
+SAFETY_MODES = ("off", "prompts", "images", "both")
+"""What `KBOT_SAFETY` may say the content filter checks."""
+DEFAULT_SAFETY_MODEL = "Falconsai/nsfw_image_detection"
 
 
 class SettingsError(ValueError):
@@ -81,6 +84,9 @@ class Settings:
     discord_shard_ids: tuple[int, ...] = ()
     queue: str = "local"
     metrics_addr: str | None = None
+    safety: str | None = None  # SAFETY_MODES; None: both when the classifier is here
+    safety_model: str = DEFAULT_SAFETY_MODEL
+    safety_threshold: float = 0.5
 
     def __post_init__(self) -> None:
         """Refuse settings that cannot work together."""
@@ -88,6 +94,11 @@ class Settings:
             raise SettingsError(
                 f"{PREFIX}DEFAULT_STEPS must be between 1 and {PREFIX}MAX_STEPS "
                 f"({self.max_steps}), got {self.default_steps}"
+            )
+        if not 0.0 < self.safety_threshold <= 1.0:
+            raise SettingsError(
+                f"{PREFIX}SAFETY_THRESHOLD must be above 0 and at most 1, "
+                f"got {self.safety_threshold}"
             )
         if self.queue == "procrastinate" and not (self.database_url or "").startswith("postgresql"):
             raise SettingsError(
@@ -158,6 +169,9 @@ def _convert(name: str, raw: str) -> object:
         "discord_shard_ids": _ids,
         "queue": _queue,
         "metrics_addr": lambda n, v: v.strip() or None,
+        "safety": _safety,
+        "safety_model": lambda n, v: v.strip() or DEFAULT_SAFETY_MODEL,
+        "safety_threshold": _float,
     }
     converter = converters.get(name, _int)
     return converter(name, raw)
@@ -169,6 +183,15 @@ def _quantize(name: str, raw: str) -> str:
         raise SettingsError(
             f"{PREFIX}QUANTIZE must be one of {', '.join(QUANTIZE_MODES)}, got {raw!r}"
         )
+    return value
+
+
+def _safety(name: str, raw: str) -> str | None:
+    value = raw.strip().lower()
+    if value in ("", "auto"):
+        return None
+    if value not in SAFETY_MODES:
+        raise SettingsError(f"{PREFIX}SAFETY must be one of {', '.join(SAFETY_MODES)}, got {raw!r}")
     return value
 
 

@@ -24,6 +24,10 @@ class Attachment:
 
 
 _ASKS = "asks"  # the `Destination.extra` key of a question answered by a reply
+FOR_ADULTS = "nsfw"
+"""The `Destination.extra` key an adapter sets ("1") where the platform marks the place for
+adults (a Discord channel marked age-restricted): flagged pictures may be shown plainly there
+(`bot.jobs.policy`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +136,7 @@ class Action(enum.StrEnum):
     USE_AS_INIT = "init"
     RECIPE = "show"
     EDIT = "edit"
+    REPORT = "report"
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +175,8 @@ class OutImage:
     image_id: int = 0
     filename: str = "kandinsky.png"
     label: str = ""
+    spoiler: bool = False
+    """Shown behind the platform's spoiler (the image check flagged it, `bot.jobs.policy`)."""
 
 
 EDIT_MARK = "✏️"

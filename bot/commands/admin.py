@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.chat.labels import MAX_ID, stored_id
+from bot.commands import moderation
 from bot.commands.context import Context
 from bot.commands.router import Route, Router
 from bot.control.port import Report
@@ -24,7 +25,8 @@ async def admin(ctx: Context) -> None:
     """Run an admin command (the shared checks let only admins through)."""
     words = ctx.command.text.split()
     action = words[0].lower() if words else ""
-    target = " ".join(words[1:])
+    # The prompt filter's words are kept out of the audit log (as out of every reply).
+    target = " ".join(words[1:2] if action == "filter" else words[1:])
     handler = SUBCOMMANDS.get(action)
     try:
         if handler is None:
@@ -287,6 +289,9 @@ SUBCOMMANDS: dict[str, AdminHandler] = {
     "preload": preload,
     "unload": unload,
     "audit": audit,
+    "filter": moderation.filter_words,
+    "policy": moderation.policy,
+    "flagged": moderation.flagged,
 }
 
 

@@ -41,6 +41,7 @@ class BotConfig:
     link_minutes: int = 10
     max_upload_bytes: int = 20 * 1024 * 1024
     max_upload_pixels: int = 40_000_000
+    safety: str = "both"  # KBOT_SAFETY as it applies here: off, prompts, images or both
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ import logging
 from datetime import UTC, datetime
 
 from bot.commands.context import Context
+from bot.commands.moderation import check_prompt
 from bot.jobs import spans
 from bot.jobs.notify import human_seconds
 from generation.request import GenerationRequest
@@ -25,9 +26,11 @@ log = logging.getLogger(__name__)
 
 
 async def submit(ctx: Context, request: GenerationRequest) -> None:
-    """Validate, admit (pause, caps, quota, job row), queue, and say where the job stands."""
+    """Validate, check the prompt (`bot.commands.moderation`), admit (pause, caps, quota,
+    job row), queue, and say where the job stands."""
     services = ctx.services
     request = services.prepare(request)
+    await check_prompt(ctx, request)  # before anything is taken or stored
     validated = spans.now()
     origin = ctx.command.destination
     # The adapters read the user's language here when they word a result themselves.

@@ -10,7 +10,7 @@ from bot.commands.intake import submit
 from bot.commands.pictures import find_picture, named_image, shown
 from bot.commands.router import Route, Router
 from generation.request import Task
-from storage.records import ImageRecord, JobRecord
+from storage.records import ImageFlag, ImageRecord, JobRecord
 
 
 def _id_word(ctx: Context) -> str:
@@ -115,15 +115,15 @@ async def history(ctx: Context) -> None:
     lines = [ctx.t("history_header", page=page, pages=pages)]
     for image in images:
         recipe = image.recipe
-        lines.append(
-            ctx.t(
-                "history_line",
-                id=image_label(image),
-                prompt=_short(recipe.get("prompt") or "mix"),
-                seed=recipe.get("seed"),
-                model=recipe.get("model"),
-            )
+        line = ctx.t(
+            "history_line",
+            id=image_label(image),
+            prompt=_short(recipe.get("prompt") or "mix"),
+            seed=recipe.get("seed"),
+            model=recipe.get("model"),
         )
+        flagged = image.flag == ImageFlag.FLAGGED
+        lines.append(line + ctx.t("history_flagged") if flagged else line)
     await ctx.reply_text("\n".join(lines))
 
 

@@ -32,6 +32,7 @@ class Route:
     open_to_banned: bool = False
     help_key: str = ""
     pictures: bool = False  # it takes pictures: `--from` may name stored ones
+    listed: bool = True  # in the platforms' menus (False: a button's command only)
 
     @property
     def help(self) -> str:
@@ -88,4 +89,4 @@ class Router:
 
     def menu(self) -> list[CommandInfo]:
         """Every command as platform menus list them, in declaration order."""
-        return [route.info() for route in self]
+        return [route.info() for route in self if route.listed]

@@ -10,6 +10,7 @@ bytes from the store when it sends them.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 from bot.chat.command import Button, Command, Destination
@@ -89,9 +90,11 @@ def images_draft(
     key: str | None = None,
     user_id: int | None = None,
     job_id: int | None = None,
+    spoilers: Sequence[int] = (),
 ) -> OutboxDraft:
-    """Result pictures (stored image ids) with their caption and buttons."""
-    payload = {
+    """Result pictures (stored image ids) with their caption and buttons; those in
+    `spoilers` go behind the platform's spoiler."""
+    payload: dict[str, Any] = {
         "images": list(image_ids),
         "caption": caption,
         "buttons": [
@@ -99,6 +102,8 @@ def images_draft(
             for button in buttons
         ],
     }
+    if spoilers:
+        payload["spoilers"] = list(spoilers)
     return _draft(destination, IMAGES, payload, key, user_id, job_id)
 
 

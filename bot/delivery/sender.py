@@ -209,7 +209,11 @@ class Sender:
         elif record.kind == STATUS:
             await replier.end_progress(destination, str(payload["text"]), payload.get("ref"))
         elif record.kind == IMAGES:
-            images = [await self._image(int(image_id)) for image_id in payload["images"]]
+            hidden = set(payload.get("spoilers") or ())
+            images = [
+                await self._image(int(image_id), image_id in hidden)
+                for image_id in payload["images"]
+            ]
             await replier.send_images(
                 destination,
                 images,
@@ -221,8 +225,8 @@ class Sender:
         else:
             raise Refused(f"no such kind of message: {record.kind!r}")
 
-    async def _image(self, image_id: int) -> OutImage:
-        """A stored result, read for sending."""
+    async def _image(self, image_id: int, spoiler: bool = False) -> OutImage:
+        """A stored result, read for sending (behind a spoiler, if `spoiler`)."""
         image = await self.store.get_image(image_id)
         if image is None:
             raise Refused(f"image #{image_id} is gone")
@@ -231,7 +235,7 @@ class Sender:
         except OSError as error:
             raise Refused(f"image #{image_id} cannot be read: {error}") from None
         label = image_label(image)
-        return OutImage(data, image.id, f"kandinsky-{label}.png", label)
+        return OutImage(data, image.id, f"kandinsky-{label}.png", label, spoiler)
 
     async def _failed(self, record: OutboxRecord, error: DeliveryError, parts: Parts) -> None:
         what = f"message #{record.id} ({record.key or record.kind}) to {record.platform}"

@@ -100,12 +100,39 @@ AR: dict[str, str] = {
     "/depth.",
     "none": "لا يوجد",
     "default": "افتراضي",
+    # content filter
+    "prompt_refused": "عذرًا، لا أستطيع رسم هذا الطلب هنا: فهو يطلب شيئًا لا يصنعه هذا البوت. "
+    "لم يُخصم شيء من حصتك.",
+    "flagged_note": "⚠️ أشّر فحص الأمان على {images}: اضغط لإظهارها.",
+    "flagged_held": "المهمة #{job}: حجب فحص الأمان {images} ولم تُرسل هنا. "
+    "تبقى في /history، وقد يفرج عنها مشرف.",
+    "flagged_cleared": "راجع مشرف {images} وأفرج عنها.",
+    "history_flagged": " · ⚠️",
+    "report_done": "شكرًا لك: أُبلغ المشرفون عن الصورة #{id}.",
+    "admin_filter_added": "أصبح مرشح الطلبات يضم هذه الكلمة.",
+    "admin_filter_exists": "مرشح الطلبات يضم هذه الكلمة بالفعل.",
+    "admin_filter_removed": "لم تعد هذه الكلمة في المرشح.",
+    "admin_filter_missing": "مرشح الطلبات لا يضم هذه الكلمة.",
+    "admin_filter_list": "كلمات المرشح: {words}. القائمة المدمجة: {defaults}.",
+    "admin_filter_defaults": "القائمة المدمجة: {state}.",
+    "admin_on": "مفعّلة",
+    "admin_off": "معطّلة",
+    "admin_policy": "الصور المؤشَّر عليها هنا: {policy}.",
+    "admin_policy_allow_refused": "لا يمكن عرض الصور المؤشَّر عليها بوضوح إلا في قناة Discord "
+    "مقيّدة بالعمر.",
+    "admin_flagged_line": "{flag} · {at} · {kind} · المستخدم #{user} · {place}{what} · {status}",
+    "admin_flagged_empty": "لم يُؤشَّر على شيء.",
+    "admin_flag_missing": "لا يوجد إدخال مفتوح {flag}.",
+    "admin_flag_cleared": "أُغلق الإدخال {flag}؛ تذهب صورته إلى صاحبها.",
+    "admin_flag_banned": "الإدخال {flag}: حُظر المستخدم #{user}.",
     # admin
     "not_admin": "هذا الأمر متاح للمشرفين فقط.",
     "admin_usage": (
         "أوامر المشرفين: ban المستخدم [السبب]، unban المستخدم، "
         "quota set|grant|reset المستخدم [N]، stats، queue، cancel المهمة، "
-        "pause [الرسالة]، resume، models، preload النموذج، unload [النموذج]، audit [N]. "
+        "pause [الرسالة]، resume، models، preload النموذج، unload [النموذج]، audit [N]، "
+        "filter add|remove الكلمات، filter list، filter defaults on|off، "
+        "policy [allow|spoiler|block]، flagged [N]، flagged clear|ban الإدخال. "
         "المستخدم هو platform:id أو #رقم."
     ),
     "admin_no_user": "لا أعرف المستخدم {user}.",
@@ -387,6 +414,11 @@ AR_ERRORS: dict[str, str] = {
         "لم يُنزَّل مقدّر العمق {checkpoint} هنا ولا يمكن الوصول إلى مستودع النماذج: شغّل "
         "`kandinsky-bot download-models --depth` حيث يمكن الوصول إليه، أو أرسل خريطة عمق جاهزة، "
         "أو جرّب النماذج الصغيرة دون اتصال باستخدام --tiny"
+    ),
+    "safety_model_missing": (
+        "لم يُنزَّل مصنّف أمان الصور {checkpoint} هنا ولا يمكن الوصول إلى مستودع النماذج: شغّل "
+        "`kandinsky-bot download-models` حيث يمكن الوصول إليه، أو اضبط KBOT_SAFETY=prompts "
+        "لإرسال النتائج دون فحص"
     ),
 }
 """Arabic error sentences, by `generation.messages.ERRORS` id."""

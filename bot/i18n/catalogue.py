@@ -101,11 +101,38 @@ _EN: dict[str, str] = {
     "/inpaint or /depth.",
     "none": "none",
     "default": "default",
+    # content filter
+    "prompt_refused": "Sorry, I can't draw that prompt here: it asks for something this bot "
+    "does not make. Nothing was taken from your quota.",
+    "flagged_note": "⚠️ The safety check flagged {images}: tap to reveal.",
+    "flagged_held": "Job #{job}: the safety check held back {images}; it was not sent here. "
+    "It stays in your /history, and an admin may release it.",
+    "flagged_cleared": "An admin checked {images} and released it.",
+    "history_flagged": " · ⚠️",
+    "report_done": "Thank you: picture #{id} was reported to the admins.",
+    "admin_filter_added": "The prompt filter now lists that word.",
+    "admin_filter_exists": "The prompt filter lists that word already.",
+    "admin_filter_removed": "That word is no longer listed.",
+    "admin_filter_missing": "The prompt filter does not list that word.",
+    "admin_filter_list": "Listed words: {words}. Built-in list: {defaults}.",
+    "admin_filter_defaults": "The built-in list is {state}.",
+    "admin_on": "on",
+    "admin_off": "off",
+    "admin_policy": "Flagged pictures here: {policy}.",
+    "admin_policy_allow_refused": "Flagged pictures can be shown plainly only in a Discord "
+    "channel marked age-restricted.",
+    "admin_flagged_line": "{flag} · {at} · {kind} · user #{user} · {place}{what} · {status}",
+    "admin_flagged_empty": "Nothing was flagged.",
+    "admin_flag_missing": "There is no open entry {flag}.",
+    "admin_flag_cleared": "Entry {flag} cleared; its picture goes to its owner.",
+    "admin_flag_banned": "Entry {flag}: user #{user} is banned.",
     # admin
     "not_admin": "Only admins can do that.",
     "admin_usage": "Admin commands: ban USER [reason], unban USER, quota set|grant|reset USER "
     "[N], stats, queue, cancel JOB, pause [message], resume, models, preload MODEL, unload "
-    "[MODEL], audit [N]. USER is platform:id or #number.",
+    "[MODEL], audit [N], filter add|remove WORDS, filter list, filter defaults on|off, "
+    "policy [allow|spoiler|block], flagged [N], flagged clear|ban ENTRY. USER is platform:id or "
+    "#number.",
     "admin_no_user": "I don't know the user {user}.",
     "admin_banned": "User #{user} is banned: {reason}",
     "admin_unbanned": "User #{user} is no longer banned.",

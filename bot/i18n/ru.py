@@ -114,12 +114,40 @@ RU: dict[str, str] = {
     "/inpaint или /depth.",
     "none": "нет",
     "default": "по умолчанию",
+    # content filter
+    "prompt_refused": "Извините, этот запрос здесь не нарисовать: бот такого не делает. "
+    "Квота не списана.",
+    "flagged_note": "⚠️ Проверка безопасности отметила {images}: нажмите, чтобы открыть.",
+    "flagged_held": "Задание #{job}: проверка безопасности задержала {images}, сюда оно не "
+    "отправлено. Оно осталось в /history, администратор может его выпустить.",
+    "flagged_cleared": "Администратор проверил {images} и выпустил его.",
+    "history_flagged": " · ⚠️",
+    "report_done": "Спасибо: о картинке #{id} сообщено администраторам.",
+    "admin_filter_added": "Фильтр запросов теперь содержит это слово.",
+    "admin_filter_exists": "Это слово уже есть в фильтре запросов.",
+    "admin_filter_removed": "Это слово убрано из фильтра.",
+    "admin_filter_missing": "Этого слова нет в фильтре запросов.",
+    "admin_filter_list": "Слова фильтра: {words}. Встроенный список: {defaults}.",
+    "admin_filter_defaults": "Встроенный список: {state}.",
+    "admin_on": "включён",
+    "admin_off": "выключен",
+    "admin_policy": "Отмеченные картинки здесь: {policy}.",
+    "admin_policy_allow_refused": "Показывать отмеченные картинки открыто можно только в "
+    "канале Discord с возрастным ограничением.",
+    "admin_flagged_line": "{flag} · {at} · {kind} · пользователь #{user} · {place}{what} · "
+    "{status}",
+    "admin_flagged_empty": "Ничего не отмечено.",
+    "admin_flag_missing": "Открытой записи {flag} нет.",
+    "admin_flag_cleared": "Запись {flag} снята; картинка уходит владельцу.",
+    "admin_flag_banned": "Запись {flag}: пользователь #{user} заблокирован.",
     # admin
     "not_admin": "Это доступно только администраторам.",
     "admin_usage": (
         "Команды администратора: ban ПОЛЬЗОВАТЕЛЬ [причина], unban ПОЛЬЗОВАТЕЛЬ, "
         "quota set|grant|reset ПОЛЬЗОВАТЕЛЬ [N], stats, queue, cancel ЗАДАНИЕ, "
-        "pause [сообщение], resume, models, preload МОДЕЛЬ, unload [МОДЕЛЬ], audit [N]. "
+        "pause [сообщение], resume, models, preload МОДЕЛЬ, unload [МОДЕЛЬ], audit [N], "
+        "filter add|remove СЛОВА, filter list, filter defaults on|off, "
+        "policy [allow|spoiler|block], flagged [N], flagged clear|ban ЗАПИСЬ. "
         "ПОЛЬЗОВАТЕЛЬ — это платформа:id или #номер."
     ),
     "admin_no_user": "Пользователь {user} не найден.",
@@ -422,6 +450,11 @@ RU_ERRORS: dict[str, str] = {
         "Оценщик глубины {checkpoint} здесь не скачан, а хаб моделей недоступен: выполните "
         "`kandinsky-bot download-models --depth` там, где хаб доступен, пришлите готовую карту "
         "глубины или попробуйте крошечные офлайн-модели с --tiny"
+    ),
+    "safety_model_missing": (
+        "Классификатор безопасности {checkpoint} здесь не скачан, а хаб моделей недоступен: "
+        "выполните `kandinsky-bot download-models` там, где хаб доступен, или задайте "
+        "KBOT_SAFETY=prompts, чтобы отправлять результаты без проверки"
     ),
 }
 """Russian error sentences, by `generation.messages.ERRORS` id."""

@@ -95,11 +95,19 @@ async def start(store: Store, jobs: Sequence[JobRecord]) -> list[JobRecord]:
     return started
 
 
-async def finish(store: Store, job: JobRecord, images: Sequence[bytes], seconds: float) -> None:
-    """running -> done: store the PNGs with the recipes they carry."""
+async def finish(
+    store: Store,
+    job: JobRecord,
+    images: Sequence[bytes],
+    seconds: float,
+    flagged: Sequence[float | None] = (),
+) -> None:
+    """running -> done: store the PNGs with the recipes they carry (those the image check
+    flagged, as flagged)."""
     from generation.images import read_recipe
 
-    records = await store.mark_done(job.id, [(png, read_recipe(png)) for png in images])
+    pairs = [(png, read_recipe(png)) for png in images]
+    records = await store.mark_done(job.id, pairs, flagged)
     spans.mark(job.id, "recorded")
     metrics.job_done(job, seconds, len(records))
 
@@ -205,11 +213,12 @@ async def run(
         elapsed = time.monotonic() - began
         for job, result in zip(started, made, strict=True):
             spans.mark(job.id, "made", result.made)
+            spans.mark(job.id, "checked", result.checked or result.made)
             spans.mark(job.id, "encoded", result.encoded)
             if job.id in withdrawn:
                 await fail(store, job, CANCELLED)
             else:
-                await finish(store, job, result.images, elapsed)
+                await finish(store, job, result.images, elapsed, result.flagged)
         timing = made[0].timing if made else None
     except asyncio.CancelledError:
         cancel.set()

@@ -27,7 +27,8 @@ from bot.chat.replier import ProgressRef, Replier
 from bot.chat.throttle import Throttle
 from bot.delivery.outbox import Outbox, images_draft, key_of, status_draft, text_draft
 from bot.i18n.catalogue import describe_reason, text
-from storage.records import ImageRecord, JobRecord
+from bot.jobs.policy import ALLOW, BLOCK, SPOILER, effective
+from storage.records import ImageFlag, ImageRecord, JobRecord
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -51,18 +52,26 @@ RESULT_ACTIONS = (
     (Action.USE_AS_INIT, "⤴"),
 )
 """The buttons every image of a result gets, in order, with their labels."""
+REPORT_MARK = "🚩"
+"""The label of the result's Report button (one per result, after the images' buttons)."""
 
 
 def result_buttons(images: list[ImageRecord], *, edit: bool = False) -> list[Button]:
     """The same buttons for each image, acting on it, image by image (Edit, which asks what
     to change, when `edit`); with several images each label carries the image's number in
-    the result."""
+    the result. Last, the result's Report button (on its first image)."""
     actions = (*RESULT_ACTIONS, (Action.EDIT, EDIT_MARK)) if edit else RESULT_ACTIONS
     buttons: list[Button] = []
     for number, image in enumerate(images, start=1):
         suffix = f" {number}" if len(images) > 1 else ""
         buttons.extend(Button(action, image.id, label + suffix) for action, label in actions)
+    if images:
+        buttons.append(Button(Action.REPORT, images[0].id, REPORT_MARK))
     return buttons
+
+
+def _numbers(images: list[ImageRecord]) -> str:
+    return " ".join(f"#{image_label(image)}" for image in images)
 
 
 class Notifier:
@@ -187,26 +196,39 @@ class Notifier:
                 **owner,
             )
         ]
-        if images:
-            recipe = images[0].recipe
+        flagged = [image for image in images if image.flag == ImageFlag.FLAGGED]
+        policy = ALLOW
+        if flagged:
+            stored = await self.store.place_policy(destination.platform, destination.chat_id)
+            policy = effective(stored, destination)
+        shown = [image for image in images if policy != BLOCK or image not in flagged]
+        if shown:
+            recipe = shown[0].recipe
             caption = text(
                 lang,
                 "caption",
                 prompt=job.request.prompt or "mix",
                 seed=recipe.get("seed"),
                 model=recipe.get("model"),
-                images=" ".join(f"#{image_label(image)}" for image in images),
+                images=_numbers(shown),
             )
+            hidden = [image.id for image in flagged] if policy == SPOILER else []
+            if hidden:
+                caption += "\n" + text(lang, "flagged_note", images=_numbers(flagged))
             drafts.append(
                 images_draft(
                     destination,
-                    [image.id for image in images],
+                    [image.id for image in shown],
                     caption,
-                    result_buttons(images, edit=self.edit),
+                    result_buttons(shown, edit=self.edit),
                     key=key_of("job", job.id, "result"),
+                    spoilers=hidden,
                     **owner,
                 )
             )
+        if flagged and policy == BLOCK:
+            held = text(lang, "flagged_held", job=job.id, images=_numbers(flagged))
+            drafts.append(text_draft(destination, held, key=key_of("job", job.id, "held"), **owner))
         self._forget(job.id)
         await self.outbox.post(*drafts, tell_job=job.id)
 

@@ -42,6 +42,16 @@ class GeneratedBatch(Protocol):
         """When their PNGs were encoded (`time.monotonic()`)."""
         ...
 
+    @property
+    def flagged(self) -> Sequence[float | None]:
+        """Per image, the image check's score where it flagged it, else None (empty: none)."""
+        ...
+
+    @property
+    def checked(self) -> float:
+        """When the image check of their call ended (`time.monotonic()`; 0: no check)."""
+        ...
+
 
 class Generator(Protocol):
     """What running a job needs of the generation service."""

@@ -8,6 +8,7 @@ for every process of the machine):
 - `stored`: its job row was written (the job has its id from here on);
 - `started`: it was marked running;
 - `made`: the pipeline call that made its images returned;
+- `checked`: the image check of that call's images ended (`KBOT_SAFETY`; no time without it);
 - `encoded`: its PNGs were encoded;
 - `recorded`: its images were stored and it was marked done;
 - `sent`: its pictures were delivered.
@@ -33,7 +34,17 @@ from storage.records import OutboxRecord
 
 log = logging.getLogger(__name__)
 
-STAGES = ("received", "validated", "stored", "started", "made", "encoded", "recorded", "sent")
+STAGES = (
+    "received",
+    "validated",
+    "stored",
+    "started",
+    "made",
+    "checked",
+    "encoded",
+    "recorded",
+    "sent",
+)
 KEEP = 1000
 """Jobs whose marks are kept while they are under way."""
 

@@ -110,6 +110,7 @@ class PipelineCache:
         self.load_seconds = 0.0
         self._pipes: dict[tuple[str, str], Any] = {}
         self._depth: Any = None
+        self._classifier: Any = None
         self._lock = threading.RLock()
 
     def get(self, family: str, role: str, specs: Mapping[str, PipelineSpec]) -> Any:
@@ -220,6 +221,29 @@ class PipelineCache:
                 self.load_seconds += time.perf_counter() - started
             return self._depth  # type: ignore[no-any-return]
 
+    def classifier(self, model: str) -> Callable[..., Any]:
+        """Return the transformers image-classification pipeline of the image check, loaded
+        once (`generation.engine.safety`)."""
+        with self._lock:
+            if self._classifier is None:
+                started = time.perf_counter()
+                transformers = importlib.import_module("transformers")
+                log.info("loading the image safety classifier from %s", model)
+                try:
+                    self._classifier = transformers.pipeline(
+                        "image-classification", model=model, device=self.device
+                    )
+                except Exception as error:
+                    if not_downloaded(error):
+                        raise RequestError.of(
+                            "safety", model, "safety_model_missing", checkpoint=model
+                        ) from error
+                    raise
+                self.loads += 1
+                self.load_seconds += time.perf_counter() - started
+            classifier: Callable[..., Any] = self._classifier
+            return classifier
+
     def loaded(self) -> list[str]:
         """Return "family/role" for every cached pipeline.
 
@@ -228,7 +252,15 @@ class PipelineCache:
         """
         keys = list(self._pipes)
         names = [f"{family}/{role}" for family, role in keys]
-        return names + (["depth-estimator"] if self._depth is not None else [])
+        extras = [
+            name
+            for name, held in (
+                ("depth-estimator", self._depth),
+                ("safety-classifier", self._classifier),
+            )
+            if held is not None
+        ]
+        return names + extras
 
     def unload(self, family: str | None = None) -> int:
         """Drop cached pipelines (all, or one family's); return how many were dropped."""
@@ -237,9 +269,9 @@ class PipelineCache:
             for key in keys:
                 del self._pipes[key]
             dropped = len(keys)
-            if family is None and self._depth is not None:
-                self._depth = None
-                dropped += 1
+            if family is None:
+                dropped += (self._depth is not None) + (self._classifier is not None)
+                self._depth = self._classifier = None
         if dropped and self.device.type == "cuda":
             gc.collect()  # pipelines with offload hooks hold reference cycles
             torch.cuda.empty_cache()

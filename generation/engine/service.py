@@ -23,6 +23,7 @@ from generation import images
 from generation.engine.cache import PipelineCache
 from generation.engine.calls import Call, GenerationCancelled, StepCallback
 from generation.engine.family import load_pipelines
+from generation.engine.safety import SafetyCheck, check_images
 from generation.families import DEFAULT_FAMILIES, Families
 from generation.intake import ImageCaps, Inputs, Intake
 from generation.placement import RECIPE_KEY as PLACEMENT_KEY
@@ -51,7 +52,7 @@ class GenerationResult:
     """The images made for one request: PNG bytes, each with its own seed; `timing` of the
     call that made them (None when it ran fewer than two decoder steps); when that call's
     pipeline returned (`made`) and when these PNGs were encoded (`encoded`), in
-    `time.monotonic()` seconds."""
+    `time.monotonic()` seconds; what the image check said (`flagged`) and when (`checked`)."""
 
     request: GenerationRequest
     images: list[bytes]
@@ -60,6 +61,11 @@ class GenerationResult:
     timing: CallTiming | None = None
     made: float = 0.0
     encoded: float = 0.0
+    flagged: tuple[float | None, ...] = ()
+    """Per image, the image check's score where it flagged the image, else None (empty:
+    not checked)."""
+    checked: float = 0.0
+    """When the image check of the call ended (`made` when there was none)."""
 
 
 class _Worker:
@@ -83,12 +89,15 @@ class GenerationService:
         limits: Limits | None = None,
         caps: ImageCaps | None = None,
         families: Families = DEFAULT_FAMILIES,
+        safety: SafetyCheck | None = None,
     ) -> None:
+        """`safety`: the image check every result goes through (None: none)."""
         if not caches:
             raise ValueError("a generation service needs at least one device")
         self.limits = limits or Limits()
         self.caps = caps or ImageCaps()
         self.families = families
+        self.safety = safety
         self.intake = Intake(self.limits, self.caps, families)
         self.version = bot_version()
         self._workers = [_Worker(cache) for cache in caches]
@@ -247,8 +256,9 @@ class GenerationService:
             whole = prepared.replace(seed=seed - index, num_images=count)
             made = self._run_call(cache, [whole], progress, cancel, placement.context)[0]
             png = made.images[index]
+        flagged = made.flagged[index : index + 1] if len(made.images) > 1 else made.flagged
         return dataclasses.replace(
-            made, request=prepared.replace(seed=seed), images=[png], seeds=[seed]
+            made, request=prepared.replace(seed=seed), images=[png], seeds=[seed], flagged=flagged
         )
 
     def _run_call(
@@ -281,6 +291,11 @@ class GenerationService:
             raise RuntimeError(
                 f"pipeline returned {len(outputs)} images for {len(requests)} requests"
             )
+        flagged: tuple[float | None, ...] = ()
+        if self.safety is not None:
+            classifier = cache.classifier(self.safety.model)
+            flagged = check_images(classifier, outputs, self.safety.threshold)
+        checked = time.monotonic()
         results = []
         for index, request in enumerate(requests):
             assert request.seed is not None
@@ -291,7 +306,10 @@ class GenerationService:
                 place = Placement(len(outputs), row, call.context)
                 pngs.append(self._encode(outputs[row], request, seeds[-1], place))
             encoded = time.monotonic()
-            results.append(GenerationResult(request, pngs, seeds, seconds, None, made, encoded))
+            mine = flagged[index * per_request : (index + 1) * per_request]
+            results.append(
+                GenerationResult(request, pngs, seeds, seconds, None, made, encoded, mine, checked)
+            )
         spent = time.perf_counter() - began - (cache.load_seconds - loading)
         timing = CallTiming.of(cache.label, len(outputs), stamps, spent)
         return [dataclasses.replace(result, timing=timing) for result in results]
