@@ -70,6 +70,10 @@ def test_a_listed_word_is_found_in_its_disguises_and_not_inside_other_words() ->
     for innocent in ("denuded hills", "a red fox", "4k photo of Essex", "sussex", "h e l l o"):
         assert not matches(innocent, words), innocent
     assert normalise("ПОРНО") == normalise("порно")  # a Russian word too
+    assert matches("a nuuude nudde portrait", words)  # repeats of a word without doubles
+    doubled = [normalise("ass")]  # a word with doubled letters keeps them
+    assert matches("a$$", doubled) and matches("asssss", doubled)
+    assert not matches("as good as new", doubled) and not matches("a s", doubled)
     assert matches("Порн0", [normalise("порно")])
 
 

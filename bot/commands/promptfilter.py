@@ -1,11 +1,14 @@
 """The prompt filter's matching: text normalised so a listed word is found in its disguises.
 
 `normalise` folds case, strips accents, reads leetspeak digits and signs as letters, turns
-Cyrillic and Greek look-alikes into the Latin letters they pass for, squeezes repeated
-letters and keeps words apart by single spaces; letters spelt out one at a time (`n u d e`,
-`n.u.d.e`) are joined. A listed word or phrase matches where its normalised form stands as
-whole words in the prompt's, or anywhere in a run of spelt-out letters (`nude` matches
-`NÚDE`, `n.u.d.e`, `a n u d e`, `nud3`, `nuuude`, `nudе` with a Cyrillic е; not `denuded`).
+Cyrillic and Greek look-alikes into the Latin letters they pass for, squeezes a letter
+repeated three times or more to two, and keeps words apart by single spaces; letters spelt out
+one at a time (`n u d e`, `n.u.d.e`) are joined. A listed word or phrase matches where its
+normalised form stands as whole words in the prompt's, or anywhere in a run of spelt-out
+letters (`nude` matches `NÚDE`, `n.u.d.e`, `a n u d e`, `nud3`, `nudе` with a Cyrillic е; not
+`denuded`). A listed word without doubled letters also matches with the prompt's repeats
+squeezed to one (`nuuude`, `nudde`); one with doubled letters keeps them (a listed `ass`
+matches `a$$` and `asss`, never the word `as`).
 Pure: no I/O.
 
 `BUILT_IN` is the list the operator may switch off (`/admin filter defaults off`).
@@ -67,6 +70,7 @@ _LOOKALIKES = str.maketrans(
 )
 _SEPARATORS = re.compile(r"[^\w]+|_+")
 _REPEATS = re.compile(r"(\w)\1+")
+_LONG_REPEATS = re.compile(r"(\w)\1{2,}")
 
 BUILT_IN: tuple[str, ...] = (
     "nude",
@@ -117,7 +121,7 @@ def _words(text: str) -> list[tuple[str, bool]]:
         joined.append((word, False))
     if spelt:
         joined.append((spelt, True))
-    return [(_REPEATS.sub(r"\1", word), was_spelt) for word, was_spelt in joined]
+    return [(_LONG_REPEATS.sub(r"\1\1", word), was_spelt) for word, was_spelt in joined]
 
 
 def normalise(text: str) -> str:
@@ -129,12 +133,22 @@ def matches(text: str, words: Iterable[str]) -> bool:
     """Whether `text` holds any of `words` (given normalised) as whole words, or inside a
     run of letters spelt out one at a time."""
     found = _words(text)
-    padded = f" {' '.join(word for word, _ in found)} "
-    runs = [word for word, spelt in found if spelt]
+    forms = {
+        kept: (f" {' '.join(squeezed(w) for w, _ in found)} ", [squeezed(w) for w, s in found if s])
+        for kept, squeezed in ((True, str), (False, _single))
+    }
     for word in words:
-        if word and (f" {word} " in padded or any(word in run for run in runs)):
+        if not word:
+            continue
+        padded, runs = forms[_single(word) != word]
+        if f" {word} " in padded or any(word in run for run in runs):
             return True
     return False
+
+
+def _single(word: str) -> str:
+    """`word` with every repeated letter once."""
+    return _REPEATS.sub(r"\1", word)
 
 
 def built_in() -> tuple[str, ...]:
