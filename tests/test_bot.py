@@ -360,7 +360,7 @@ def _batching_kit(store: Store, generator: FakeGenerator) -> Kit:
     """A bot whose embedded queue batches up to 8 jobs and would wait 10 minutes to fill a
     batch: gathering ends when no command is left to handle, not by the clock."""
     from bot.jobs.local import LocalQueue
-    from generation.request import batch_key
+    from generation.batching import batch_key
 
     def batching(notifier: Any, repliers: dict[str, Any]) -> LocalQueue:
         return LocalQueue(

@@ -109,7 +109,7 @@ def test_every_user_command(world: tuple[Settings, Path], tmp_path: Path) -> Non
     transcript = chat(settings, tmp_path / "out", lines, user="alice")
     said = answers(transcript)
     assert "I draw pictures with Kandinsky" in said["/help"]
-    assert "--model 2.1|2.2|3|5 --size" in said["/help"]
+    assert "--model 2.1|2.2|3|5|5v --size" in said["/help"]
     assert "/imagine a lighthouse at dusk --ar 16:9" in said["/help imagine"]
     made = {line: said[line] for line in lines if "Job #" in said.get(line, "")}
     assert len(made) == 13, transcript

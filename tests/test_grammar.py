@@ -23,8 +23,8 @@ from generation.request import (
     SCHEDULERS,
     GenerationRequest,
     RequestError,
-    size_for_aspect,
 )
+from generation.sizes import size_for_aspect
 
 FULL = (
     "a lighthouse at dusk --model 2.2 --size 768x512 --seed 42 --steps 30 --cfg 4 "
@@ -258,8 +258,8 @@ def test_grammar_error_is_a_request_error() -> None:
         ("x --cfg nan", "guidance_scale", "--cfg must be a number, got 'nan'"),
         ("x --cfg 1e999", "guidance_scale", "--cfg must be a finite number, got '1e999'"),
         ("x --strength inf", "strength", "--strength must be a number, got 'inf'"),
-        ("x --model 4", "model", "--model must be one of 2.1, 2.2, 3, 5, got '4'"),
-        ("x --model sdxl", "model", "--model must be one of 2.1, 2.2, 3, 5, got 'sdxl'"),
+        ("x --model 4", "model", "--model must be one of 2.1, 2.2, 3, 5, 5v, got '4'"),
+        ("x --model sdxl", "model", "--model must be one of 2.1, 2.2, 3, 5, 5v, got 'sdxl'"),
         ("x --size big", "size", "--size must look like 768x512, got 'big'"),
         ("x --size ²x²", "size", "--size must look like 768x512, got '²x²'"),
         ("x --ar wide", "aspect", "--ar must look like 16:9, got 'wide'"),

@@ -34,7 +34,7 @@ def test_environment_overrides_dotenv(tmp_path: Path) -> None:
     [
         ("KBOT_MAX_SIDE", "big", "whole number"),
         ("KBOT_COMPILE", "maybe", "true or false"),
-        ("KBOT_DEFAULT_MODEL", "4", "one of 2.1, 2.2, 3, 5, got '4'"),
+        ("KBOT_DEFAULT_MODEL", "4", "one of 2.1, 2.2, 3, 5, 5v, got '4'"),
         ("KBOT_DEFAULT_STEPS", "0", "between 1 and KBOT_MAX_STEPS \\(150\\), got 0"),
         ("KBOT_DEFAULT_STEPS", "few", "whole number"),
     ],

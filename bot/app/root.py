@@ -146,7 +146,7 @@ def build_queue(
             families=build_families(settings),
         )
     from bot.jobs.local import LocalQueue
-    from generation.request import batch_key
+    from generation.batching import batch_key
 
     assert generator is not None, "the embedded queue generates in this process"
     return LocalQueue(

@@ -219,12 +219,14 @@ def _family(name: str, raw: str) -> str:
 
 
 def parse_families(models: Sequence[str], registry: Families = DEFAULT_FAMILIES) -> list[str]:
-    """`--models 2.2,3` (repeatable) -> the family names (every family of `registry` when empty)."""
+    """`--models 2.2,3` (repeatable) -> the family names; when empty, every family of `registry`
+    that makes pictures (a video family, `5v`, only when named: its checkpoints are large and
+    its jobs long)."""
     names = [part.strip() for entry in models for part in entry.split(",") if part.strip()]
     unknown = [name for name in names if name not in registry]
     if unknown:
         raise SettingsError(f"--models lists some of {registry.spoken()}, got {', '.join(unknown)}")
-    return names or list(registry.names())
+    return names or [spec.name for spec in registry if spec.video is None]
 
 
 def read_dotenv(path: Path) -> dict[str, str]:

@@ -22,8 +22,8 @@ bot fetches them. `--batch 2/4` asks for an image to be made again as the second
 made together (`generation.placement`).
 
 This module is pure: it imports only the standard library, `bot.chat.labels`,
-`generation.families` (whose names `--model` takes), `generation.placement` and
-`generation.request`. Every error it raises is a `GrammarError`.
+`generation.families` (whose names `--model` takes), `generation.placement`,
+`generation.request` and `generation.sizes`. Every error it raises is a `GrammarError`.
 """
 
 from __future__ import annotations
@@ -45,9 +45,8 @@ from generation.request import (
     SCHEDULERS,
     Limits,
     RequestError,
-    parse_size,
-    size_for_aspect,
 )
+from generation.sizes import parse_size, size_for_aspect
 
 __all__ = [
     "OPTION_NAMES",

@@ -20,8 +20,8 @@ from generation.request import (
     RequestError,
     Task,
     refuse_unused,
-    size_for_aspect,
 )
+from generation.sizes import size_for_aspect
 
 DEFAULT_STRENGTH = 0.6
 FINDS_ITS_FAMILY = (Task.DEPTH, Task.EDIT)

@@ -242,6 +242,15 @@ AR_ERRORS: dict[str, str] = {
         "أو جرّب النموذج 2.2 مع قناع"
     ),
     "k5_no_mix": "لا يحتوي Kandinsky 5 على prior، لذا لا يمكنه المزج؛ جرّب النموذج 2.2",
+    "animate_only_5v": "يرسم Kandinsky {model} صورًا لا مقاطع فيديو؛ يستخدم /animate النموذج {able}",
+    "video_only": ("يصنع Kandinsky {model} مقاطع فيديو فقط: استخدم /animate، أو النموذج 5 للصور"),
+    "video_image_length": (
+        "يحرّك Kandinsky {model} الصورة لمدة 5 ثوانٍ فقط؛ احذف --seconds {seconds}"
+    ),
+    "video_image_no_fast": "ليس لدى Kandinsky {model} نسخة سريعة لتحريك صورة؛ احذف --fast",
+    "video_image_frames": (
+        "تحريك صورة يحتاج إلى {low} إطارًا على الأقل، وهذه الإعدادات تعطي {frames}؛ ارفع --fps"
+    ),
     "edit_elsewhere": "لا يستطيع Kandinsky {model} التعديل وفق تعليمات؛ جرّب النموذج {able}",
     "edit_no_strength": "لا تأخذ edit قيمة strength: التعليمات تحدد ما يتغيّر؛ احذف --strength",
     "scheduler_for_model": (

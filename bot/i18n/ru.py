@@ -271,6 +271,22 @@ RU_ERRORS: dict[str, str] = {
         "/edit, или попробуйте модель 2.2 с маской"
     ),
     "k5_no_mix": "У Kandinsky 5 нет prior, поэтому он не умеет смешивать; попробуйте модель 2.2",
+    "animate_only_5v": (
+        "Kandinsky {model} рисует картинки, а не видео; /animate работает с моделью {able}"
+    ),
+    "video_only": (
+        "Kandinsky {model} делает только видео: используйте /animate, а для картинок модель 5"
+    ),
+    "video_image_length": (
+        "Kandinsky {model} оживляет картинку только на 5 секунд; уберите --seconds {seconds}"
+    ),
+    "video_image_no_fast": (
+        "У Kandinsky {model} нет быстрой версии для оживления картинки; уберите --fast"
+    ),
+    "video_image_frames": (
+        "Чтобы оживить картинку, нужно не меньше {low} кадров, а с этими настройками "
+        "их {frames}; увеличьте --fps"
+    ),
     "edit_elsewhere": (
         "Kandinsky {model} не умеет редактировать по инструкции; попробуйте модель {able}"
     ),
