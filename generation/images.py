@@ -18,7 +18,7 @@ from typing import Any
 
 from PIL import Image, ImageOps, PngImagePlugin
 
-from generation import video
+from generation import media, video
 from generation.request import RequestError
 
 ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP")
@@ -166,7 +166,7 @@ def encode_png(image: Image.Image, recipe: Mapping[str, Any]) -> bytes:
 def read_recipe(data: bytes) -> dict[str, Any]:
     """Return the recipe stored in a PNG (or MP4) made by this bot; RequestError when there is
     none."""
-    if video.is_video(data):
+    if media.is_video(data):
         return video.read_recipe(data)
     try:
         image = Image.open(io.BytesIO(data), formats=("PNG",))

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from generation.images import read_recipe
+from generation.media import suffix
 from generation.request import RequestError
-from generation.video import suffix
 
 STEM = "kandinsky"
 _NUMBERED = re.compile(rf"{STEM}-(\d+)(?:-.*)?\.(?:png|mp4)")

@@ -5,7 +5,8 @@ installed. A video is yuv420p (what every player takes), with its index at the f
 (`+faststart`: it plays while it downloads) and a bitrate from its size and frame rate, which
 `shrink` lowers to fit an upload limit. The recipe is JSON in the container's `comment` tag.
 
-Imports PIL and av only where a function needs them; `is_video` and `suffix` need neither.
+Imports PIL and av only where a function needs them (which kind a result is, `generation.media`,
+needs neither).
 """
 
 from __future__ import annotations
@@ -33,16 +34,6 @@ SHRINK_FACTOR = 0.5
 MIN_BITRATE = 1_000
 """Bits a second below which a video is not worth sending."""
 THUMBNAIL_SIDE = 320
-
-
-def is_video(data: bytes) -> bool:
-    """Whether `data` is an MP4 (an ISO media file: `ftyp` at byte 4)."""
-    return data[4:8] == b"ftyp"
-
-
-def suffix(data: bytes) -> str:
-    """The file name suffix of one of the bot's results: `.mp4` or `.png`."""
-    return ".mp4" if is_video(data) else ".png"
 
 
 @dataclass(frozen=True, slots=True)

@@ -189,7 +189,7 @@ def test_the_matrix_has_a_column_per_family() -> None:
 def test_hub_checkpoints_come_from_the_specs() -> None:
     registry = ModelRegistry()
     assert registry.get("3", "text2img") == Checkpoint("kandinsky-community/kandinsky-3", "fp16")
-    assert registry.families() == ["2.1", "2.2", "3", "5"]
+    assert registry.families() == ["2.1", "2.2", "3", "5", "5v"]
     assert hub_checkpoints(EXTENDED)["9"] == {"text2img": Checkpoint("example/kandinsky-9")}
 
 

@@ -287,7 +287,8 @@ def test_option_names() -> None:
     assert OPTION_NAMES[:3] == ("--model", "--size", "--ar")
     assert "--neg" in OPTION_NAMES and "--init" in OPTION_NAMES
     assert "--from" in OPTION_NAMES and "--batch" in OPTION_NAMES
-    assert len(OPTION_NAMES) == 15
+    assert "--seconds" in OPTION_NAMES and "--fps" in OPTION_NAMES and "--fast" in OPTION_NAMES
+    assert len(OPTION_NAMES) == 18
 
 
 def test_long_bad_values_are_shortened_in_messages() -> None:

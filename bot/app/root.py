@@ -247,6 +247,7 @@ async def running_bot(settings: Settings) -> AsyncIterator[App]:
             limits=settings.limits,
             queue_size=settings.queue_size,
             user_queue=settings.user_queue,
+            video_cost=settings.video_cost,
             families=families,
             registry=registry,
             link_minutes=settings.link_minutes,

@@ -1,4 +1,5 @@
-"""Commands that make pictures: /imagine, /img2img, /inpaint, /mix, /depth and /edit."""
+"""Commands that make pictures: /imagine, /img2img, /inpaint, /mix, /depth and /edit; and
+/animate, which makes a video."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from generation.request import (
 from generation.sizes import size_for_aspect
 
 DEFAULT_STRENGTH = 0.6
-FINDS_ITS_FAMILY = (Task.DEPTH, Task.EDIT)
+FINDS_ITS_FAMILY = (Task.DEPTH, Task.EDIT, Task.ANIMATE)
 """Tasks that, without `--model`, go to a family that runs them (one family runs each)."""
 
 
@@ -33,8 +34,8 @@ async def build_request(
 ) -> GenerationRequest:
     """A request from the command's options over the user's defaults over the bot's.
 
-    Without `--model`, a task the default family does not run (depth, edit) goes to the first
-    family that runs it.
+    Without `--model`, a task the default family does not run (depth, edit, animate) goes to
+    the first family that runs it.
     """
     defaults = await ctx.settings()
     config = ctx.config
@@ -208,6 +209,15 @@ async def edit(ctx: Context) -> None:
     await submit(ctx, request.replace(init_image=picture))
 
 
+async def animate(ctx: Context) -> None:
+    """Make a video from a prompt, or set a picture in motion: the command's picture, the
+    one it replies to, one `--from` names, or the one chosen with /init."""
+    parsed = parse_command_text(ctx.command.text)
+    picture = await picture_for(ctx)
+    request = await build_request(ctx, Task.ANIMATE, parsed, picture)
+    await submit(ctx, request if picture is None else request.replace(init_image=picture))
+
+
 def router() -> Router:
     """The picture-making commands."""
     return Router(
@@ -217,4 +227,5 @@ def router() -> Router:
         Route("mix", mix, aliases=("blend",), pictures=True),
         Route("depth", depth, aliases=("controlnet",), pictures=True),
         Route("edit", edit, pictures=True),
+        Route("animate", animate, aliases=("video", "i2v", "t2v"), pictures=True),
     )

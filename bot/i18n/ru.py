@@ -6,7 +6,15 @@ RU: dict[str, str] = {
     "queued": "Задание #{job} в очереди: место {position}, примерно {eta}.",
     "waiting": "Задание #{job} ждёт: место в очереди {position}, примерно {eta}.",
     "started": "Задание #{job}: рисую…",
+    "queued_video": (
+        "Задание #{job} в очереди, видео за {cost} кредитов: место {position}, примерно {eta}."
+    ),
     "progress": "Задание #{job}: {bar} {done}/{total}",
+    "progress_encoding": "Задание #{job}: {bar} {done}/{total}, кодирую видео…",
+    "video_too_large": (
+        "Видео #{id} даже после сжатия не помещается в {limit:.1f} МБ, которые принимает "
+        "этот чат; оно сохранено в /history, а /show {id} покажет его рецепт."
+    ),
     "done": "Задание #{job} готово.",
     "caption": "{prompt}\nсид {seed} · Kandinsky {model} · {images}",
     "failed": "К сожалению, задание #{job} не выполнено: {reason} Квота возвращена.",
@@ -199,6 +207,12 @@ RU: dict[str, str] = {
         "Пример: /edit сделай ночь"
     ),
     "help_reroll": "/reroll ID: те же параметры с новым сидом. Пример: /reroll 12",
+    "help_animate": (
+        "/animate ЗАПРОС [--seconds 5|10] [--fps 24] [--fast]: короткое видео "
+        "(Kandinsky 5 Video); отправьте команду с картинкой (ответом на неё или с --from 12), "
+        "чтобы оживить её. Видео стоит дороже картинки. Пример: /animate бумажный кораблик "
+        "на реке"
+    ),
     "help_variations": "/variations ID: вариации одного из ваших изображений. "
     "Пример: /variations 12",
     "help_init": (
