@@ -2,7 +2,9 @@
 
 Texts are clipped to Discord's length; a result is an embed with the caption, the pictures
 (a PNG over the interaction's upload limit is re-encoded as JPEG at falling quality, or
-left out with a notice naming its id) and persistent buttons.
+left out with a notice naming its id) and persistent buttons. A video is an `.mp4`
+attachment, which Discord plays inline (the embed shows no picture then); over the limit it
+is written again at lower bitrates (`generation.video.shrink`), or left out with a notice.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import discord
 from adapters.discord.client import view
 from bot.chat.command import Button, OutImage
 from bot.i18n.catalogue import text
+from generation.media import is_video
 
 MESSAGE_LIMIT = 2000
 JPEG_QUALITIES = (90, 80, 70, 60, 50)
@@ -58,15 +61,21 @@ def result(
 ) -> Outgoing:
     """A result: the notices as text, an embed with the caption showing the first picture."""
     embed = discord.Embed(description=caption, colour=discord.Colour.blurple())
-    if pictures:
+    if pictures and not is_video(pictures[0][1]):
         embed.set_image(url=f"attachment://{pictures[0][0]}")
     return Outgoing("\n".join(notices), embed, tuple(pictures), tuple(buttons))
 
 
 def fit(image: OutImage, limit: int) -> tuple[str, bytes] | None:
-    """The picture as it can be uploaded under `limit` bytes: as is, or as a JPEG; else None."""
+    """The picture as it can be uploaded under `limit` bytes: as is, or as a JPEG (a video:
+    at a lower bitrate); else None."""
     if len(image.data) <= limit:
         return image.filename, image.data
+    if is_video(image.data):
+        from generation.video import shrink
+
+        smaller = shrink(image.data, limit)
+        return None if smaller is None else (image.filename, smaller)
     from PIL import Image
 
     with Image.open(io.BytesIO(image.data)) as picture:
@@ -89,7 +98,8 @@ def fit_all(
     for image in images:
         picture = fit(image, limit)
         if picture is None:
-            notices.append(text(language, "upload_too_large", id=image.label, limit=limit / 2**20))
+            key = "video_too_large" if is_video(image.data) else "upload_too_large"
+            notices.append(text(language, key, id=image.label, limit=limit / 2**20))
         else:
             fitted.append(picture)
     return fitted, notices
