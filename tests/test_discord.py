@@ -855,3 +855,65 @@ async def test_kandinsky_5_and_edits_by_instruction(
             assert (await said("show", {"id": rain})).startswith(f"Image #{rain}: edit")
             token = await world.ask(make.press(asking, fake.message_with(asking), ALICE))
             assert (await _modal(world, token))["custom_id"] == asking
+
+
+VIDEO = {"size": "64x64", "steps": 2, "fps": 1}  # 5 s at 1 frame a second: 5 frames
+
+
+def _assert_video(record: Recorded, frames: int) -> bytes:
+    """A follow-up with one .mp4 (H.264, `frames` frames) that plays inline: the embed
+    carries the caption but shows no picture."""
+    import av
+
+    from generation import video
+
+    (upload,) = record.files
+    assert upload.filename.endswith(".mp4"), upload.filename
+    with av.open(io.BytesIO(upload.data)) as container:
+        assert container.streams.video[0].codec_context.name == "h264"
+    assert len(video.decode_frames(upload.data)[0]) == frames
+    embed = record.json["embeds"][0]
+    assert "Kandinsky 5v" in embed["description"] and "image" not in embed, embed
+    matches = [CUSTOM_ID.fullmatch(custom_id) for custom_id in _custom_ids(record)]
+    assert {match[1] for match in matches if match} == {"reroll", "show"}
+    return upload.data
+
+
+async def test_animate_sends_an_mp4_that_plays_and_fits_the_upload_limit(
+    settings: Settings, logs: pytest.LogCaptureFixture
+) -> None:
+    """/animate with and without an attachment: an H.264 .mp4 follow-up; with the limit set
+    low (the fake answers 413 over it) the video is sent smaller, or named when it cannot fit;
+    the video's credits are taken from the quota; the refusals."""
+    async with FakeDiscord(TOKEN) as fake, running(settings, fake) as world:
+        make = world.make
+        ask = make.slash("animate", BOB, {"prompt": "a paper boat", "seed": 3, **VIDEO})
+        full = _assert_video(await world.result(await world.ask(ask)), 5)
+        photo = fake.cdn_file("start.png", png((64, 64)))
+        moving = {"prompt": "waves", "image": photo, **VIDEO, "fps": 3}
+        _assert_video(await world.result(await world.ask(make.slash("animate", BOB, moving))), 17)
+        user_record = await world.app.store.find_user("discord", str(BOB["id"]))
+        assert user_record is not None
+        assert (await world.app.store.quota(user_record.id)).used_today == 10
+
+        limit = len(full) * 3 // 4
+        world.adapter.upload_limit = limit
+        fake.upload_limit = limit
+        again = make.slash("animate", BOB, {"prompt": "a paper boat", "seed": 3, **VIDEO})
+        smaller = await world.result(await world.ask(again))
+        assert len(smaller.files[0].data) <= limit < len(full)
+        _assert_video(smaller, 5)
+        world.adapter.upload_limit = 200
+        token = await world.ask(make.slash("animate", BOB, {"prompt": "a paper boat", **VIDEO}))
+        (notice,) = await world.follow_ups(token)
+        assert "does not fit the 0.0 MB this chat takes" in notice.json["content"], notice.json
+        assert not notice.files
+
+        for options, needle in [
+            ({"prompt": "waves", "image": photo, **VIDEO}, "needs at least 17 frames"),
+            ({"prompt": "a boat", "size": "640x480"}, "makes only these sizes: 64x64"),
+            ({"prompt": "a boat", "model": "3"}, "Kandinsky 3 makes pictures, not videos"),
+        ]:
+            answer = await world.answer(await world.ask(make.slash("animate", BOB, options)))
+            assert needle in answer, answer
+        assert (await world.app.store.quota(user_record.id)).used_today == 20
