@@ -216,9 +216,9 @@ def test_every_admin_command(world: tuple[Settings, Path], tmp_path: Path) -> No
     # The embedded queue generates in this process: the answers name it and what it holds.
     me = f"{socket.gethostname()}:{os.getpid()}:cpu"
     listed = said["/admin models"]  # before and after the preload
-    assert f"{me} (cpu), serves 2.1, 2.2, 3, 5: nothing" in listed
-    assert f"{me} (cpu), serves 2.1, 2.2, 3, 5: 3/text2img" in listed
-    assert "Available: 2.1, 2.2, 3, 5." in listed
+    assert f"{me} (cpu), serves 2.1, 2.2, 3, 5, 5v: nothing" in listed
+    assert f"{me} (cpu), serves 2.1, 2.2, 3, 5, 5v: 3/text2img" in listed
+    assert "Available: 2.1, 2.2, 3, 5, 5v." in listed
     assert f"{me}: Kandinsky 3 is loaded; it holds 3/text2img." in said["/admin preload 3"]
     assert f"{me}: unloaded 1 pipelines; it holds nothing." in said["/admin unload 3"]
     audit = said["/admin audit"]

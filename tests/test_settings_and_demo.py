@@ -104,6 +104,12 @@ def test_demo_is_a_chat_session_with_one_image_per_task(
     assert [recipe["model"] for recipe in recipes][-2:] == ["5", "5"]
     assert "make it night\nseed 7 · Kandinsky 5" in transcript
     assert all(str(path) in transcript for path in paths)
-    assert "> /history" in transcript and "Your images, page 1 of 1:" in transcript
+    assert "> /history" in transcript and "Your images, page 1 of 2:" in transcript
     assert "Kandinsky 3 has no inpainting; try model 2.2" in transcript
+    (video,) = (tmp_path / "demo").glob("*.mp4")
+    from generation import video as videos
+
+    data = video.read_bytes()
+    assert videos.read_recipe(data)["task"] == "animate" and videos.probe(data).frames == 5
+    assert str(video) in transcript and "seed 7 · Kandinsky 5v" in transcript
     assert "Traceback" not in transcript

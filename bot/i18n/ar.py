@@ -154,10 +154,12 @@ AR: dict[str, str] = {
         "/mix قطة::0.3 | #1::0.7: مزج النصوص والصور\n"
         "/depth (مع صورة) الوصف: الحفاظ على شكلها\n"
         "/edit (مع صورة) التعليمات: تعديلها كما تقول (Kandinsky 5)\n"
+        "/animate الوصف: فيديو قصير (مع صورة: تحريكها)\n"
         "/history، /show الرقم، /reroll الرقم، /variations الرقم، /init الرقم، /settings، "
         "/quota، /queue، /cancel، /language، /link، /help الأمر\n"
         "الخيارات: --model {models} --size 768x512 --ar 16:9 --seed 42 --steps 30 --cfg 4 "
-        '--prior-cfg 4 --strength 0.6 --neg "..." --scheduler ddim --n 2 --from 12\n'
+        '--prior-cfg 4 --strength 0.6 --neg "..." --scheduler ddim --n 2 --from 12 '
+        "--seconds 5 --fps 24 --fast\n"
         "الصورة #12 هي ما أنشأته المهمة #12 (#12.1 و#12.2 إن أنشأت أكثر من صورة)؛ "
         "و--from 12 يبدأ منها."
     ),

@@ -144,10 +144,12 @@ _EN: dict[str, str] = {
     "/mix a cat::0.3 | #1::0.7: blend texts and pictures\n"
     "/depth (with a picture) PROMPT: keep its shape\n"
     "/edit (with a picture) INSTRUCTION: change it as you say (Kandinsky 5)\n"
+    "/animate PROMPT: a short video (with a picture: set it in motion)\n"
     "/history, /show ID, /reroll ID, /variations ID, /init ID, /settings, /quota, /queue, "
     "/cancel, /language, /link, /help COMMAND\n"
     "Options: --model {models} --size 768x512 --ar 16:9 --seed 42 --steps 30 --cfg 4 "
-    '--prior-cfg 4 --strength 0.6 --neg "..." --scheduler ddim --n 2 --from 12\n'
+    '--prior-cfg 4 --strength 0.6 --neg "..." --scheduler ddim --n 2 --from 12 '
+    "--seconds 5 --fps 24 --fast\n"
     "Image #12 is what job #12 made (#12.1, #12.2 when it made several); --from 12 starts "
     "from it.",
     "help_imagine": "/imagine PROMPT [options]: draw a picture. Example: "

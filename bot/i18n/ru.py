@@ -170,10 +170,12 @@ RU: dict[str, str] = {
         "/mix кот::0.3 | #1::0.7: смешать тексты и картинки\n"
         "/depth (с картинкой) ЗАПРОС: сохранить её форму\n"
         "/edit (с картинкой) ИНСТРУКЦИЯ: изменить её, как скажете (Kandinsky 5)\n"
+        "/animate ЗАПРОС: короткое видео (с картинкой: оживить её)\n"
         "/history, /show ID, /reroll ID, /variations ID, /init ID, /settings, /quota, "
         "/queue, /cancel, /language, /link, /help КОМАНДА\n"
         "Параметры: --model {models} --size 768x512 --ar 16:9 --seed 42 --steps 30 --cfg 4 "
-        '--prior-cfg 4 --strength 0.6 --neg "..." --scheduler ddim --n 2 --from 12\n'
+        '--prior-cfg 4 --strength 0.6 --neg "..." --scheduler ddim --n 2 --from 12 '
+        "--seconds 5 --fps 24 --fast\n"
         "Изображение #12 создано заданием #12 (#12.1, #12.2, если их несколько); "
         "--from 12 начинает с него."
     ),
