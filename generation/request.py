@@ -479,9 +479,8 @@ def _check_video(request: GenerationRequest, spec: FamilySpec) -> None:
         raise RequestError.of(
             "seconds", seconds, "video_image_length", model=spec.name, seconds=seconds
         )
-    frames = video.frames(seconds, request.fps or video.fps)
-    if image and frames < video.min_image_frames:
-        low = video.min_image_frames
+    frames, low = video.frames(seconds, request.fps or video.fps), video.min_image_frames
+    if image and frames < low:
         raise RequestError.of("fps", request.fps, "video_image_frames", frames=frames, low=low)
 
 
