@@ -8,6 +8,7 @@ from __future__ import annotations
 
 VIDEO_TYPE = "video/mp4"
 PICTURE_TYPE = "image/png"
+VIDEO_SUFFIX = ".mp4"
 
 
 def is_video(data: bytes) -> bool:
@@ -17,7 +18,7 @@ def is_video(data: bytes) -> bool:
 
 def suffix(data: bytes) -> str:
     """The file name suffix of one of the bot's results: `.mp4` or `.png`."""
-    return ".mp4" if is_video(data) else ".png"
+    return VIDEO_SUFFIX if is_video(data) else ".png"
 
 
 def content_type(data: bytes) -> str:

@@ -27,6 +27,8 @@ ERRORS: dict[str, str] = {
     "leave out --fast",
     "video_image_frames": "a picture set in motion needs at least {low} frames, and these "
     "settings make {frames}; raise --fps",
+    "video_not_picture": "#{id} is a video, and /{command} starts from a picture: attach "
+    "one, or name one of your pictures",
     "edit_elsewhere": "Kandinsky {model} cannot edit by instruction; try model {able}",
     "edit_no_strength": "edit takes no strength: the instruction says what to change; "
     "leave out --strength",

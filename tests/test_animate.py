@@ -10,10 +10,14 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bot.chat.command import Attachment
+from PIL import Image
+
+from bot.chat.command import Action, Attachment
 from bot.jobs.local import LocalQueue
 from bot.jobs.notify import Notifier
+from generation import video
 from generation.batching import batch_key
+from generation.intake import Intake
 from generation.request import GenerationRequest, Task
 from storage.records import JobStatus
 from storage.store import Store
@@ -157,5 +161,84 @@ async def test_what_cannot_be_animated_is_refused_with_a_sentence_and_costs_noth
         assert expected in kit.replier.said("gu")[-1], kit.replier.said("gu")
     assert "768x512, 512x768, 512x512" in kit.replier.said("gu")[1]
     assert await _used(store, "gu") == 0
+    assert not await store.jobs(tuple(JobStatus))
+    await kit.queue.stop()
+
+
+class _Videos(FakeGenerator):
+    """Makes a real (tiny) MP4 for a video request, as the engine does; pictures as before."""
+
+    async def generate_batch(
+        self,
+        requests: Sequence[GenerationRequest],
+        progress: Callable[[int, int], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[Made]:
+        made = await super().generate_batch(requests, progress, cancel)
+        for request, result in zip(requests, made, strict=True):
+            if request.task is Task.ANIMATE:
+                frames = [Image.new("RGB", (16, 16), (40 * n, 0, 0)) for n in range(5)]
+                recipe = request.recipe()
+                result.images = [
+                    video.encode_mp4(frames, 1, {**recipe, "seed": seed}) for seed in result.seeds
+                ]
+        return made
+
+
+async def test_a_stored_video_is_no_picture_to_start_from_and_costs_nothing(
+    store: Store,
+) -> None:
+    """Naming a video (by number, `--from`, a reply, a button or /init) where a command
+    starts from a picture is refused with a sentence, in the user's language, and charges
+    nothing; a video's result offers only the buttons that work on it."""
+    kit = make_bot(store, _Videos())
+    await kit.queue.start()
+    await kit.bot.handle(cmd("vi", "animate", f"a paper boat {VIDEO}"))
+    await kit.bot.handle(cmd("vi", "imagine", "a picture --size 64x64"))
+    await kit.idle()
+    (_, (moving,), _, buttons), _ = kit.replier.images
+    assert moving.filename.endswith(".mp4") and moving.data[4:8] == b"ftyp"
+    assert {button.action for button in buttons} == {Action.REROLL, Action.RECIPE}
+    used = await _used(store, "vi")
+    sentence = "#1 is a video, and /{} starts from a picture"
+    cases: list[tuple[str, str, dict[str, Any]]] = [
+        ("variations", "1", {}),
+        ("variations", "", {"reply_image_id": 1}),  # its button, were there one
+        ("img2img", "--from 1 a lake", {}),
+        ("inpaint", "--from 1 a lake", {}),
+        ("depth", "--from 1 a lake", {}),
+        ("mix", "--from 1 a cat::0.5", {}),
+        ("mix", "a cat::0.5 | a dog::0.5", {"reply_image_id": 1}),
+        ("edit", "#1 make it night", {}),
+        ("edit", "1", {}),
+        ("edit", "make it night", {"reply_image_id": 1}),
+        ("img2img", "a lake", {"reply_image_id": 1}),
+        ("animate", "waves", {"reply_image_id": 1}),
+        ("animate", "waves --from 1", {}),
+        ("init", "1", {}),
+    ]
+    for name, body, extra in cases:
+        await kit.bot.handle(cmd("vi", name, body, **extra))
+        answer = kit.replier.said("vi")[-1]
+        assert answer.startswith(sentence.format(name)), (name, body, answer)
+    await kit.bot.handle(cmd("vi", "variations", "1", locale="ru"))
+    assert kit.replier.said("vi")[-1].startswith("#1 — это видео, а /variations начинает")
+    await kit.bot.handle(cmd("vi", "img2img", "--from 1 a lake", locale="ar"))
+    assert kit.replier.said("vi")[-1].startswith("#1 مقطع فيديو، و/img2img يبدأ من صورة")
+    await kit.bot.handle(cmd("vi", "img2img", "a lake", reply_image_id=2))
+    await kit.idle()
+    assert len(await store.jobs((JobStatus.DONE,))) == 2, "a picture replied to is not refused"
+    assert await _used(store, "vi") == used
+    await kit.queue.stop()
+
+
+async def test_animate_on_a_file_that_is_no_picture_is_refused(store: Store) -> None:
+    kit = make_bot(store, FakeGenerator(), prepare_fn=Intake().prepare)
+    await kit.queue.start()
+    document = (Attachment(b"%PDF-1.7 not a picture", "notes.pdf", "application/pdf"),)
+    for given in ({"reply_attachments": document}, {"attachments": document}):
+        await kit.bot.handle(cmd("wu", "animate", "waves --steps 2 --fps 4", **given))
+        assert kit.replier.said("wu")[-1] == "the picture is not a PNG, JPEG or WebP picture"
+    assert await _used(store, "wu") == 0
     assert not await store.jobs(tuple(JobStatus))
     await kit.queue.stop()

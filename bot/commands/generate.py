@@ -12,7 +12,12 @@ from bot.chat.labels import image_label, looks_like_label
 from bot.chat.mix import parse_mix
 from bot.commands.context import Context
 from bot.commands.intake import submit
-from bot.commands.pictures import named_image
+from bot.commands.pictures import (
+    named_image,
+    read_picture,
+    refuse_replied_video,
+    refuse_video,
+)
 from bot.commands.router import Route, Router
 from generation.images import decode_image, has_transparency
 from generation.request import (
@@ -71,17 +76,19 @@ async def build_request(
 
 
 async def picture_for(ctx: Context) -> bytes | None:
-    """The command's picture, the replied-to picture, or the image chosen with /init."""
+    """The command's picture, the replied-to picture, or the image chosen with /init (a
+    video replied to is refused)."""
     pictures = ctx.command.pictures()
     if pictures:
         return pictures[0].data
+    await refuse_replied_video(ctx)
     chosen = await ctx.store.take_pending_init(ctx.user.id)
     if isinstance(chosen, bytes):
         return chosen
     if chosen is not None:
         image = await ctx.store.get_image(chosen)
         if image is not None:
-            return await ctx.store.read_image(image)
+            return await read_picture(ctx, image)
     return None
 
 
@@ -139,6 +146,7 @@ async def inpaint(ctx: Context) -> None:
 async def mix(ctx: Context) -> None:
     """Blend texts and pictures with weights."""
     parsed = parse_command_text(ctx.command.text)
+    await refuse_replied_video(ctx)
     pictures = ctx.command.pictures()
     items: list[MixItem] = []
     used: set[int] = set()
@@ -193,13 +201,14 @@ async def edit(ctx: Context) -> None:
             return
         image = await named_image(ctx, word)
         if image is not None:
+            refuse_video(ctx, image)
             await ctx.ask("edit_ask", mark=edit_question(image_label(image)))
         return
     if not command.attachments and names_one:
         image = await named_image(ctx, word)
         if image is None:
             return
-        picture: bytes | None = await ctx.store.read_image(image)
+        picture: bytes | None = await read_picture(ctx, image)
     else:
         picture = await picture_for(ctx)
     if picture is None:

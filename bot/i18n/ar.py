@@ -267,6 +267,9 @@ AR_ERRORS: dict[str, str] = {
     "video_image_frames": (
         "تحريك صورة يحتاج إلى {low} إطارًا على الأقل، وهذه الإعدادات تعطي {frames}؛ ارفع --fps"
     ),
+    "video_not_picture": (
+        "#{id} مقطع فيديو، و/{command} يبدأ من صورة: أرفق صورة أو اذكر رقم إحدى صورك"
+    ),
     "edit_elsewhere": "لا يستطيع Kandinsky {model} التعديل وفق تعليمات؛ جرّب النموذج {able}",
     "edit_no_strength": "لا تأخذ edit قيمة strength: التعليمات تحدد ما يتغيّر؛ احذف --strength",
     "scheduler_for_model": (

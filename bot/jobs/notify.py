@@ -64,7 +64,7 @@ def result_buttons(images: list[ImageRecord], *, edit: bool = False) -> list[But
     buttons: list[Button] = []
     for number, image in enumerate(images, start=1):
         suffix = f" {number}" if len(images) > 1 else ""
-        shown = VIDEO_ACTIONS if image.recipe.get("task") == Task.ANIMATE else actions
+        shown = VIDEO_ACTIONS if image.is_video else actions
         buttons.extend(Button(action, image.id, label + suffix) for action, label in shown)
     return buttons
 
