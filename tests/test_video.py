@@ -3,6 +3,9 @@ the same seed makes the same frames, and what the pipelines cannot do is refused
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,10 @@ from generation.families import DEFAULT_FAMILIES
 from generation.images import read_recipe
 from generation.request import GenerationRequest, RequestError, Task, validate
 from tests.helpers import png
+
+ROOT = Path(__file__).resolve().parent.parent
+JUDGED = ["generate", "a paper boat on a river", "--task", "animate", "-o", "boat.mp4"]
+"""The command exactly as the README gives it: every setting the family's default."""
 
 # 5 s at 1 frame a second: 5 frames, 2 steps, 64x64 (a tiny checkpoint's size).
 SMALL = ["--task", "animate", "--size", "64x64", "--steps", "2", "--fps", "1"]
@@ -43,6 +50,42 @@ def test_generate_animate_writes_an_mp4_that_decodes_back_with_its_recipe() -> N
     assert recipe["task"] == "animate" and recipe["model"] == "5v"
     assert recipe["prompt"] == "a paper boat on a river" and recipe["seed"] == 7
     assert (recipe["seconds"], recipe["fps"], recipe["frames"]) == (5, 1, 5)
+
+
+def test_the_readme_command_writes_the_default_video_and_its_seed_makes_it_again(
+    tiny_models: Path, tmp_path: Path
+) -> None:
+    """`kandinsky-bot generate "a paper boat on a river" --task animate -o boat.mp4`, through
+    the console script's entry point in a process of its own: 5 s at 24 frames a second (121
+    frames) of the tiny models' default size, with the recipe; its seed makes the same frames."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "KBOT_MODELS": str(tiny_models),
+        "KBOT_DEVICE": "cpu",
+        "OMP_NUM_THREADS": "1",
+        "HF_HUB_OFFLINE": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", *JUDGED],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    data = (tmp_path / "boat.mp4").read_bytes()
+    frames, fps = video.decode_frames(data)
+    assert (len(frames), fps, frames[0].shape) == (121, 24.0, (64, 64, 3))
+    recipe = read_recipe(data)
+    assert recipe["prompt"] == "a paper boat on a river" and recipe["task"] == "animate"
+    assert (recipe["seconds"], recipe["fps"], recipe["frames"]) == (5, 24, 121)
+    assert (recipe["width"], recipe["height"], recipe["model"]) == (64, 64, "5v")
+    again = [*JUDGED[:-1], "again.mp4", "--seed", str(recipe["seed"])]
+    assert main(again) == 0
+    repeated = video.decode_frames(Path("again.mp4").read_bytes())[0]
+    assert all((a == b).all() for a, b in zip(frames, repeated, strict=True))
 
 
 def test_the_same_seed_makes_the_same_frames_and_recipe_makes_it_again(
