@@ -162,3 +162,36 @@ def test_a_video_too_large_for_a_limit_is_written_again_smaller() -> None:
     info = video.probe(data)
     assert (info.width, info.height, info.frames, info.fps) == (64, 64, 41, 8.0)
     assert video.thumbnail(data)[:2] == b"\xff\xd8", "a JPEG"
+
+
+def test_a_checkpoint_whose_transformer_says_nabla_runs_on_flex_attention(
+    tiny_models: Path, tmp_path: Path
+) -> None:
+    """The 10-second checkpoints' transformers declare sparse `nabla` attention in their own
+    config, whose block mask only the `flex` backend takes: loading one sets that backend;
+    one with regular attention keeps the default."""
+    import json
+    import shutil
+
+    from generation.engine.cache import PipelineCache
+    from generation.engine.checkpoints import ModelRegistry
+    from generation.families.k5v.pipelines import ROLES
+
+    folder = tiny_models.parent  # tiny_models is its registry file
+    sparse = tmp_path / "k5v-t2v-10s"
+    shutil.copytree(folder / "k5v-t2v", sparse)
+    config_file = sparse / "transformer" / "config.json"
+    config = json.loads(config_file.read_text())
+    config["attention_type"] = "nabla"
+    config_file.write_text(json.dumps(config))
+    entry = {"text2video-5s": str(folder / "k5v-t2v"), "text2video-10s": str(sparse)}
+    (tmp_path / "registry.json").write_text(json.dumps({"5v": entry}))
+    cache = PipelineCache(ModelRegistry.from_file(tmp_path))
+
+    def backends(role: str) -> set[object]:
+        transformer = cache.get("5v", role, ROLES).transformer
+        processors = (getattr(module, "processor", None) for module in transformer.modules())
+        return {getattr(p, "_attention_backend", None) for p in processors if p is not None}
+
+    assert {getattr(b, "value", b) for b in backends("text2video-10s")} == {"flex"}
+    assert backends("text2video-5s") == {None}

@@ -18,6 +18,10 @@ from generation.families.k5v import SPEC
 from generation.families.spec import VideoRule
 
 FAMILY = SPEC.name
+SPARSE = (("nabla", "flex"),)
+"""The 10-second checkpoints' transformers say `attention_type: nabla` in their own config
+(the 5-second ones: `flash`); the pipeline then passes a sparse flex-attention block mask,
+which only diffusers' `flex` backend takes."""
 ENCODERS = ("text_encoder", "tokenizer", "text_encoder_2", "tokenizer_2")
 QUANTIZED = ("transformer", "text_encoder")
 ROLES: dict[str, PipelineSpec] = {
@@ -29,6 +33,7 @@ ROLES: dict[str, PipelineSpec] = {
         quantize=QUANTIZED,
         xformers=False,  # its transformer picks its own attention backend
         imports=("generation.families.k5.processor",),  # the tiny checkpoints' processor
+        attention=SPARSE,
     )
     for role in SPEC.checkpoints
 }
