@@ -18,7 +18,7 @@ import discord
 
 from adapters.discord.client import view
 from bot.chat.command import Button, OutImage
-from bot.i18n.catalogue import text
+from bot.chat.present import too_large
 from generation.media import is_video
 
 MESSAGE_LIMIT = 2000
@@ -98,8 +98,7 @@ def fit_all(
     for image in images:
         picture = fit(image, limit)
         if picture is None:
-            key = "video_too_large" if is_video(image.data) else "upload_too_large"
-            notices.append(text(language, key, id=image.label, limit=limit / 2**20))
+            notices.append(too_large(image, limit, language))
         else:
             fitted.append(picture)
     return fitted, notices

@@ -44,8 +44,8 @@ from adapters.telegram.present import (
     trim,
 )
 from bot.chat.command import Button, Destination, OutImage
+from bot.chat.present import too_large
 from bot.chat.replier import DeliveryError, Parts, ProgressRef, TryLater
-from bot.i18n.catalogue import text as sentence
 from generation import video
 from generation.media import is_video
 
@@ -219,9 +219,7 @@ class Delivery:
                 continue
             data = await asyncio.to_thread(video.shrink, image.data, self.upload_limit)
             if data is None:
-                limit = self.upload_limit / 2**20
-                notice = sentence(language, "video_too_large", id=image.label, limit=limit)
-                await self.send_text(destination, notice)
+                await self.send_text(destination, too_large(image, self.upload_limit, language))
             else:
                 last = number == len(images) - 1
                 shown = caption if number == 0 else None
