@@ -266,7 +266,7 @@ async def _check_start(world: World) -> None:
     assert names == {
         *("imagine", "img2img", "inpaint", "mix", "depth", "history", "show", "reroll"),
         *("variations", "settings", "quota", "queue", "cancel", "language", "help", "link"),
-        *("init", "admin", "Use as init image", "edit", "Edit this image"),
+        *("init", "admin", "Use as init image", "edit", "Edit this image", "animate"),
     }
     admin = next(c for c in fake.commands[GUILD_ID] if c["name"] == "admin")
     assert int(admin["default_member_permissions"]) == discord.Permissions(manage_guild=True).value
@@ -626,8 +626,8 @@ async def test_sync_commands_on_demand() -> None:
         )
         lines = await sync_commands(config, connector=fake.connector())
     assert [line.split(":")[0] for line in lines] == [
-        f"synced 21 commands to guild {GUILD_ID}",
-        f"synced 21 commands to guild {GUILD_ID + 1}",
+        f"synced 22 commands to guild {GUILD_ID}",
+        f"synced 22 commands to guild {GUILD_ID + 1}",
     ]
     assert not fake.identified  # logged in over REST only, no gateway
     assert set(fake.commands) == {GUILD_ID, GUILD_ID + 1}
@@ -695,11 +695,12 @@ async def test_options_follow_the_operators_limits(settings: Settings) -> None:
         imagine = {option["name"]: option for option in commands["imagine"]["options"]}
         assert imagine["prompt"]["max_length"] == 300
         assert imagine["steps"]["max_value"] == 40
-        assert imagine["model"]["description"] == "Kandinsky version: 2.1, 2.2, 3 or 5"
+        assert imagine["model"]["description"] == "Kandinsky version: 2.1, 2.2, 3, 5 or 5v"
         settings_steps = next(o for o in commands["settings"]["options"] if o["name"] == "steps")
         assert settings_steps["max_value"] == 40
         preload = next(o for o in commands["admin"]["options"] if o["name"] == "preload")
-        assert [c["value"] for c in preload["options"][0]["choices"]] == ["2.1", "2.2", "3", "5"]
+        choices = [c["value"] for c in preload["options"][0]["choices"]]
+        assert choices == ["2.1", "2.2", "3", "5", "5v"]
 
         token = await world.ask(
             make.slash("imagine", ALICE, {"prompt": "a fox", "size": "x"}, focused="size")
