@@ -5,7 +5,9 @@ Run where a GPU is: `python benchmarks/gpu_check.py .kbot/tiny-models [OPTION SE
 fp32, offload, compile, int8, nf4; all by default). It prints, per engine option set, each
 task's time (Kandinsky 5's text to image and edit among them) and the peak GPU memory, the
 UNet's dtype, whether img2img shares the text-to-image UNet, and whether the same seed gives
-the same bytes twice. A quantized set whose backend is not installed says so and is skipped.
+the same bytes twice, then the seconds one 5-second Kandinsky 5 Video takes (24 frames a
+second, warm) and the peak GPU memory of making it: `offload` gives the figures with CPU
+offload, the others without. A quantized set whose backend is not installed says so and is skipped.
 It also reads the GPU memory gauge of `/metrics` while the pipelines are loaded and after they
 are unloaded. Prints figures; asserts nothing. The real-size figures, Kandinsky 5's at
 1024x1024 among them, come from `gpu_real_size.py`.
@@ -18,6 +20,7 @@ import gc
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -35,6 +38,18 @@ from generation.families.k22.pipelines import PIPELINES
 from generation.request import GenerationRequest, MixItem, Task
 
 SMALL = {"width": 64, "height": 64, "steps": 2, "prior_steps": 2, "seed": 3}
+VIDEO = GenerationRequest(
+    task=Task.ANIMATE,
+    model="5v",
+    prompt="a paper boat on a river",
+    width=64,
+    height=64,
+    steps=2,
+    seed=3,
+    seconds=5,
+    fps=24,
+)
+"""A 5-second video at 24 frames a second (121 frames), at the tiny models' size."""
 
 
 def requests() -> dict[str, GenerationRequest]:
@@ -82,6 +97,13 @@ async def check(name: str, options: EngineOptions, registry: ModelRegistry) -> N
                 flush=True,
             )
         print(f"  {sharing(cache)}; peak GPU memory {peak_mib():.1f} MiB", flush=True)
+        made = await video_figures(service)
+        peak = "n/a" if made.peak_mib is None else f"{made.peak_mib:.1f} MiB"
+        print(
+            f"  5v animate: {made.seconds:.2f} s per {VIDEO.seconds} s video "
+            f"({made.frames} frames), peak GPU memory {peak}",
+            flush=True,
+        )
         print(f"  /metrics GPU memory while loaded: {gauge_mib()}", flush=True)
     except Exception as error:  # report and go on to the next option set
         print(f"  FAILED: {type(error).__name__}: {error}", flush=True)
@@ -91,6 +113,34 @@ async def check(name: str, options: EngineOptions, registry: ModelRegistry) -> N
     gc.collect()
     torch.cuda.empty_cache()
     print(f"  /metrics GPU memory after unload: {gauge_mib()}", flush=True)
+
+
+@dataclass(frozen=True, slots=True)
+class VideoFigures:
+    """How long one video took (warm), the peak GPU memory of making it (None on a CPU) and
+    its frame count."""
+
+    seconds: float
+    peak_mib: float | None
+    frames: int
+
+
+async def video_figures(
+    service: GenerationService, request: GenerationRequest = VIDEO
+) -> VideoFigures:
+    """Make `request` twice (the first loads the pipelines) and time the second."""
+    from generation.video import probe
+
+    prepared = service.prepare(request)
+    await service.generate(prepared)
+    cuda = torch.cuda.is_available()
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    started = time.perf_counter()
+    made = await service.generate(prepared)
+    seconds = time.perf_counter() - started
+    frames = probe(made.images[0]).frames
+    return VideoFigures(seconds, peak_mib() if cuda else None, frames)
 
 
 def sharing(cache: PipelineCache) -> str:

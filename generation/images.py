@@ -4,7 +4,7 @@ Resize policy for pictures users send (init images, masks, depth maps): the pict
 scaled to *cover* the requested size, keeping its aspect ratio, then centre-cropped to
 exactly width x height. Nothing is stretched; the edges of a picture whose aspect differs
 from the request are cut off evenly. When a user gives no size, callers pick one from the
-picture's aspect with `generation.request.size_for_aspect`, so nothing is cut (or, for a
+picture's aspect with `generation.sizes.size_for_aspect`, so nothing is cut (or, for a
 family that makes only listed sizes, little: the listed size of the nearest aspect).
 """
 
@@ -18,6 +18,7 @@ from typing import Any
 
 from PIL import Image, ImageOps, PngImagePlugin
 
+from generation import media, video
 from generation.request import RequestError
 
 ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP")
@@ -163,7 +164,10 @@ def encode_png(image: Image.Image, recipe: Mapping[str, Any]) -> bytes:
 
 
 def read_recipe(data: bytes) -> dict[str, Any]:
-    """Return the recipe stored in a PNG made by this bot; RequestError when there is none."""
+    """Return the recipe stored in a PNG (or MP4) made by this bot; RequestError when there is
+    none."""
+    if media.is_video(data):
+        return video.read_recipe(data)
     try:
         image = Image.open(io.BytesIO(data), formats=("PNG",))
     except (OSError, ValueError, SyntaxError):

@@ -19,6 +19,16 @@ ERRORS: dict[str, str] = {
     "k5_no_inpainting": "Kandinsky 5 has no mask inpainting; say what to change with /edit, "
     "or try model 2.2 with a mask",
     "k5_no_mix": "Kandinsky 5 has no prior, so it cannot mix; try model 2.2",
+    "animate_only_5v": "Kandinsky {model} makes pictures, not videos; /animate uses model {able}",
+    "video_only": "Kandinsky {model} makes videos only: use /animate, or model 5 for pictures",
+    "video_image_length": "Kandinsky {model} sets a picture in motion for 5 seconds only; "
+    "leave out --seconds {seconds}",
+    "video_image_no_fast": "Kandinsky {model} has no fast checkpoint for a picture set in motion; "
+    "leave out --fast",
+    "video_image_frames": "a picture set in motion needs at least {low} frames, and these "
+    "settings make {frames}; raise --fps",
+    "video_not_picture": "#{id} is a video, and /{command} starts from a picture: attach "
+    "one, or name one of your pictures",
     "edit_elsewhere": "Kandinsky {model} cannot edit by instruction; try model {able}",
     "edit_no_strength": "edit takes no strength: the instruction says what to change; "
     "leave out --strength",

@@ -1,6 +1,7 @@
 """Result pictures written to a folder: the one naming scheme of `generate` and the console.
 
-A picture is saved as `kandinsky-NNN-TASK-MODEL-SEED.png` (`kandinsky-007-text2img-2.2-42.png`):
+A picture is saved as `kandinsky-NNN-TASK-MODEL-SEED.png` (`kandinsky-007-text2img-2.2-42.png`),
+a video the same with `.mp4`:
 NNN is the next number free in the folder, so names sort in the order they were made and
 nothing there is overwritten; task, model and seed come from the recipe the PNG carries.
 Imports `generation.images` (PIL) to read that recipe.
@@ -14,19 +15,21 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from generation.images import read_recipe
+from generation.media import suffix
 from generation.request import RequestError
 
 STEM = "kandinsky"
-_NUMBERED = re.compile(rf"{STEM}-(\d+)(?:-.*)?\.png")
+_NUMBERED = re.compile(rf"{STEM}-(\d+)(?:-.*)?\.(?:png|mp4)")
 _UNSAFE = re.compile(r"[^\w.+]+")
 
 
-def picture_name(number: int, recipe: dict[str, object]) -> str:
-    """The file name of the `number`th picture of a folder, made with `recipe`."""
+def picture_name(number: int, recipe: dict[str, object], suffix: str = ".png") -> str:
+    """The file name of the `number`th picture (or video: `suffix`) of a folder, made with
+    `recipe`."""
     parts = [f"{number:03d}"] + [
         _UNSAFE.sub("_", str(recipe[key])) for key in ("task", "model", "seed") if key in recipe
     ]
-    return f"{STEM}-{'-'.join(parts)}.png"
+    return f"{STEM}-{'-'.join(parts)}{suffix}"
 
 
 def _recipe(png: bytes) -> dict[str, object]:
@@ -51,7 +54,7 @@ def save_pictures(folder: Path, pictures: Iterable[bytes]) -> list[Path]:
         recipe = _recipe(png)
         # Another process may take a name between the look and the write: then the next.
         for number in itertools.count(_next_number(folder)):
-            path = folder / picture_name(number, recipe)
+            path = folder / picture_name(number, recipe, suffix(png))
             try:
                 with path.open("xb") as file:
                     file.write(png)

@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Self, TypeVar
 
-from generation.families import DEFAULT_FAMILIES, Families, FamilySpec, MultipleOf, SizeRule
+from generation.families import DEFAULT_FAMILIES, Families, FamilySpec, MultipleOf
 from generation.messages import ERRORS
 
 _T = TypeVar("_T")
@@ -33,6 +33,7 @@ class Task(enum.StrEnum):
     MIX = "mix"
     DEPTH = "depth"
     EDIT = "edit"  # a picture changed as an instruction says (no strength)
+    ANIMATE = "animate"  # a video, from the prompt or from a picture
 
 
 class RequestError(ValueError):
@@ -120,6 +121,8 @@ class GenerationRequest:
     `depth_hint` is given); with `depth_img2img` it is also the starting image. For `edit`,
     `prompt` is the instruction and `init_image` the picture it changes; `strength` is unused.
     `placement`, to make one image again as it was made, is its place in its pipeline call.
+    For `animate`, `seconds` and `fps` (None: the family's defaults) make `frames`, `fast`
+    asks for the distilled checkpoint, and `init_image` (optional) is the first frame.
     """
 
     task: Task = Task.TEXT2IMG
@@ -142,6 +145,9 @@ class GenerationRequest:
     scheduler: str = "default"
     num_images: int = 1
     placement: tuple[int, ...] = ()
+    seconds: int | None = None
+    fps: int | None = None
+    fast: bool = False
 
     def replace(self, **changes: Any) -> GenerationRequest:
         """Return a copy with `changes` applied."""
@@ -150,10 +156,15 @@ class GenerationRequest:
     def resolved(self, families: Families = DEFAULT_FAMILIES) -> GenerationRequest:
         """Return a copy with the family's defaults and a random seed filled in."""
         spec = families.get(self.model)
-        prior = spec.prior
+        prior, video = spec.prior, spec.video
+        fast = video is not None and self.fast
         return self.replace(
-            steps=_given(self.steps, spec.steps),
-            guidance_scale=_given(self.guidance_scale, spec.guidance_scale),
+            steps=_given(self.steps, video.fast_steps if video and fast else spec.steps),
+            guidance_scale=_given(
+                self.guidance_scale, video.fast_guidance if video and fast else spec.guidance_scale
+            ),
+            seconds=_given(self.seconds, video.seconds[0]) if video else None,
+            fps=_given(self.fps, video.fps) if video else None,
             prior_steps=_given(self.prior_steps, prior.steps if prior else None),
             prior_guidance_scale=_given(
                 self.prior_guidance_scale, prior.guidance_scale if prior else None
@@ -193,6 +204,10 @@ class GenerationRequest:
             recipe["strength"] = self.strength
         if self.task is Task.DEPTH:
             recipe["depth_img2img"] = self.depth_img2img
+        video = families.get(self.model).video
+        if video is not None and self.seconds and self.fps:
+            frames = video.frames(self.seconds, self.fps)
+            recipe.update(seconds=self.seconds, fps=self.fps, frames=frames, fast=self.fast)
         if self.task is Task.MIX:
             recipe["mix"] = [
                 {"weight": item.weight, "text": item.text}
@@ -306,6 +321,7 @@ def validate(
     _check_numbers(request, limits)
     _check_scheduler(request, spec)
     _check_inputs(request, limits)
+    _check_video(request, spec)
     return request
 
 
@@ -444,6 +460,30 @@ def _check_inputs(request: GenerationRequest, limits: Limits) -> None:
         raise RequestError.of("mix", len(request.mix), "mix_only", task=str(task))
 
 
+def _check_video(request: GenerationRequest, spec: FamilySpec) -> None:
+    """Refuse a length without a checkpoint, a frame rate out of range, and a picture to set
+    in motion in fewer frames than the pipeline can."""
+    video = spec.video
+    if video is None:
+        return
+    if request.seconds is not None and request.seconds not in video.seconds:
+        choices = ", ".join(map(str, video.seconds))
+        raise _not_one_of("seconds", request.seconds, choices)
+    if request.fps is not None:
+        _check_range("fps", request.fps, 1, video.max_fps, whole=True)
+    image, seconds = request.init_image is not None, request.seconds or video.seconds[0]
+    role = video.role(seconds, image=image, fast=request.fast)
+    if role not in spec.checkpoints and request.fast:
+        raise RequestError.of("fast", True, "video_image_no_fast", model=spec.name)
+    if role not in spec.checkpoints:
+        raise RequestError.of(
+            "seconds", seconds, "video_image_length", model=spec.name, seconds=seconds
+        )
+    frames, low = video.frames(seconds, request.fps or video.fps), video.min_image_frames
+    if image and frames < low:
+        raise RequestError.of("fps", request.fps, "video_image_frames", frames=frames, low=low)
+
+
 def _check_mix(items: Iterable[MixItem], limits: Limits) -> None:
     items = tuple(items)
     if len(items) < 2:
@@ -458,46 +498,3 @@ def _check_mix(items: Iterable[MixItem], limits: Limits) -> None:
             raise RequestError.of("mix", f"{len(item.text)} characters", "mix_text_too_long")
     if sum(item.weight for item in items) <= 0:
         raise RequestError.of("weight", 0, "mix_weights_zero")
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """Parse `768x512` into (width, height); RequestError when malformed."""
-    parts = text.lower().replace("×", "x").split("x")
-    if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
-        raise RequestError.of("size", text, "size_format", name="size", value=repr(text))
-    return int(parts[0]), int(parts[1])
-
-
-def size_for_aspect(
-    width: int, height: int, area: int, limits: Limits | None = None, *, rule: SizeRule
-) -> tuple[int, int]:
-    """Return the size the family's size `rule` makes nearest to `width:height`.
-
-    With `MultipleOf`, a size of about `area` pixels whose sides are multiples of the rule's
-    within `limits`; with `SizeList`, the listed size of the nearest aspect (whatever `area`).
-    """
-    limits = limits or Limits()
-    if width <= 0 or height <= 0:
-        raise RequestError.of("size", f"{width}x{height}", "size_positive")
-    if isinstance(rule, MultipleOf):
-        bounds = (limits.min_side, limits.max_side, limits.max_pixels)
-        return rule.nearest(width, height, area, *bounds)
-    return rule.nearest(width, height)
-
-
-BATCHABLE = (Task.TEXT2IMG, Task.IMG2IMG)  # tasks whose requests may share a pipeline call
-
-
-def batch_key(request: GenerationRequest, families: Families = DEFAULT_FAMILIES) -> object:
-    """Requests with equal keys can run in one pipeline call (never those of a family that
-    does not batch, `FamilySpec.batches`, nor one that makes an image again in its own call).
-
-    They differ at most in prompt, seed, starting picture and the words of the negative
-    prompt: whether there is one is shared, since a call with any negative prompt gives an
-    empty one to the requests without (not the same guidance as none).
-    """
-    alone = request.placement or not families.get(request.model).batches
-    if alone or request.task not in BATCHABLE:
-        return id(request)
-    shared = request.replace(prompt="", negative_prompt="", seed=None, init_image=None)
-    return shared, bool(request.negative_prompt)

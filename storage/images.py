@@ -1,5 +1,5 @@
-"""Result images (PNG files under the data folder, rows in the database), prompt history and
-the figures of the admin `stats` command.
+"""Result images (PNG files under the data folder, or MP4 for a video, `generation.media`;
+rows in the database), prompt history and the figures of the admin `stats` command.
 
 The bytes of the images this process wrote last are kept in memory (`RECENT_BYTES`), so
 sending the pictures of a job just done does not read its files again. A file's name is its
@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from generation.media import suffix
 from storage.db import Database, StoreError, aware, has_id
 from storage.records import ImageFlag, ImageRecord, JobStatus, Stats
 from storage.safety import flag_images
@@ -51,7 +52,7 @@ def _write_file(target: Path, data: bytes) -> None:
     if target.is_file() and target.stat().st_size == len(data):
         return  # content-addressed: the same bytes are there already
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".png")
+    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
@@ -137,7 +138,7 @@ class Images:
         scores = list(flagged) + [None] * (len(images) - len(flagged))
         for position, (data, recipe) in enumerate(images):
             digest = hashlib.sha256(data).hexdigest()
-            relative = f"images/{now:%Y}/{now:%m}/{digest}.png"
+            relative = f"images/{now:%Y}/{now:%m}/{digest}{suffix(data)}"
             await asyncio.to_thread(_write_file, self._data_dir / relative, data)
             rows.append(
                 Image(

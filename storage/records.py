@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from generation.media import VIDEO_SUFFIX
 from generation.request import GenerationRequest
 
 
@@ -97,7 +98,8 @@ class JobRecord:
 
 @dataclass(frozen=True, slots=True)
 class ImageRecord:
-    """A stored result image: the `position`th (from 0) of the `count` its job made."""
+    """A stored result image (or video): the `position`th (from 0) of the `count` its job
+    made."""
 
     id: int
     job_id: int
@@ -110,6 +112,11 @@ class ImageRecord:
     count: int
     flag: str | None = None
     """None, or an `ImageFlag`: what the image check or the moderation said of it."""
+
+    @property
+    def is_video(self) -> bool:
+        """Whether this result is a video (its file an MP4), which no command starts from."""
+        return self.path.suffix == VIDEO_SUFFIX
 
 
 class ImageFlag(enum.StrEnum):

@@ -7,7 +7,8 @@ certificate for those names. Nothing of discord.py is patched.
 
 The server records every request (method, path, arrival time, JSON or multipart payload and
 files), answers like Discord does for the routes the bot uses, can answer the next request
-to a route with a 429 or the next few with a server error, refuse an interaction token (401
+to a route with a 429 or the next few with a server error, answer files over `upload_limit`
+with 413 (Request entity too large, as Discord does), refuse an interaction token (401
 on its webhook, 404 on its callback, as Discord does once it expired), lets a test look at
 each request before it is answered (`on_request`), and pushes gateway events
 (`INTERACTION_CREATE`) to the connected client.
@@ -142,6 +143,8 @@ class FakeDiscord:
         self.ready = asyncio.Event()
         self.patience = 60.0
         """Seconds `wait_for` and `connected` wait before failing the test."""
+        self.upload_limit = 10 * 2**20
+        """Bytes the files of one message may have together; more is answered 413."""
         self.on_request: Callable[[Recorded], Awaitable[None]] | None = None
         """Awaited with each REST request once it is recorded, before it is answered."""
         self._cdn: dict[str, tuple[bytes, str]] = {}
@@ -324,6 +327,8 @@ class FakeDiscord:
         return record
 
     def _refusal(self, record: Recorded) -> web.Response | None:
+        if sum(len(upload.data) for upload in record.files) > self.upload_limit:
+            return _json({"message": "Request entity too large", "code": 40005}, status=413)
         for index, (method, pattern, status) in enumerate(self._failures):
             if record.match(method, pattern):
                 del self._failures[index]

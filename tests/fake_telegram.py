@@ -4,8 +4,9 @@ It serves the methods the adapter calls under `/bot<token>/<method>` and files u
 `/file/bot<token>/<path>`, records every call (method, decoded parameters, uploaded files,
 time), queues updates for long polling, and can answer the next calls of a method with an
 error as Telegram words it: 429 (retry after 1 s), 500, 502, 403 (the user blocked the bot),
-400 (chat not found, or a description given). `on_call` sees each call as it arrives, before
-it is answered (a test may kill the bot there).
+400 (chat not found, or a description given). A call whose files are larger together than
+`upload_limit` is answered 413 Request Entity Too Large, as the Bot API does over its 50 MB.
+`on_call` sees each call as it arrives, before it is answered (a test may kill the bot there).
 Helpers build the updates a user would cause: text, photos, documents, albums, replies and
 button presses.
 """
@@ -41,8 +42,22 @@ JSON_FIELDS = frozenset(
         "scope",
     }
 )
-INT_FIELDS = frozenset({"chat_id", "message_id", "offset", "timeout", "limit", "message_thread_id"})
+INT_FIELDS = frozenset(
+    {
+        "chat_id",
+        "message_id",
+        "offset",
+        "timeout",
+        "limit",
+        "message_thread_id",
+        "duration",
+        "width",
+        "height",
+    }
+)
 BOOL_FIELDS = frozenset({"has_spoiler", "disable_notification", "protect_content"})
+UPLOAD_LIMIT = 50 * 2**20
+"""Bytes a bot may upload in one call (the Bot API's limit)."""
 
 
 @dataclass
@@ -120,6 +135,8 @@ class FakeTelegram:
         self._closing = False
         self.on_call: Callable[[Call], None] | None = None
         """Called with each recorded call before it is answered."""
+        self.upload_limit = UPLOAD_LIMIT
+        """Bytes the files of one call may have; more is answered 413."""
 
     # -- server --------------------------------------------------------------------------
     async def __aenter__(self) -> FakeTelegram:
@@ -172,7 +189,7 @@ class FakeTelegram:
         return [
             call
             for call in self.calls[after:]
-            if call.method in ("sendPhoto", "sendDocument", "sendMediaGroup")
+            if call.method in ("sendPhoto", "sendDocument", "sendMediaGroup", "sendVideo")
             and call.chat_id == chat_id
             and call.reply_to == message_id
             and not isinstance(call.result, str)
@@ -192,6 +209,9 @@ class FakeTelegram:
             status, description = failures.pop(0)
             call.result = str(status)
             return _failure(status, description)
+        if sum(map(len, files.values())) > self.upload_limit:
+            call.result = "413"
+            return _error(413, "Request Entity Too Large")
         if method == "getUpdates":
             call.result = await self._get_updates(params)
             return web.json_response({"ok": True, "result": call.result})
@@ -274,6 +294,26 @@ class FakeTelegram:
 
     def _api_sendDocument(self, call: Call) -> dict[str, Any]:
         return self._bot_message(call, self._media("document", call.files["document"]))
+
+    def _api_sendVideo(self, call: Call) -> dict[str, Any]:
+        """A video; its thumbnail, when uploaded, is named by `attach://`."""
+        file_id = f"sent{next(self._file_ids)}"
+        data = call.files["video"]
+        self.files[file_id] = data
+        fields: dict[str, Any] = {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "width": int(call.params.get("width") or 0),
+            "height": int(call.params.get("height") or 0),
+            "duration": int(call.params.get("duration") or 0),
+            "file_size": len(data),
+            "mime_type": "video/mp4",
+        }
+        thumbnail = str(call.params.get("thumbnail") or "")
+        if thumbnail.startswith("attach://"):
+            thumb = call.files[thumbnail.removeprefix("attach://")]
+            fields["thumbnail"] = photo_sizes(f"{file_id}-thumb", thumb)[-1]
+        return self._bot_message(call, {"video": fields})
 
     def _api_sendMediaGroup(self, call: Call) -> list[dict[str, Any]]:
         group = f"album{next(self._file_ids)}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -229,3 +230,12 @@ def _number(word: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+async def test_the_gpu_checks_video_entry_times_a_video_on_the_cpu(service: Any) -> None:
+    """The video entry of `gpu_check.py` at tiny size on the CPU (5 frames instead of 121):
+    a figure in seconds, no GPU memory, and the video it timed."""
+    from benchmarks.gpu_check import VIDEO, video_figures
+
+    made = await video_figures(service, VIDEO.replace(fps=1))
+    assert made.seconds > 0 and made.peak_mib is None and made.frames == 5

@@ -279,7 +279,7 @@ async def test_bad_input_is_answered_in_the_users_language(store: Store) -> None
 
     assert CYRILLIC.search(await answer("ed", "ru", name="language"))
     chosen = await answer("ed", "a cat --model 4", locale="en")
-    assert chosen == "Параметр --model должен быть одним из: 2.1, 2.2, 3, 5; получено: '4'"
+    assert chosen == "Параметр --model должен быть одним из: 2.1, 2.2, 3, 5, 5v; получено: '4'"
     reset = await answer("olga", "", name="quota", locale="ru")
     assert re.search(r"через \d+ (с|мин|ч)\.$", reset), reset
 
@@ -360,7 +360,7 @@ def _batching_kit(store: Store, generator: FakeGenerator) -> Kit:
     """A bot whose embedded queue batches up to 8 jobs and would wait 10 minutes to fill a
     batch: gathering ends when no command is left to handle, not by the clock."""
     from bot.jobs.local import LocalQueue
-    from generation.request import batch_key
+    from generation.batching import batch_key
 
     def batching(notifier: Any, repliers: dict[str, Any]) -> LocalQueue:
         return LocalQueue(

@@ -109,7 +109,7 @@ def test_every_user_command(world: tuple[Settings, Path], tmp_path: Path) -> Non
     transcript = chat(settings, tmp_path / "out", lines, user="alice")
     said = answers(transcript)
     assert "I draw pictures with Kandinsky" in said["/help"]
-    assert "--model 2.1|2.2|3|5 --size" in said["/help"]
+    assert "--model 2.1|2.2|3|5|5v --size" in said["/help"]
     assert "/imagine a lighthouse at dusk --ar 16:9" in said["/help imagine"]
     made = {line: said[line] for line in lines if "Job #" in said.get(line, "")}
     assert len(made) == 13, transcript
@@ -216,9 +216,9 @@ def test_every_admin_command(world: tuple[Settings, Path], tmp_path: Path) -> No
     # The embedded queue generates in this process: the answers name it and what it holds.
     me = f"{socket.gethostname()}:{os.getpid()}:cpu"
     listed = said["/admin models"]  # before and after the preload
-    assert f"{me} (cpu), serves 2.1, 2.2, 3, 5: nothing" in listed
-    assert f"{me} (cpu), serves 2.1, 2.2, 3, 5: 3/text2img" in listed
-    assert "Available: 2.1, 2.2, 3, 5." in listed
+    assert f"{me} (cpu), serves 2.1, 2.2, 3, 5, 5v: nothing" in listed
+    assert f"{me} (cpu), serves 2.1, 2.2, 3, 5, 5v: 3/text2img" in listed
+    assert "Available: 2.1, 2.2, 3, 5, 5v." in listed
     assert f"{me}: Kandinsky 3 is loaded; it holds 3/text2img." in said["/admin preload 3"]
     assert f"{me}: unloaded 1 pipelines; it holds nothing." in said["/admin unload 3"]
     audit = said["/admin audit"]

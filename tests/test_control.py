@@ -72,7 +72,7 @@ async def test_models_lists_what_each_worker_holds(fleet: Fleet) -> None:
         assert await admin(app, replier, "models") == [
             f"{fleet.k22} (cpu), serves 2.2: 2.2/prior, 2.2/text2img",
             f"{fleet.k21_k3} (cpu), serves 2.1, 3: 2.1/prior, 2.1/text2img, 3/text2img",
-            "Available: 2.1, 2.2, 3, 5.",
+            "Available: 2.1, 2.2, 3, 5, 5v.",
         ]
 
 
@@ -85,7 +85,7 @@ async def test_preload_and_unload_reach_the_workers_serving_the_family(fleet: Fl
         assert await admin(app, replier, "models") == [
             f"{a} (cpu), serves 2.2: 2.2/prior, 2.2/text2img",
             f"{b} (cpu), serves 2.1, 3: 2.1/prior, 2.1/text2img",
-            "Available: 2.1, 2.2, 3, 5.",
+            "Available: 2.1, 2.2, 3, 5, 5v.",
         ]
         assert await admin(app, replier, "preload 3") == [
             f"{b}: Kandinsky 3 is loaded; it holds 2.1/prior, 2.1/text2img, 3/text2img."
@@ -97,7 +97,7 @@ async def test_preload_and_unload_reach_the_workers_serving_the_family(fleet: Fl
         assert await admin(app, replier, "models") == [
             f"{a} (cpu), serves 2.2: nothing",
             f"{b} (cpu), serves 2.1, 3: nothing",
-            "Available: 2.1, 2.2, 3, 5.",
+            "Available: 2.1, 2.2, 3, 5, 5v.",
         ]
         assert await admin(app, replier, "preload 2.2") == [
             f"{a}: Kandinsky 2.2 is loaded; it holds 2.2/prior, 2.2/text2img."

@@ -269,7 +269,7 @@ async def _check_start(world: World) -> None:
     assert names == {
         *("imagine", "img2img", "inpaint", "mix", "depth", "history", "show", "reroll"),
         *("variations", "settings", "quota", "queue", "cancel", "language", "help", "link"),
-        *("init", "admin", "Use as init image", "edit", "Edit this image"),
+        *("init", "admin", "Use as init image", "edit", "Edit this image", "animate"),
     }
     admin = next(c for c in fake.commands[GUILD_ID] if c["name"] == "admin")
     assert int(admin["default_member_permissions"]) == discord.Permissions(manage_guild=True).value
@@ -629,8 +629,8 @@ async def test_sync_commands_on_demand() -> None:
         )
         lines = await sync_commands(config, connector=fake.connector())
     assert [line.split(":")[0] for line in lines] == [
-        f"synced 21 commands to guild {GUILD_ID}",
-        f"synced 21 commands to guild {GUILD_ID + 1}",
+        f"synced 22 commands to guild {GUILD_ID}",
+        f"synced 22 commands to guild {GUILD_ID + 1}",
     ]
     assert not fake.identified  # logged in over REST only, no gateway
     assert set(fake.commands) == {GUILD_ID, GUILD_ID + 1}
@@ -698,11 +698,12 @@ async def test_options_follow_the_operators_limits(settings: Settings) -> None:
         imagine = {option["name"]: option for option in commands["imagine"]["options"]}
         assert imagine["prompt"]["max_length"] == 300
         assert imagine["steps"]["max_value"] == 40
-        assert imagine["model"]["description"] == "Kandinsky version: 2.1, 2.2, 3 or 5"
+        assert imagine["model"]["description"] == "Kandinsky version: 2.1, 2.2, 3, 5 or 5v"
         settings_steps = next(o for o in commands["settings"]["options"] if o["name"] == "steps")
         assert settings_steps["max_value"] == 40
         preload = next(o for o in commands["admin"]["options"] if o["name"] == "preload")
-        assert [c["value"] for c in preload["options"][0]["choices"]] == ["2.1", "2.2", "3", "5"]
+        choices = [c["value"] for c in preload["options"][0]["choices"]]
+        assert choices == ["2.1", "2.2", "3", "5", "5v"]
 
         token = await world.ask(
             make.slash("imagine", ALICE, {"prompt": "a fox", "size": "x"}, focused="size")
@@ -858,3 +859,65 @@ async def test_kandinsky_5_and_edits_by_instruction(
             assert (await said("show", {"id": rain})).startswith(f"Image #{rain}: edit")
             token = await world.ask(make.press(asking, fake.message_with(asking), ALICE))
             assert (await _modal(world, token))["custom_id"] == asking
+
+
+VIDEO = {"size": "64x64", "steps": 2, "fps": 1}  # 5 s at 1 frame a second: 5 frames
+
+
+def _assert_video(record: Recorded, frames: int) -> bytes:
+    """A follow-up with one .mp4 (H.264, `frames` frames) that plays inline: the embed
+    carries the caption but shows no picture."""
+    import av
+
+    from generation import video
+
+    (upload,) = record.files
+    assert upload.filename.endswith(".mp4"), upload.filename
+    with av.open(io.BytesIO(upload.data)) as container:
+        assert container.streams.video[0].codec_context.name == "h264"
+    assert len(video.decode_frames(upload.data)[0]) == frames
+    embed = record.json["embeds"][0]
+    assert "Kandinsky 5v" in embed["description"] and "image" not in embed, embed
+    matches = [CUSTOM_ID.fullmatch(custom_id) for custom_id in _custom_ids(record)]
+    assert {match[1] for match in matches if match} == {"reroll", "show"}
+    return upload.data
+
+
+async def test_animate_sends_an_mp4_that_plays_and_fits_the_upload_limit(
+    settings: Settings, logs: pytest.LogCaptureFixture
+) -> None:
+    """/animate with and without an attachment: an H.264 .mp4 follow-up; with the limit set
+    low (the fake answers 413 over it) the video is sent smaller, or named when it cannot fit;
+    the video's credits are taken from the quota; the refusals."""
+    async with FakeDiscord(TOKEN) as fake, running(settings, fake) as world:
+        make = world.make
+        ask = make.slash("animate", BOB, {"prompt": "a paper boat", "seed": 3, **VIDEO})
+        full = _assert_video(await world.result(await world.ask(ask)), 5)
+        photo = fake.cdn_file("start.png", png((64, 64)))
+        moving = {"prompt": "waves", "image": photo, **VIDEO, "fps": 3}
+        _assert_video(await world.result(await world.ask(make.slash("animate", BOB, moving))), 17)
+        user_record = await world.app.store.find_user("discord", str(BOB["id"]))
+        assert user_record is not None
+        assert (await world.app.store.quota(user_record.id)).used_today == 10
+
+        limit = len(full) * 3 // 4
+        world.adapter.upload_limit = limit
+        fake.upload_limit = limit
+        again = make.slash("animate", BOB, {"prompt": "a paper boat", "seed": 3, **VIDEO})
+        smaller = await world.result(await world.ask(again))
+        assert len(smaller.files[0].data) <= limit < len(full)
+        _assert_video(smaller, 5)
+        world.adapter.upload_limit = 200
+        token = await world.ask(make.slash("animate", BOB, {"prompt": "a paper boat", **VIDEO}))
+        (notice,) = await world.follow_ups(token)
+        assert "does not fit the 0.0 MB this chat takes" in notice.json["content"], notice.json
+        assert not notice.files
+
+        for options, needle in [
+            ({"prompt": "waves", "image": photo, **VIDEO}, "needs at least 17 frames"),
+            ({"prompt": "a boat", "size": "640x480"}, "makes only these sizes: 64x64"),
+            ({"prompt": "a boat", "model": "3"}, "Kandinsky 3 makes pictures, not videos"),
+        ]:
+            answer = await world.answer(await world.ask(make.slash("animate", BOB, options)))
+            assert needle in answer, answer
+        assert (await world.app.store.quota(user_record.id)).used_today == 20

@@ -9,13 +9,14 @@ from typing import Any
 import pytest
 
 from bot.app.settings import Settings
+from generation.batching import batch_key
 from generation.engine.cache import PipelineCache
 from generation.engine.calls import GenerationCancelled
 from generation.engine.checkpoints import ModelRegistry
 from generation.engine.family import load_pipelines
 from generation.engine.service import GenerationService
 from generation.families import DEFAULT_FAMILIES
-from generation.request import MixItem, RequestError, Task, batch_key
+from generation.request import MixItem, RequestError, Task
 from tests.helpers import decode, mask_png, png, small
 
 

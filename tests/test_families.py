@@ -78,13 +78,14 @@ PIPELINES = FamilyPipelines(roles=ROLES, run=_grey_pictures)
 # ---------------------------------------------------------------------- the registry
 
 
-def test_the_default_registry_lists_the_four_families_in_order() -> None:
-    assert DEFAULT_FAMILIES.names() == ("2.1", "2.2", "3", "5")
+def test_the_default_registry_lists_the_five_families_in_order() -> None:
+    assert DEFAULT_FAMILIES.names() == ("2.1", "2.2", "3", "5", "5v")
     assert DEFAULT_FAMILIES.default == "2.2"
-    assert [spec.name for spec in DEFAULT_FAMILIES] == ["2.1", "2.2", "3", "5"]
-    assert len(DEFAULT_FAMILIES) == 4 and "3" in DEFAULT_FAMILIES and "4" not in DEFAULT_FAMILIES
+    assert [spec.name for spec in DEFAULT_FAMILIES] == ["2.1", "2.2", "3", "5", "5v"]
+    assert len(DEFAULT_FAMILIES) == 5 and "3" in DEFAULT_FAMILIES and "4" not in DEFAULT_FAMILIES
     assert DEFAULT_FAMILIES.get("3").title == "Kandinsky 3"
-    with pytest.raises(LookupError, match=r"the families are 2\.1, 2\.2, 3, 5"):
+    assert DEFAULT_FAMILIES.get("5v").title == "Kandinsky 5 Video"
+    with pytest.raises(LookupError, match=r"the families are 2\.1, 2\.2, 3, 5, 5v"):
         DEFAULT_FAMILIES.get("4")
 
 
@@ -103,8 +104,8 @@ def test_lookup_finds_nothing_for_other_words(word: str) -> None:
 
 
 def test_with_family_returns_a_new_registry() -> None:
-    assert EXTENDED.names() == ("2.1", "2.2", "3", "5", "9")
-    assert DEFAULT_FAMILIES.names() == ("2.1", "2.2", "3", "5"), "the default is unchanged"
+    assert EXTENDED.names() == ("2.1", "2.2", "3", "5", "5v", "9")
+    assert DEFAULT_FAMILIES.names() == ("2.1", "2.2", "3", "5", "5v"), "the default is unchanged"
     with pytest.raises(ValueError, match="must differ"):
         EXTENDED.with_family(NINE)
     with pytest.raises(ValueError, match="default"):
@@ -124,11 +125,11 @@ def test_a_task_goes_to_the_preferred_family_when_it_can() -> None:
 @pytest.mark.parametrize("spec", list(DEFAULT_FAMILIES), ids=DEFAULT_FAMILIES.names())
 def test_every_spec_is_complete(spec: FamilySpec) -> None:
     assert set(spec.tasks) == {task.value for task in Task}, "every task, supported or refused"
-    assert spec.supports(Task.TEXT2IMG)
+    assert spec.supports(Task.ANIMATE if spec.video else Task.TEXT2IMG)
     for task in Task:
         refusal = spec.refusal(task)
         assert refusal is None or refusal in ERRORS, refusal
-    assert "text2img" in spec.checkpoints
+    assert ("text2video-5s" if spec.video else "text2img") in spec.checkpoints
     assert spec.has_prior == ("prior" in spec.checkpoints)
     assert spec.steps > 0
     rule = spec.size_rule
@@ -176,17 +177,19 @@ def test_the_readme_matrix_is_the_rendered_one() -> None:
 def test_the_matrix_has_a_column_per_family() -> None:
     matrix = render_matrix(EXTENDED).splitlines()
     assert matrix[0] == (
-        "| task | Kandinsky 2.1 | Kandinsky 2.2 | Kandinsky 3 | Kandinsky 5 | Kandinsky 9 |"
+        "| task | Kandinsky 2.1 | Kandinsky 2.2 | Kandinsky 3 | Kandinsky 5 | Kandinsky 5 Video"
+        " | Kandinsky 9 |"
     )
-    assert matrix[2].endswith("| single pipeline | single pipeline | single pipeline |")
-    assert matrix[5].endswith("| yes | yes | no | no | no |"), "mix"
-    assert matrix[7].endswith("| no | no | no | yes | no |"), "edit"
+    assert matrix[2].endswith("| single pipeline | single pipeline | no | single pipeline |")
+    assert matrix[5].endswith("| yes | yes | no | no | no | no |"), "mix"
+    assert matrix[7].endswith("| no | no | no | yes | no | no |"), "edit"
+    assert matrix[8].endswith("| no | no | no | no | yes | no |"), "animate"
 
 
 def test_hub_checkpoints_come_from_the_specs() -> None:
     registry = ModelRegistry()
     assert registry.get("3", "text2img") == Checkpoint("kandinsky-community/kandinsky-3", "fp16")
-    assert registry.families() == ["2.1", "2.2", "3", "5"]
+    assert registry.families() == ["2.1", "2.2", "3", "5", "5v"]
     assert hub_checkpoints(EXTENDED)["9"] == {"text2img": Checkpoint("example/kandinsky-9")}
 
 
@@ -207,10 +210,10 @@ def test_the_grammar_takes_an_added_family() -> None:
     assert parse_command_text("a cat --model k9", EXTENDED).model == "9"
     with pytest.raises(GrammarError) as caught:
         parse_command_text("a cat --model 9")
-    assert str(caught.value) == "--model must be one of 2.1, 2.2, 3, 5, got '9'"
+    assert str(caught.value) == "--model must be one of 2.1, 2.2, 3, 5, 5v, got '9'"
     with pytest.raises(GrammarError) as caught:
         parse_command_text("a cat --model 10", EXTENDED)
-    assert str(caught.value) == "--model must be one of 2.1, 2.2, 3, 5, 9, got '10'"
+    assert str(caught.value) == "--model must be one of 2.1, 2.2, 3, 5, 5v, 9, got '10'"
 
 
 def test_validation_takes_an_added_family_with_its_defaults_and_refusals() -> None:
@@ -227,23 +230,24 @@ def test_validation_takes_an_added_family_with_its_defaults_and_refusals() -> No
     assert str(caught.value) == ERRORS["k3_no_mix"]
     with pytest.raises(RequestError, match="sides must be multiples of 128, and 192 is not"):
         validate(request.replace(width=192), families=EXTENDED)
-    with pytest.raises(RequestError, match=r"model must be one of 2\.1, 2\.2, 3, 5, got '9'"):
+    with pytest.raises(RequestError, match=r"model must be one of 2\.1, 2\.2, 3, 5, 5v, got '9'"):
         validate(request)
 
 
 def test_help_and_menus_list_an_added_family() -> None:
-    assert "--model 2.1|2.2|3|5 --size" in help_text("en")
-    assert "--model 2.1|2.2|3|5|9 --size" in help_text("en", EXTENDED)
-    assert "--model 2.1|2.2|3|5|9 --size" in help_text("ru", EXTENDED)
+    assert "--model 2.1|2.2|3|5|5v --size" in help_text("en")
+    assert "--model 2.1|2.2|3|5|5v|9 --size" in help_text("en", EXTENDED)
+    assert "--model 2.1|2.2|3|5|5v|9 --size" in help_text("ru", EXTENDED)
     assert ("9", "Kandinsky 9") in EXTENDED.choices()
     assert ("9", "Kandinsky 9") not in DEFAULT_FAMILIES.choices()
 
 
 def test_workers_serve_an_added_family() -> None:
-    assert worker_families([]) == ["2.1", "2.2", "3", "5"]
+    assert worker_families([]) == ["2.1", "2.2", "3", "5"], "a video family only when named"
+    assert worker_families(["5v"]) == ["5v"]
     assert worker_families(["2.2,3"]) == ["2.2", "3"]
     assert worker_families(["9"], EXTENDED) == ["9"]
-    with pytest.raises(SettingsError, match=r"--models lists some of 2\.1, 2\.2, 3, 5, got 9"):
+    with pytest.raises(SettingsError, match=r"--models lists some of 2\.1, 2\.2, 3, 5, 5v, got 9"):
         worker_families(["9"])
 
 

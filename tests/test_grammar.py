@@ -23,8 +23,8 @@ from generation.request import (
     SCHEDULERS,
     GenerationRequest,
     RequestError,
-    size_for_aspect,
 )
+from generation.sizes import size_for_aspect
 
 FULL = (
     "a lighthouse at dusk --model 2.2 --size 768x512 --seed 42 --steps 30 --cfg 4 "
@@ -258,8 +258,8 @@ def test_grammar_error_is_a_request_error() -> None:
         ("x --cfg nan", "guidance_scale", "--cfg must be a number, got 'nan'"),
         ("x --cfg 1e999", "guidance_scale", "--cfg must be a finite number, got '1e999'"),
         ("x --strength inf", "strength", "--strength must be a number, got 'inf'"),
-        ("x --model 4", "model", "--model must be one of 2.1, 2.2, 3, 5, got '4'"),
-        ("x --model sdxl", "model", "--model must be one of 2.1, 2.2, 3, 5, got 'sdxl'"),
+        ("x --model 4", "model", "--model must be one of 2.1, 2.2, 3, 5, 5v, got '4'"),
+        ("x --model sdxl", "model", "--model must be one of 2.1, 2.2, 3, 5, 5v, got 'sdxl'"),
         ("x --size big", "size", "--size must look like 768x512, got 'big'"),
         ("x --size ²x²", "size", "--size must look like 768x512, got '²x²'"),
         ("x --ar wide", "aspect", "--ar must look like 16:9, got 'wide'"),
@@ -287,7 +287,8 @@ def test_option_names() -> None:
     assert OPTION_NAMES[:3] == ("--model", "--size", "--ar")
     assert "--neg" in OPTION_NAMES and "--init" in OPTION_NAMES
     assert "--from" in OPTION_NAMES and "--batch" in OPTION_NAMES
-    assert len(OPTION_NAMES) == 15
+    assert "--seconds" in OPTION_NAMES and "--fps" in OPTION_NAMES and "--fast" in OPTION_NAMES
+    assert len(OPTION_NAMES) == 18
 
 
 def test_long_bad_values_are_shortened_in_messages() -> None:

@@ -15,11 +15,10 @@ from generation.request import (
     MixItem,
     RequestError,
     Task,
-    parse_size,
-    size_for_aspect,
     supports,
     validate,
 )
+from generation.sizes import parse_size, size_for_aspect
 
 PICTURE = b"picture bytes are checked later by the engine"
 
@@ -42,7 +41,7 @@ def refused(request: GenerationRequest, limits: Limits | None = None) -> Request
         ({"num_images": 5}, "num_images", "between 1 and 4, got 5"),
         ({"seed": -1}, "seed", "got -1"),
         ({"scheduler": "euler"}, "scheduler", "got 'euler'"),
-        ({"model": "4"}, "model", "must be one of 2.1, 2.2, 3, 5, got '4'"),
+        ({"model": "4"}, "model", "must be one of 2.1, 2.2, 3, 5, 5v, got '4'"),
         ({"task": "video"}, "task", "got 'video'"),
         ({"prompt": "   "}, "prompt", "must not be empty"),
         ({"prompt": "x" * 10_000}, "prompt", "10000 characters long; the limit is 1000"),

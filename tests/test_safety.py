@@ -268,6 +268,28 @@ def test_the_image_check_runs_on_every_image_of_a_call_with_the_real_pipeline(
         assert result.made <= result.checked <= result.encoded
 
 
+def test_a_video_is_checked_by_its_first_middle_and_last_frames() -> None:
+    from PIL import Image
+
+    from generation.engine.safety import check_images
+
+    seen: list[list[Image.Image]] = []
+
+    def classifier(images: list[Image.Image], **_: object) -> list[list[dict[str, object]]]:
+        """Red is not safe: the share of a frame's red as its score."""
+        seen.append(images)
+        return [[{"label": "nsfw", "score": image.getpixel((0, 0))[0] / 255}] for image in images]
+
+    def frame(red: int) -> Image.Image:
+        return Image.new("RGB", (8, 8), (red, 0, 0))
+
+    video = [frame(0), frame(255), frame(0), frame(0), frame(0)]  # red between the looked-at
+    later = [frame(0), frame(0), frame(0), frame(0), frame(255)]
+    scores = check_images(classifier, [frame(0), video, later, [frame(255)]], 0.5)
+    assert scores == (None, None, 1.0, 1.0)  # a video's highest of its three frames
+    assert [len(call) for call in seen] == [1 + 3 + 3 + 1]  # one batch for the call
+
+
 def test_without_images_in_the_mode_nothing_is_checked(tiny_settings: Settings) -> None:
     from bot.app.root import build_generation, safety_mode
 

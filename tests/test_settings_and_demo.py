@@ -34,7 +34,7 @@ def test_environment_overrides_dotenv(tmp_path: Path) -> None:
     [
         ("KBOT_MAX_SIDE", "big", "whole number"),
         ("KBOT_COMPILE", "maybe", "true or false"),
-        ("KBOT_DEFAULT_MODEL", "4", "one of 2.1, 2.2, 3, 5, got '4'"),
+        ("KBOT_DEFAULT_MODEL", "4", "one of 2.1, 2.2, 3, 5, 5v, got '4'"),
         ("KBOT_DEFAULT_STEPS", "0", "between 1 and KBOT_MAX_STEPS \\(150\\), got 0"),
         ("KBOT_DEFAULT_STEPS", "few", "whole number"),
     ],
@@ -104,6 +104,12 @@ def test_demo_is_a_chat_session_with_one_image_per_task(
     assert [recipe["model"] for recipe in recipes][-2:] == ["5", "5"]
     assert "make it night\nseed 7 · Kandinsky 5" in transcript
     assert all(str(path) in transcript for path in paths)
-    assert "> /history" in transcript and "Your images, page 1 of 1:" in transcript
+    assert "> /history" in transcript and "Your images, page 1 of 2:" in transcript
     assert "Kandinsky 3 has no inpainting; try model 2.2" in transcript
+    (video,) = (tmp_path / "demo").glob("*.mp4")
+    from generation import video as videos
+
+    data = video.read_bytes()
+    assert videos.read_recipe(data)["task"] == "animate" and videos.probe(data).frames == 5
+    assert str(video) in transcript and "seed 7 · Kandinsky 5v" in transcript
     assert "Traceback" not in transcript

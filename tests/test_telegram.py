@@ -941,3 +941,104 @@ async def test_kandinsky_5_and_edits_by_instruction(
         mark = fake.mark()
         fake.press(chat, ALICE, fox_message, Button(Action.EDIT, fox, "").data)
         await said(fake, chat, fox_message, f"✏️ #{fox}", mark)
+
+
+# -- videos -----------------------------------------------------------------------------------
+VIDEO = "--size 64x64 --steps 2 --fps 1"  # 5 s at 1 frame a second: 5 frames
+
+
+def assert_h264(data: bytes, frames: int, side: int = 64) -> None:
+    """An H.264 MP4 that decodes to `frames` frames of `side` pixels."""
+    import av
+
+    from generation import video
+
+    with av.open(io.BytesIO(data)) as container:
+        assert container.streams.video[0].codec_context.name == "h264"
+    decoded, _ = video.decode_frames(data)
+    assert len(decoded) == frames and decoded[0].shape == (side, side, 3)
+
+
+async def test_animate_sends_a_video_with_its_size_length_and_thumbnail(
+    fake: FakeTelegram, settings: Settings, log_guard: LogGuard
+) -> None:
+    """/animate from a prompt and from a photo: sendVideo with an H.264 MP4, its size, length,
+    streaming and a JPEG thumbnail; the video's cost said when queued and taken from the
+    quota; /show and /reroll work on it; and the refusals."""
+    chat = ALICE.id
+    settings = dataclasses.replace(settings, video_cost=4)
+    async with serving(fake, settings, log_guard) as (app, _):
+        asked = fake.text(chat, ALICE, f"/animate a paper boat on a river {VIDEO} --seed 5")
+        await said(fake, chat, asked, "a video for 4 credits")
+        sent = await fake.answer(chat, asked, ("sendVideo",))
+        assert_h264(sent.files["video"], 5)
+        params = sent.params
+        assert (params["width"], params["height"], params["duration"]) == (64, 64, 5)
+        assert params["supports_streaming"] == "true"
+        thumbnail = sent.files[params["thumbnail"].removeprefix("attach://")]
+        assert Image.open(io.BytesIO(thumbnail)).format == "JPEG"
+        assert "a paper boat on a river" in params["caption"]
+        assert set(buttons_of(sent)) == {Action.REROLL, Action.RECIPE}
+        job = re.search(r"#(\d+)", params["caption"])
+        assert job is not None
+        shown = await said(fake, chat, fake.text(chat, ALICE, f"/show {job[1]}"), "animate")
+        assert "--seconds 5 --fps 1" in shown.params["text"], shown.params["text"]
+        user = await app.store.find_user("telegram", str(ALICE.id))
+        assert user is not None
+        assert (await app.store.quota(user.id)).used_today == 4
+
+        again = fake.text(chat, ALICE, f"/reroll {job[1]}")
+        assert_h264((await fake.answer(chat, again, ("sendVideo",))).files["video"], 5)
+        photo = fake.photo(chat, ALICE, png((64, 64)), f"/animate waves {VIDEO[:-1]}3")
+        assert_h264((await fake.answer(chat, photo, ("sendVideo",))).files["video"], 17)
+        assert (await app.store.quota(user.id)).used_today == 12
+
+        for body, needle in [
+            (f"/animate waves {VIDEO}", "needs at least 17 frames, and these settings make 5"),
+            ("/animate a boat --size 640x480 --steps 2", "makes only these sizes: 64x64"),
+            ("/animate a boat --model 3", "Kandinsky 3 makes pictures, not videos"),
+            ("/animate a boat --model 2.2", "Kandinsky 2.2 makes pictures, not videos"),
+        ]:
+            if "waves" in body:
+                asked = fake.photo(chat, ALICE, png((64, 64)), body)
+            else:
+                asked = fake.text(chat, ALICE, body)
+            await said(fake, chat, asked, needle)
+        assert (await app.store.quota(user.id)).used_today == 12, "refusals cost nothing"
+
+
+async def test_a_video_over_the_upload_limit_is_sent_smaller_or_named(
+    fake: FakeTelegram, settings: Settings, log_guard: LogGuard
+) -> None:
+    """With the limit set low (the fake answers 413 over it), the video is written again at a
+    lower bitrate and still sent; one that cannot fit is named in a sentence and kept."""
+    chat = ALICE.id
+    ask = f"/animate a paper boat {VIDEO[:-1]}8 --seed 2"  # 41 frames
+    async with serving(fake, settings, log_guard) as (app, adapter):
+        first = await fake.answer(chat, fake.text(chat, ALICE, ask), ("sendVideo",))
+        full = first.files["video"]
+        limit = len(full) * 3 // 4
+        fake.upload_limit = limit + 4096  # the thumbnail and the form travel with it
+        adapter.upload_limit = limit
+        smaller = await fake.answer(chat, fake.text(chat, ALICE, ask), ("sendVideo",))
+        assert len(smaller.files["video"]) <= limit < len(full)
+        assert_h264(smaller.files["video"], 41)
+        adapter.upload_limit = 200
+        named = fake.text(chat, ALICE, ask)
+        answer = await said(fake, chat, named, "does not fit the 0.0 MB this chat takes")
+        label = re.search(r"Video #([\d.]+)", answer.params["text"])
+        assert label is not None
+        await said(fake, chat, fake.text(chat, ALICE, "/history"), f"#{label[1]}")
+        assert not fake.results(chat, named)
+        done = await app.store.jobs((JobStatus.DONE,))
+        images = [await app.store.get_image(i) for job in done for i in job.image_ids]
+        assert len(images) == 3 and all(i and i.path.suffix == ".mp4" for i in images)
+
+        adapter.upload_limit = 50 * 2**20  # more than the server takes: it answers 413
+        fake.upload_limit = 100
+        refused = fake.text(chat, ALICE, ask)
+        await fake.wait(lambda: fake.find("sendVideo", result="413"), what="a 413")
+        await app.idle()
+        fake.upload_limit = 50 * 2**20
+        await said(fake, chat, fake.text(chat, ALICE, "/quota"), "1 of your results could not")
+        assert not fake.results(chat, refused)

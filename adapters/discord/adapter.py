@@ -44,7 +44,7 @@ class DiscordAdapter(Delivery):
         self.config = config
         self._connector = connector
         self._client: Client | None = None
-        super().__init__(lambda: self._client, config.edit_interval)
+        super().__init__(lambda: self._client, config.edit_interval, config.upload_limit)
         self.inbound = Inbound(config, handle, self.live)
 
     @property

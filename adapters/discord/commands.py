@@ -215,6 +215,50 @@ def _edit(o: Options, inbound: Inbound) -> Slash:
     return app_commands.command(name="edit")(edit)
 
 
+def _animate(o: Options, inbound: Inbound) -> Slash:
+    @o.described(
+        prompt=PROMPT,
+        image=f"{IMAGE} to set in motion (or --from 12 in the prompt)",
+        seconds="how long the video runs",
+        fps="frames per second",
+        fast="the distilled checkpoint: fewer steps, quicker",
+    )
+    @app_commands.choices(
+        seconds=[app_commands.Choice(name=f"{n} s", value=n) for n in (5, 10)],
+    )
+    @app_commands.autocomplete(model=o.complete_model, size=o.complete_size)
+    async def animate(
+        interaction: discord.Interaction,
+        prompt: app_commands.Range[str, 1, o.max_prompt],
+        image: discord.Attachment | None = None,
+        seconds: int | None = None,
+        size: str | None = None,
+        fps: app_commands.Range[int, 1, 30] | None = None,
+        steps: app_commands.Range[int, 1, o.max_steps] | None = None,
+        guidance: app_commands.Range[float, 0.0, o.max_guidance] | None = None,
+        seed: app_commands.Range[int, 0, MAX_SEED] | None = None,
+        negative: str | None = None,
+        fast: bool | None = None,
+        model: str | None = None,
+    ) -> None:
+        """Make a short video from a prompt, or set a picture in motion."""
+        text = command_text(
+            prompt,
+            seconds=seconds,
+            **shape(size),
+            fps=fps,
+            steps=steps,
+            cfg=guidance,
+            seed=seed,
+            neg=negative,
+            fast=fast,
+            model=model,
+        )
+        await inbound.submit(interaction, "animate", text, [image])
+
+    return app_commands.command(name="animate")(animate)
+
+
 def _by_id(name: str, doc: str) -> Callable[[Options, Inbound], Slash]:
     """A command that acts on one image, given by its id."""
 
@@ -358,6 +402,7 @@ def declarations(topics: list[str]) -> dict[str, Callable[[Options, Inbound], Sl
         "mix": _mix,
         "depth": _depth,
         "edit": _edit,
+        "animate": _animate,
         "reroll": _by_id("reroll", "Draw an image's recipe again with a new seed."),
         "variations": _by_id("variations", "Make variations of one of your images."),
         "init": _init,

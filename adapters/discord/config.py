@@ -18,6 +18,9 @@ class DiscordConfig:
     """The bot's commands: the slash commands synced, and the /help topics."""
     guilds: tuple[int, ...] = ()
     max_download: int = 20 * 2**20
+    upload_limit: int = 10 * 2**20
+    """Bytes the files of one message may have at most (Discord's 10 MB; a boosted server's
+    larger limit is used only up to this)."""
     edit_interval: float = 1.0
     answer_within: float = 2.5
     """Seconds a command may take to reach its first answer (its job stored first) before

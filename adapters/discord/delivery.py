@@ -70,9 +70,13 @@ def describe(interaction: discord.Interaction) -> str:
 class Delivery:
     """Sends texts, progress and results (the adapter's `Replier` side)."""
 
-    def __init__(self, client: Callable[[], Client | None], edit_interval: float) -> None:
-        """`client`: the connected client, if any, when asked."""
+    def __init__(
+        self, client: Callable[[], Client | None], edit_interval: float, upload_limit: int
+    ) -> None:
+        """`client`: the connected client, if any, when asked; `upload_limit`: the most bytes
+        a result file may have, whatever an interaction allows."""
         self._connected = client
+        self.upload_limit = upload_limit
         self.live = LiveInteractions()
         self.progress = ProgressEdits(edit_interval, client)
 
@@ -126,11 +130,12 @@ class Delivery:
         parts: Parts | None = None,
         as_files: bool = False,
     ) -> None:
-        """Send the pictures with an embed holding the caption, and persistent buttons (always
-        as files: Discord has no separate picture route)."""
+        """Send the pictures (or videos) with an embed holding the caption, and persistent
+        buttons (always as files: Discord has no separate picture route)."""
         target = Target.of(destination)
         language = destination.extra.get("language")
-        pictures, notices = await asyncio.to_thread(fit_all, images, target.upload_limit, language)
+        limit = min(target.upload_limit, self.upload_limit)
+        pictures, notices = await asyncio.to_thread(fit_all, images, limit, language)
         await self._deliver(target, result(caption, pictures, notices, buttons))
 
     async def report_error(self, interaction: discord.Interaction, error: Exception) -> None:

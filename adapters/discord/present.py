@@ -2,7 +2,9 @@
 
 Texts are clipped to Discord's length; a result is an embed with the caption, the pictures
 (a PNG over the interaction's upload limit is re-encoded as JPEG at falling quality, or
-left out with a notice naming its id) and persistent buttons.
+left out with a notice naming its id) and persistent buttons. A video is an `.mp4`
+attachment, which Discord plays inline (the embed shows no picture then); over the limit it
+is written again at lower bitrates (`generation.video.shrink`), or left out with a notice.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import discord
 
 from adapters.discord.client import view
 from bot.chat.command import Button, OutImage
-from bot.i18n.catalogue import text
+from bot.chat.present import too_large
+from generation.media import is_video
 
 MESSAGE_LIMIT = 2000
 JPEG_QUALITIES = (90, 80, 70, 60, 50)
@@ -59,7 +62,7 @@ def result(
     """A result: the notices as text, an embed with the caption showing the first picture
     (unless it goes behind a spoiler: an embed would show it plainly)."""
     embed = discord.Embed(description=caption, colour=discord.Colour.blurple())
-    if pictures and not pictures[0][0].startswith(SPOILER):
+    if pictures and not pictures[0][0].startswith(SPOILER) and not is_video(pictures[0][1]):
         embed.set_image(url=f"attachment://{pictures[0][0]}")
     return Outgoing("\n".join(notices), embed, tuple(pictures), tuple(buttons))
 
@@ -69,11 +72,16 @@ SPOILER = "SPOILER_"
 
 
 def fit(image: OutImage, limit: int) -> tuple[str, bytes] | None:
-    """The picture as it can be uploaded under `limit` bytes: as is, or as a JPEG; else None
-    (named for a spoiler when `image.spoiler`)."""
+    """The picture as it can be uploaded under `limit` bytes: as is, or as a JPEG (a video:
+    at a lower bitrate); else None (named for a spoiler when `image.spoiler`)."""
     prefix = SPOILER if image.spoiler else ""
     if len(image.data) <= limit:
         return prefix + image.filename, image.data
+    if is_video(image.data):
+        from generation.video import shrink
+
+        smaller = shrink(image.data, limit)
+        return None if smaller is None else (prefix + image.filename, smaller)
     from PIL import Image
 
     with Image.open(io.BytesIO(image.data)) as picture:
@@ -96,7 +104,7 @@ def fit_all(
     for image in images:
         picture = fit(image, limit)
         if picture is None:
-            notices.append(text(language, "upload_too_large", id=image.label, limit=limit / 2**20))
+            notices.append(too_large(image, limit, language))
         else:
             fitted.append(picture)
     return fitted, notices

@@ -43,7 +43,7 @@ class TelegramAdapter(Delivery):
         self.inbox = inbox
         self.redactor = TokenFilter(config.token)
         self.redactor.install()
-        super().__init__(TelegramClient(config), config.limits)
+        super().__init__(TelegramClient(config), config.limits, config.upload_limit)
         self.updates = Updates(self.client, config, inbox)
         self.inbound = Inbound(
             self.client, config, handle, self.results, self.say, self.updates.arrived

@@ -47,3 +47,6 @@ class TelegramConfig:
     """How long updates being handled may take to finish when the adapter stops; the rest
     are handled by the next start."""
     limits: FloodLimits = field(default_factory=FloodLimits)
+    upload_limit: int = FileSizeLimit.FILESIZE_UPLOAD
+    """Bytes one uploaded file may have (the Bot API's 50 MB; a local Bot API server takes
+    more): a larger video is written again smaller."""

@@ -4,6 +4,9 @@ Texts are split at Telegram's limit; a status message is created once and then e
 place (`flood`); results go as photos (files when too large for a photo, when Telegram
 refuses the photo, or when asked to: the outbox does so once the photo route kept failing)
 with an inline keyboard, several as an album with the keyboard on a short message under it.
+A video goes with `sendVideo` (size, length, a JPEG thumbnail, streaming), written again
+smaller when over the upload limit (`generation.video.shrink`); one that cannot fit is
+named in a sentence instead (it stays in /history).
 A failed call raises the bot's `DeliveryError` (`failures`), for the outbox to retry or give
 up; what went out of a message sent in parts is noted in its `Parts`, so a retry sends only
 the rest. Which image each sent message shows is remembered (`SentResults`), so a reply to it
@@ -12,6 +15,7 @@ names the image.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
 from typing import Any
@@ -40,7 +44,10 @@ from adapters.telegram.present import (
     trim,
 )
 from bot.chat.command import Button, Destination, OutImage
+from bot.chat.present import too_large
 from bot.chat.replier import DeliveryError, Parts, ProgressRef, TryLater
+from generation import video
+from generation.media import is_video
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +74,9 @@ class SentResults:
 class Delivery:
     """Sends texts, status messages and results (the adapter's `Replier` side)."""
 
-    def __init__(self, client: TelegramClient, limits: FloodLimits) -> None:
+    def __init__(self, client: TelegramClient, limits: FloodLimits, upload_limit: int) -> None:
         self.client = client
+        self.upload_limit = upload_limit
         self.results = SentResults()
         self.statuses = StatusEdits(client, limits)
 
@@ -175,6 +183,9 @@ class Delivery:
         as_files = as_files or not all(fits_photo(image.data) for image in images)
         markup = keyboard(buttons)
         chat_id = int(destination.chat_id)
+        if any(is_video(image.data) for image in images):
+            await self._send_videos(destination, images, caption, markup, parts)
+            return
         if len(images) == 1:
             sent = await self._send_one(destination, images[0], caption, markup, as_files)
             self.results.remember(chat_id, [sent.message_id], images)
@@ -189,6 +200,62 @@ class Delivery:
             self.results.remember(chat_id, album, images)
         if markup is not None:
             await self._send_buttons(destination, int(album[0]), images, markup)
+
+    async def _send_videos(
+        self,
+        destination: Destination,
+        images: list[OutImage],
+        caption: str,
+        markup: InlineKeyboardMarkup | None,
+        parts: Parts,
+    ) -> None:
+        """Each video on its own (the caption on the first, the keyboard on the last), made
+        smaller to fit the upload limit, or named in a sentence when it cannot be; those
+        `parts` notes as sent are not sent again."""
+        language = destination.extra.get("language")
+        chat_id = int(destination.chat_id)
+        for number, image in enumerate(images):
+            if number < int(parts.get("videos", 0)):
+                continue
+            data = await asyncio.to_thread(video.shrink, image.data, self.upload_limit)
+            if data is None:
+                await self.send_text(destination, too_large(image, self.upload_limit, language))
+            else:
+                last = number == len(images) - 1
+                shown = caption if number == 0 else None
+                sent = await self._send_video(
+                    destination, image, data, shown, markup if last else None
+                )
+                self.results.remember(chat_id, [sent.message_id], [image])
+            parts["videos"] = number + 1
+
+    async def _send_video(
+        self,
+        destination: Destination,
+        image: OutImage,
+        data: bytes,
+        caption: str | None,
+        markup: InlineKeyboardMarkup | None,
+    ) -> Message:
+        info = await asyncio.to_thread(video.probe, data)
+        thumbnail = await asyncio.to_thread(video.thumbnail, data)
+        call = self.client.bot.send_video(
+            int(destination.chat_id),
+            data,
+            duration=info.duration,
+            width=info.width,
+            height=info.height,
+            thumbnail=thumbnail,
+            supports_streaming=True,
+            has_spoiler=True if image.spoiler else None,
+            caption=caption,
+            reply_markup=markup,
+            reply_parameters=reply_parameters(destination),
+            message_thread_id=thread(destination),
+            filename=image.filename,
+        )
+        sent: Message = await sending(call, "send a video")
+        return sent
 
     async def _send_buttons(
         self,

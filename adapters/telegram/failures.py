@@ -4,8 +4,9 @@
 (`RetryAfter`, after the rate limiter's own retries) is `TryLater` with its `retry_after`;
 network errors, timeouts and server errors (5xx, which python-telegram-bot raises as
 `NetworkError`) are `TryLater`; `Forbidden` (the user blocked the bot, it was removed from
-the group), `BadRequest` (chat not found, a message Telegram will not take) and a group that
-moved to a new id are `Refused`. `sending` awaits a call and raises the bot's error.
+the group), `BadRequest` (chat not found, a message Telegram will not take), a file over the
+upload limit (413, Request Entity Too Large) and a group that moved to a new id are
+`Refused`. `sending` awaits a call and raises the bot's error.
 """
 
 from __future__ import annotations
@@ -28,9 +29,15 @@ def delivery_error(error: TelegramError, what: str) -> DeliveryError:
         wait = error.retry_after
         seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
         return TryLater(reason, retry_after=seconds)
-    if isinstance(error, Forbidden | BadRequest | ChatMigrated):
+    if isinstance(error, Forbidden | BadRequest | ChatMigrated) or too_large(error):
         return Refused(reason)
     return TryLater(reason)
+
+
+def too_large(error: TelegramError) -> bool:
+    """Whether Telegram refused a file over its upload limit (HTTP 413): sending it again
+    cannot help."""
+    return "request entity too large" in str(error).lower()
 
 
 def not_modified(error: TelegramError) -> bool:

@@ -27,9 +27,9 @@ from generation.request import (
     MixItem,
     RequestError,
     Task,
-    parse_size,
     refuse_unused,
 )
+from generation.sizes import parse_size
 from generation.version import bot_version
 
 if TYPE_CHECKING:
@@ -123,12 +123,15 @@ def _add_request_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strength", type=float, help="image to image: 0 to 1 (default 0.6)")
     parser.add_argument("--scheduler", choices=SCHEDULERS, default="default")
     parser.add_argument("-n", "--num-images", type=int, default=1)
+    parser.add_argument("--seconds", type=int, help="animate: the video's length (5 or 10)")
+    parser.add_argument("--fps", type=int, help="animate: frames per second (default 24)")
+    parser.add_argument("--fast", action="store_true", help="animate: the distilled checkpoint")
     parser.add_argument(
         "-o",
         "--output",
         type=Path,
         default=Path("outputs"),
-        help="a folder, or FILE.png for one image (default: outputs)",
+        help="a folder, or FILE.png for one image, FILE.mp4 for a video (default: outputs)",
     )
 
 
@@ -190,6 +193,9 @@ def request_from_args(args: argparse.Namespace, settings: Settings) -> Generatio
         seed=args.seed,
         scheduler=args.scheduler,
         num_images=args.num_images,
+        seconds=args.seconds,
+        fps=args.fps,
+        fast=args.fast,
         **strength,
     )
     refuse_unused(request, strength)
@@ -227,7 +233,7 @@ def _size(
     if init is None:
         return rule.default_size(side, side)
     from generation.images import decode_image
-    from generation.request import size_for_aspect
+    from generation.sizes import size_for_aspect
 
     picture = decode_image(
         init, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_upload_pixels
@@ -248,14 +254,14 @@ class ProgressBar:
 
 
 def save_results(results: Sequence[GenerationResult], output: Path) -> list[Path]:
-    """Write every PNG of `results` under `output` (a folder, or a file name for one image).
+    """Write every PNG (or MP4) of `results` under `output` (a folder, or a file name for one).
 
     In a folder they get the names the console gives its pictures (`generation.outputs`).
     """
     from generation.outputs import save_pictures
 
     pngs = [png for result in results for png in result.images]
-    if output.suffix.lower() == ".png" and len(pngs) == 1:
+    if output.suffix.lower() in (".png", ".mp4") and len(pngs) == 1:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_bytes(pngs[0])
         return [output]

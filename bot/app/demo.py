@@ -19,6 +19,7 @@ TINY_DIR = Path(".kbot") / "tiny-models"
 SMALL = "--size 64x64 --steps 2 --prior-steps 2"
 DEMO_USER = "demo"
 SMALL_5 = "--steps 2"  # Kandinsky 5: no prior; the tiny models' smallest size is the default
+VIDEO = "--size 64x64 --steps 2 --fps 1"  # a 5-second video of 5 frames
 
 
 def ensure_tiny_models(directory: Path) -> Path:
@@ -67,6 +68,7 @@ def demo_script(picture: Path, mask: Path) -> list[str]:
         "1",
         f"/imagine a lighthouse at dusk --model 5 --seed 7 {SMALL_5}",
         f"/edit {picture} make it night --seed 7 {SMALL_5}",
+        f"/animate a paper boat on a river --seed 7 {VIDEO}",
         "/history",
         "/show 3",
         "/quota",

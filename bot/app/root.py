@@ -199,7 +199,7 @@ def build_queue(
             families=build_families(settings),
         )
     from bot.jobs.local import LocalQueue
-    from generation.request import batch_key
+    from generation.batching import batch_key
 
     assert generator is not None, "the embedded queue generates in this process"
     return LocalQueue(
@@ -303,6 +303,7 @@ async def running_bot(settings: Settings) -> AsyncIterator[App]:
             limits=settings.limits,
             queue_size=settings.queue_size,
             user_queue=settings.user_queue,
+            video_cost=settings.video_cost,
             families=families,
             registry=registry,
             link_minutes=settings.link_minutes,

@@ -43,6 +43,7 @@ def telegram_config(settings: Settings, commands: Sequence[CommandInfo]) -> Tele
         listen=settings.telegram_listen,
         private_prompts=settings.telegram_private_prompts,
         max_download=settings.max_upload_bytes,
+        upload_limit=settings.telegram_upload_limit,
     )
 
 
@@ -59,6 +60,7 @@ def discord_config(settings: Settings, commands: Sequence[CommandInfo]) -> Disco
         shard_count=settings.discord_shard_count,
         shard_ids=settings.discord_shard_ids,
         max_download=settings.max_upload_bytes,
+        upload_limit=settings.discord_upload_limit,
         limits=settings.limits,
         default_size=settings.default_size,
         families=tuple(str(family) for family in build_registry(settings).families()),

@@ -67,6 +67,8 @@ class Settings:
     database_url: str | None = None
     admins: frozenset[str] = frozenset()
     daily_limit: int = 50
+    video_cost: int = 5
+    """Credits (of the daily limit) a video takes for each 5 seconds it runs."""
     queue_size: int = 100
     user_queue: int = 5
     max_batch: int = 8
@@ -78,10 +80,14 @@ class Settings:
     telegram_webhook_url: str | None = None
     telegram_listen: str = "0.0.0.0:8443"
     telegram_private_prompts: bool = True
+    telegram_upload_limit: int = 50 * 1024 * 1024
+    """Bytes a bot may upload to Telegram in one file (the Bot API's 50 MB)."""
     discord_token: str | None = field(default=None, repr=False)
     discord_guilds: tuple[int, ...] = ()
     discord_shard_count: int | None = None
     discord_shard_ids: tuple[int, ...] = ()
+    discord_upload_limit: int = 10 * 1024 * 1024
+    """Bytes one Discord message may carry in files (10 MB unless the server is boosted)."""
     queue: str = "local"
     metrics_addr: str | None = None
     safety: str | None = None  # SAFETY_MODES; None: both when the classifier is here
@@ -100,6 +106,11 @@ class Settings:
                 f"{PREFIX}SAFETY_THRESHOLD must be above 0 and at most 1, "
                 f"got {self.safety_threshold}"
             )
+        if self.video_cost < 0:
+            raise SettingsError(f"{PREFIX}VIDEO_COST must be 0 or more, got {self.video_cost}")
+        for name in ("telegram_upload_limit", "discord_upload_limit"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{PREFIX}{name.upper()} must be a number of bytes above 0")
         if self.queue == "procrastinate" and not (self.database_url or "").startswith("postgresql"):
             raise SettingsError(
                 f"{PREFIX}QUEUE=procrastinate (and every worker) needs a PostgreSQL "
@@ -242,12 +253,14 @@ def _family(name: str, raw: str) -> str:
 
 
 def parse_families(models: Sequence[str], registry: Families = DEFAULT_FAMILIES) -> list[str]:
-    """`--models 2.2,3` (repeatable) -> the family names (every family of `registry` when empty)."""
+    """`--models 2.2,3` (repeatable) -> the family names; when empty, every family of `registry`
+    that makes pictures (a video family, `5v`, only when named: its checkpoints are large and
+    its jobs long)."""
     names = [part.strip() for entry in models for part in entry.split(",") if part.strip()]
     unknown = [name for name in names if name not in registry]
     if unknown:
         raise SettingsError(f"--models lists some of {registry.spoken()}, got {', '.join(unknown)}")
-    return names or list(registry.names())
+    return names or [spec.name for spec in registry if spec.video is None]
 
 
 def read_dotenv(path: Path) -> dict[str, str]:

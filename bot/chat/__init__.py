@@ -12,8 +12,9 @@
 - `labels`: the numbers people see for jobs and pictures (`12`, `12.2`, `12.in`).
 - `downloads`: what an adapter checks before it downloads a user's file.
 - `throttle`: how often a message may be updated (the Notifier's steps, the adapters' edits).
-- `present`: presentation every platform shares (the step bar).
+- `present`: presentation every platform shares (the step bar, the sentence naming a result
+  too large to upload).
 
 Pure: imports only the standard library, the pure request model (`generation.request`,
-`generation.families`, `generation.placement`) and `bot.i18n`.
+`generation.families`, `generation.placement`, `generation.media`) and `bot.i18n`.
 """

@@ -22,8 +22,8 @@ bot fetches them. `--batch 2/4` asks for an image to be made again as the second
 made together (`generation.placement`).
 
 This module is pure: it imports only the standard library, `bot.chat.labels`,
-`generation.families` (whose names `--model` takes), `generation.placement` and
-`generation.request`. Every error it raises is a `GrammarError`.
+`generation.families` (whose names `--model` takes), `generation.placement`,
+`generation.request` and `generation.sizes`. Every error it raises is a `GrammarError`.
 """
 
 from __future__ import annotations
@@ -45,9 +45,8 @@ from generation.request import (
     SCHEDULERS,
     Limits,
     RequestError,
-    parse_size,
-    size_for_aspect,
 )
+from generation.sizes import parse_size, size_for_aspect
 
 __all__ = [
     "OPTION_NAMES",
@@ -87,11 +86,15 @@ class ParsedText:
     init: bool = False
     pictures: tuple[str, ...] | None = None
     placement: tuple[int, ...] | None = None
+    seconds: int | None = None
+    fps: int | None = None
+    fast: bool = False
 
     def given(self) -> dict[str, object]:
         """Return the options the user set, keyed by `GenerationRequest` field name.
 
-        `size` becomes `width` and `height`, `init` becomes `depth_img2img`; `aspect`
+        `size` becomes `width` and `height`, `init` becomes `depth_img2img`, `fast` is given
+        only when set; `aspect`
         and `pictures` (the labels `--from` names, `bot.chat.labels`) have no request
         field, so they are left out (see `dimensions`).
         """
@@ -104,6 +107,8 @@ class ParsedText:
             given["width"], given["height"] = self.size
         if self.init:
             given["depth_img2img"] = True
+        if self.fast:
+            given["fast"] = True
         return given
 
     def dimensions(
@@ -283,6 +288,9 @@ _OPTIONS: tuple[_Option, ...] = (
     _Option("init", "init", "depth_img2img", "", None),
     _Option("from", "pictures", "pictures", "12", _parse_pictures),
     _Option("batch", "placement", "placement", "2/4", _parse_placement),
+    _Option("seconds", "seconds", "seconds", "5", _parse_int),
+    _Option("fps", "fps", "fps", "24", _parse_int),
+    _Option("fast", "fast", "fast", "", None),
 )
 
 OPTION_NAMES: tuple[str, ...] = tuple(f"--{option.name}" for option in _OPTIONS)
@@ -292,7 +300,9 @@ _BY_NAME: dict[str, _Option] = {
     name: option for option in _OPTIONS for name in (option.name, *option.aliases)
 }
 _REQUEST_FIELDS = tuple(
-    option.attr for option in _OPTIONS if option.attr not in ("size", "aspect", "init", "pictures")
+    option.attr
+    for option in _OPTIONS
+    if option.attr not in ("size", "aspect", "init", "pictures", "fast")
 )
 
 

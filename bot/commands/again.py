@@ -3,7 +3,8 @@
 Every setting is written out, so the owner's defaults cannot change it: the command of the
 image's task, the prompt (a mix's items), the model, size, seed, steps, guidance, the prior's
 two, strength, negative prompt (`--neg ""` for none), scheduler, `--init` for depth as image
-to image, and `--batch` for an image made together with others. The pictures it started from
+to image, `--batch` for an image made together with others, and a video's `--seconds`,
+`--fps` and `--fast`. The pictures it started from
 are named with `--from`: a stored image of the owner's with the same bytes by its label
 (`--from 12`), else the picture the job was given (`--from 14.in`).
 """
@@ -30,6 +31,7 @@ TASK_COMMANDS: dict[Task, str] = {
     Task.MIX: "mix",
     Task.DEPTH: "depth",
     Task.EDIT: "edit",
+    Task.ANIMATE: "animate",
 }
 """The command that runs each task."""
 
@@ -61,6 +63,9 @@ async def again_line(ctx: Context, image: ImageRecord, job: JobRecord) -> str:
         init=bool(recipe.get("depth_img2img")),
         pictures=tuple(pictures) or None,
         placement=Placement.of(recipe).entry() or None,
+        seconds=recipe.get("seconds"),
+        fps=recipe.get("fps"),
+        fast=bool(recipe.get("fast")),
     )
     return f"/{TASK_COMMANDS[task]} {_arguments(prompt, parsed)}"
 

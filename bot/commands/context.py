@@ -36,6 +36,7 @@ class BotConfig:
     limits: Limits = field(default_factory=Limits)
     queue_size: int = 100
     user_queue: int = 5
+    video_cost: int = 5  # credits per 5 seconds of video
     families: tuple[str, ...] = DEFAULT_FAMILIES.names()  # those with checkpoints here
     registry: Families = DEFAULT_FAMILIES
     link_minutes: int = 10

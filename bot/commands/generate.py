@@ -1,4 +1,5 @@
-"""Commands that make pictures: /imagine, /img2img, /inpaint, /mix, /depth and /edit."""
+"""Commands that make pictures: /imagine, /img2img, /inpaint, /mix, /depth and /edit; and
+/animate, which makes a video."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ from bot.chat.labels import image_label, looks_like_label
 from bot.chat.mix import parse_mix
 from bot.commands.context import Context
 from bot.commands.intake import submit
-from bot.commands.pictures import named_image
+from bot.commands.pictures import (
+    named_image,
+    read_picture,
+    refuse_replied_video,
+    refuse_video,
+)
 from bot.commands.router import Route, Router
 from generation.images import decode_image, has_transparency
 from generation.request import (
@@ -20,11 +26,11 @@ from generation.request import (
     RequestError,
     Task,
     refuse_unused,
-    size_for_aspect,
 )
+from generation.sizes import size_for_aspect
 
 DEFAULT_STRENGTH = 0.6
-FINDS_ITS_FAMILY = (Task.DEPTH, Task.EDIT)
+FINDS_ITS_FAMILY = (Task.DEPTH, Task.EDIT, Task.ANIMATE)
 """Tasks that, without `--model`, go to a family that runs them (one family runs each)."""
 
 
@@ -33,8 +39,8 @@ async def build_request(
 ) -> GenerationRequest:
     """A request from the command's options over the user's defaults over the bot's.
 
-    Without `--model`, a task the default family does not run (depth, edit) goes to the first
-    family that runs it.
+    Without `--model`, a task the default family does not run (depth, edit, animate) goes to
+    the first family that runs it.
     """
     defaults = await ctx.settings()
     config = ctx.config
@@ -70,17 +76,19 @@ async def build_request(
 
 
 async def picture_for(ctx: Context) -> bytes | None:
-    """The command's picture, the replied-to picture, or the image chosen with /init."""
+    """The command's picture, the replied-to picture, or the image chosen with /init (a
+    video replied to is refused)."""
     pictures = ctx.command.pictures()
     if pictures:
         return pictures[0].data
+    await refuse_replied_video(ctx)
     chosen = await ctx.store.take_pending_init(ctx.user.id)
     if isinstance(chosen, bytes):
         return chosen
     if chosen is not None:
         image = await ctx.store.get_image(chosen)
         if image is not None:
-            return await ctx.store.read_image(image)
+            return await read_picture(ctx, image)
     return None
 
 
@@ -138,6 +146,7 @@ async def inpaint(ctx: Context) -> None:
 async def mix(ctx: Context) -> None:
     """Blend texts and pictures with weights."""
     parsed = parse_command_text(ctx.command.text)
+    await refuse_replied_video(ctx)
     pictures = ctx.command.pictures()
     items: list[MixItem] = []
     used: set[int] = set()
@@ -192,13 +201,14 @@ async def edit(ctx: Context) -> None:
             return
         image = await named_image(ctx, word)
         if image is not None:
+            refuse_video(ctx, image)
             await ctx.ask("edit_ask", mark=edit_question(image_label(image)))
         return
     if not command.attachments and names_one:
         image = await named_image(ctx, word)
         if image is None:
             return
-        picture: bytes | None = await ctx.store.read_image(image)
+        picture: bytes | None = await read_picture(ctx, image)
     else:
         picture = await picture_for(ctx)
     if picture is None:
@@ -206,6 +216,15 @@ async def edit(ctx: Context) -> None:
         return
     request = await build_request(ctx, Task.EDIT, parsed, picture)
     await submit(ctx, request.replace(init_image=picture))
+
+
+async def animate(ctx: Context) -> None:
+    """Make a video from a prompt, or set a picture in motion: the command's picture, the
+    one it replies to, one `--from` names, or the one chosen with /init."""
+    parsed = parse_command_text(ctx.command.text)
+    picture = await picture_for(ctx)
+    request = await build_request(ctx, Task.ANIMATE, parsed, picture)
+    await submit(ctx, request if picture is None else request.replace(init_image=picture))
 
 
 def router() -> Router:
@@ -217,4 +236,5 @@ def router() -> Router:
         Route("mix", mix, aliases=("blend",), pictures=True),
         Route("depth", depth, aliases=("controlnet",), pictures=True),
         Route("edit", edit, pictures=True),
+        Route("animate", animate, aliases=("video", "i2v", "t2v"), pictures=True),
     )

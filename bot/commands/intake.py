@@ -13,16 +13,29 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from datetime import UTC, datetime
 
 from bot.commands.context import Context
 from bot.commands.moderation import check_prompt
 from bot.jobs import spans
 from bot.jobs.notify import human_seconds
+from generation.families import Families
 from generation.request import GenerationRequest
 from storage.records import Admission
 
 log = logging.getLogger(__name__)
+
+VIDEO_COST_SECONDS = 5
+"""A video costs `BotConfig.video_cost` credits for each this many seconds (or part)."""
+
+
+def cost_of(request: GenerationRequest, video_cost: int, families: Families) -> int:
+    """The credits a (resolved) request takes from its owner's quota: one a picture,
+    `video_cost` for each 5 seconds of a video."""
+    if families.get(request.model).video is None or request.seconds is None:
+        return request.num_images
+    return request.num_images * video_cost * math.ceil(request.seconds / VIDEO_COST_SECONDS)
 
 
 async def submit(ctx: Context, request: GenerationRequest) -> None:
@@ -35,11 +48,13 @@ async def submit(ctx: Context, request: GenerationRequest) -> None:
     origin = ctx.command.destination
     # The adapters read the user's language here when they word a result themselves.
     destination = dataclasses.replace(origin, extra={**origin.extra, "language": ctx.language})
+    config = services.config
+    cost = cost_of(request, config.video_cost, config.registry)
     admission = await ctx.store.admit_job(
         ctx.user.id,
         request,
         destination.to_dict(),
-        request.num_images,
+        cost,
         queue_size=services.config.queue_size,
         user_queue=services.config.user_queue,
         source=ctx.command.source,
@@ -56,7 +71,9 @@ async def submit(ctx: Context, request: GenerationRequest) -> None:
     received = ctx.command.received_at
     spans.begin(job.id, validated if received is None else received, validated, spans.now())
     position, eta = services.queue.estimate(job)
-    message = ctx.t("queued", job=job.id, position=position, eta=human_seconds(eta, ctx.language))
+    values = {"job": job.id, "position": position, "eta": human_seconds(eta, ctx.language)}
+    video = config.registry.get(request.model).video is not None
+    message = ctx.t("queued_video", cost=cost, **values) if video else ctx.t("queued", **values)
     with services.notifier.queuing(job.id):  # it may start meanwhile: its news waits
         await services.queue.submit(job)
         ref = await ctx.replier().send_progress(destination, message, None)

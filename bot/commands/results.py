@@ -7,7 +7,7 @@ from bot.commands.again import again_line
 from bot.commands.context import Context
 from bot.commands.generate import DEFAULT_STRENGTH
 from bot.commands.intake import submit
-from bot.commands.pictures import find_picture, named_image, shown
+from bot.commands.pictures import find_picture, named_image, read_picture, refuse_video, shown
 from bot.commands.router import Route, Router
 from generation.request import Task
 from storage.records import ImageFlag, ImageRecord, JobRecord
@@ -60,7 +60,7 @@ async def variations(ctx: Context) -> None:
     )
     spec = ctx.config.registry.get(request.model)
     by_instruction = not spec.supports(Task.IMG2IMG) and spec.supports(Task.EDIT)
-    picture = await ctx.store.read_image(image)
+    picture = await read_picture(ctx, image)
     variation = request.replace(
         task=Task.EDIT if by_instruction else Task.IMG2IMG,
         prompt=prompt,
@@ -95,6 +95,7 @@ async def use_as_init(ctx: Context) -> None:
         return
     image = await _image(ctx, "init")
     if image is not None:
+        refuse_video(ctx, image)
         await ctx.store.set_pending_init(ctx.user.id, image_id=image.id)
         await ctx.reply("init_set", id=image_label(image))
 

@@ -35,6 +35,7 @@ from typing import Any
 from bot.chat.command import Action, Button, Destination, OutImage
 from bot.chat.labels import image_label
 from bot.chat.replier import DeliveryError, Parts, Refused, Replier, TryLater
+from generation.media import suffix
 from storage.records import OutboxRecord
 from storage.store import Store
 
@@ -235,7 +236,7 @@ class Sender:
         except OSError as error:
             raise Refused(f"image #{image_id} cannot be read: {error}") from None
         label = image_label(image)
-        return OutImage(data, image.id, f"kandinsky-{label}.png", label, spoiler)
+        return OutImage(data, image.id, f"kandinsky-{label}{suffix(data)}", label, spoiler)
 
     async def _failed(self, record: OutboxRecord, error: DeliveryError, parts: Parts) -> None:
         what = f"message #{record.id} ({record.key or record.kind}) to {record.platform}"

@@ -6,7 +6,16 @@ AR: dict[str, str] = {
     "queued": "أُضيفت المهمة #{job} إلى قائمة الانتظار: الترتيب {position}، بعد {eta} تقريبًا.",
     "waiting": "المهمة #{job} في الانتظار: الترتيب {position}، بعد {eta} تقريبًا.",
     "started": "جارٍ رسم المهمة #{job}…",
+    "queued_video": (
+        "أُضيفت المهمة #{job} إلى قائمة الانتظار، فيديو مقابل {cost} من الرصيد: "
+        "الترتيب {position}، بعد {eta} تقريبًا."
+    ),
     "progress": "المهمة #{job}: {bar} {done}/{total}",
+    "progress_encoding": "المهمة #{job}: {bar} {done}/{total}، جارٍ ترميز الفيديو…",
+    "video_too_large": (
+        "الفيديو #{id} لا يتسع حتى بعد تصغيره للحد {limit:.1f} ميغابايت الذي تقبله هذه "
+        "المحادثة؛ وهو محفوظ في /history، ويعرض /show {id} وصفته."
+    ),
     "done": "اكتملت المهمة #{job}.",
     "caption": "{prompt}\nالبذرة {seed} · Kandinsky {model} · {images}",
     "failed": "عذرًا، تعذّر تنفيذ المهمة #{job}: {reason} وقد أُعيدت إليك حصتك.",
@@ -172,10 +181,12 @@ AR: dict[str, str] = {
         "/mix قطة::0.3 | #1::0.7: مزج النصوص والصور\n"
         "/depth (مع صورة) الوصف: الحفاظ على شكلها\n"
         "/edit (مع صورة) التعليمات: تعديلها كما تقول (Kandinsky 5)\n"
+        "/animate الوصف: فيديو قصير (مع صورة: تحريكها)\n"
         "/history، /show الرقم، /reroll الرقم، /variations الرقم، /init الرقم، /settings، "
         "/quota، /queue، /cancel، /language، /link، /help الأمر\n"
         "الخيارات: --model {models} --size 768x512 --ar 16:9 --seed 42 --steps 30 --cfg 4 "
-        '--prior-cfg 4 --strength 0.6 --neg "..." --scheduler ddim --n 2 --from 12\n'
+        '--prior-cfg 4 --strength 0.6 --neg "..." --scheduler ddim --n 2 --from 12 '
+        "--seconds 5 --fps 24 --fast\n"
         "الصورة #12 هي ما أنشأته المهمة #12 (#12.1 و#12.2 إن أنشأت أكثر من صورة)؛ "
         "و--from 12 يبدأ منها."
     ),
@@ -201,6 +212,11 @@ AR: dict[str, str] = {
         "/edit التعليمات: تعديل صورة كما تقول (Kandinsky 5). أرسله مع صورة، أو ردًّا على صورة "
         "أو على إحدى نتائجي، أو اذكر رقم إحدى صورك: /edit #12 اجعلها ليلًا. يسألك الزر ✏️ تحت "
         "النتيجة عمّا تريد تغييره. مثال: /edit اجعلها ليلًا"
+    ),
+    "help_animate": (
+        "/animate الوصف [--seconds 5|10] [--fps 24] [--fast]: فيديو قصير (Kandinsky 5 Video)؛ "
+        "أرسله مع صورة (أو ردًّا عليها، أو مع --from 12) لتحريكها. الفيديو أغلى من الصورة. "
+        "مثال: /animate قارب ورقي على نهر"
     ),
     "help_reroll": "/reroll الرقم: الإعدادات نفسها ببذرة جديدة. مثال: /reroll 12",
     "help_variations": "/variations الرقم: نسخ مختلفة من إحدى صورك. مثال: /variations 12",
@@ -269,6 +285,18 @@ AR_ERRORS: dict[str, str] = {
         "أو جرّب النموذج 2.2 مع قناع"
     ),
     "k5_no_mix": "لا يحتوي Kandinsky 5 على prior، لذا لا يمكنه المزج؛ جرّب النموذج 2.2",
+    "animate_only_5v": "يرسم Kandinsky {model} صورًا لا مقاطع فيديو؛ يستخدم /animate النموذج {able}",
+    "video_only": ("يصنع Kandinsky {model} مقاطع فيديو فقط: استخدم /animate، أو النموذج 5 للصور"),
+    "video_image_length": (
+        "يحرّك Kandinsky {model} الصورة لمدة 5 ثوانٍ فقط؛ احذف --seconds {seconds}"
+    ),
+    "video_image_no_fast": "ليس لدى Kandinsky {model} نسخة سريعة لتحريك صورة؛ احذف --fast",
+    "video_image_frames": (
+        "تحريك صورة يحتاج إلى {low} إطارًا على الأقل، وهذه الإعدادات تعطي {frames}؛ ارفع --fps"
+    ),
+    "video_not_picture": (
+        "#{id} مقطع فيديو، و/{command} يبدأ من صورة: أرفق صورة أو اذكر رقم إحدى صورك"
+    ),
     "edit_elsewhere": "لا يستطيع Kandinsky {model} التعديل وفق تعليمات؛ جرّب النموذج {able}",
     "edit_no_strength": "لا تأخذ edit قيمة strength: التعليمات تحدد ما يتغيّر؛ احذف --strength",
     "scheduler_for_model": (

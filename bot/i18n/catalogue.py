@@ -21,7 +21,12 @@ _EN: dict[str, str] = {
     "queued": "Queued as job #{job}: position {position}, about {eta}.",
     "waiting": "Job #{job} is waiting: position {position}, about {eta}.",
     "started": "Job #{job} is drawing…",
+    "queued_video": "Queued as job #{job}, a video for {cost} credits: position {position}, "
+    "about {eta}.",
     "progress": "Job #{job}: {bar} {done}/{total}",
+    "progress_encoding": "Job #{job}: {bar} {done}/{total}, encoding the video…",
+    "video_too_large": "Video #{id} does not fit the {limit:.1f} MB this chat takes, even "
+    "made smaller; it is kept in /history, and /show {id} has its recipe.",
     "done": "Job #{job} is done.",
     "caption": "{prompt}\nseed {seed} · Kandinsky {model} · {images}",
     "failed": "Sorry, job #{job} failed: {reason} Your quota was refunded.",
@@ -166,10 +171,12 @@ _EN: dict[str, str] = {
     "/mix a cat::0.3 | #1::0.7: blend texts and pictures\n"
     "/depth (with a picture) PROMPT: keep its shape\n"
     "/edit (with a picture) INSTRUCTION: change it as you say (Kandinsky 5)\n"
+    "/animate PROMPT: a short video (with a picture: set it in motion)\n"
     "/history, /show ID, /reroll ID, /variations ID, /init ID, /settings, /quota, /queue, "
     "/cancel, /language, /link, /help COMMAND\n"
     "Options: --model {models} --size 768x512 --ar 16:9 --seed 42 --steps 30 --cfg 4 "
-    '--prior-cfg 4 --strength 0.6 --neg "..." --scheduler ddim --n 2 --from 12\n'
+    '--prior-cfg 4 --strength 0.6 --neg "..." --scheduler ddim --n 2 --from 12 '
+    "--seconds 5 --fps 24 --fast\n"
     "Image #12 is what job #12 made (#12.1, #12.2 when it made several); --from 12 starts "
     "from it.",
     "help_imagine": "/imagine PROMPT [options]: draw a picture. Example: "
@@ -188,6 +195,10 @@ _EN: dict[str, str] = {
     "photo, as a reply to a picture or to one of my results, or name one of your images: "
     "/edit #12 make it night. The ✏️ button under a result asks what to change. "
     "Example: /edit make it night",
+    "help_animate": "/animate PROMPT [--seconds 5|10] [--fps 24] [--fast]: a short video "
+    "(Kandinsky 5 Video); send it with a picture (or reply to one, or --from 12) to set that "
+    "picture in motion. A video costs more than a picture. Example: /animate a paper boat on "
+    "a river",
     "help_reroll": "/reroll ID: the same recipe with a new seed. Example: /reroll 12",
     "help_variations": "/variations ID: variations of one of your images. Example: /variations 12",
     "help_init": "/init ID: use an image as the starting picture of your next command.",

@@ -6,7 +6,15 @@ RU: dict[str, str] = {
     "queued": "Задание #{job} в очереди: место {position}, примерно {eta}.",
     "waiting": "Задание #{job} ждёт: место в очереди {position}, примерно {eta}.",
     "started": "Задание #{job}: рисую…",
+    "queued_video": (
+        "Задание #{job} в очереди, видео за {cost} кредитов: место {position}, примерно {eta}."
+    ),
     "progress": "Задание #{job}: {bar} {done}/{total}",
+    "progress_encoding": "Задание #{job}: {bar} {done}/{total}, кодирую видео…",
+    "video_too_large": (
+        "Видео #{id} даже после сжатия не помещается в {limit:.1f} МБ, которые принимает "
+        "этот чат; оно сохранено в /history, а /show {id} покажет его рецепт."
+    ),
     "done": "Задание #{job} готово.",
     "caption": "{prompt}\nсид {seed} · Kandinsky {model} · {images}",
     "failed": "К сожалению, задание #{job} не выполнено: {reason} Квота возвращена.",
@@ -190,10 +198,12 @@ RU: dict[str, str] = {
         "/mix кот::0.3 | #1::0.7: смешать тексты и картинки\n"
         "/depth (с картинкой) ЗАПРОС: сохранить её форму\n"
         "/edit (с картинкой) ИНСТРУКЦИЯ: изменить её, как скажете (Kandinsky 5)\n"
+        "/animate ЗАПРОС: короткое видео (с картинкой: оживить её)\n"
         "/history, /show ID, /reroll ID, /variations ID, /init ID, /settings, /quota, "
         "/queue, /cancel, /language, /link, /help КОМАНДА\n"
         "Параметры: --model {models} --size 768x512 --ar 16:9 --seed 42 --steps 30 --cfg 4 "
-        '--prior-cfg 4 --strength 0.6 --neg "..." --scheduler ddim --n 2 --from 12\n'
+        '--prior-cfg 4 --strength 0.6 --neg "..." --scheduler ddim --n 2 --from 12 '
+        "--seconds 5 --fps 24 --fast\n"
         "Изображение #12 создано заданием #12 (#12.1, #12.2, если их несколько); "
         "--from 12 начинает с него."
     ),
@@ -227,6 +237,12 @@ RU: dict[str, str] = {
         "Пример: /edit сделай ночь"
     ),
     "help_reroll": "/reroll ID: те же параметры с новым сидом. Пример: /reroll 12",
+    "help_animate": (
+        "/animate ЗАПРОС [--seconds 5|10] [--fps 24] [--fast]: короткое видео "
+        "(Kandinsky 5 Video); отправьте команду с картинкой (ответом на неё или с --from 12), "
+        "чтобы оживить её. Видео стоит дороже картинки. Пример: /animate бумажный кораблик "
+        "на реке"
+    ),
     "help_variations": "/variations ID: вариации одного из ваших изображений. "
     "Пример: /variations 12",
     "help_init": (
@@ -299,6 +315,26 @@ RU_ERRORS: dict[str, str] = {
         "/edit, или попробуйте модель 2.2 с маской"
     ),
     "k5_no_mix": "У Kandinsky 5 нет prior, поэтому он не умеет смешивать; попробуйте модель 2.2",
+    "animate_only_5v": (
+        "Kandinsky {model} рисует картинки, а не видео; /animate работает с моделью {able}"
+    ),
+    "video_only": (
+        "Kandinsky {model} делает только видео: используйте /animate, а для картинок модель 5"
+    ),
+    "video_image_length": (
+        "Kandinsky {model} оживляет картинку только на 5 секунд; уберите --seconds {seconds}"
+    ),
+    "video_image_no_fast": (
+        "У Kandinsky {model} нет быстрой версии для оживления картинки; уберите --fast"
+    ),
+    "video_image_frames": (
+        "Чтобы оживить картинку, нужно не меньше {low} кадров, а с этими настройками "
+        "их {frames}; увеличьте --fps"
+    ),
+    "video_not_picture": (
+        "#{id} — это видео, а /{command} начинает с картинки: приложите её или назовите "
+        "одну из ваших картинок"
+    ),
     "edit_elsewhere": (
         "Kandinsky {model} не умеет редактировать по инструкции; попробуйте модель {able}"
     ),

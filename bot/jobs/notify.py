@@ -28,6 +28,7 @@ from bot.chat.throttle import Throttle
 from bot.delivery.outbox import Outbox, images_draft, key_of, status_draft, text_draft
 from bot.i18n.catalogue import describe_reason, text
 from bot.jobs.policy import ALLOW, BLOCK, SPOILER, effective
+from generation.request import Task
 from storage.records import ImageFlag, ImageRecord, JobRecord
 from storage.store import Store
 
@@ -54,17 +55,21 @@ RESULT_ACTIONS = (
 """The buttons every image of a result gets, in order, with their labels."""
 REPORT_MARK = "🚩"
 """The label of the result's Report button (one per result, after the images' buttons)."""
+VIDEO_ACTIONS = RESULT_ACTIONS[:2]
+"""A video's buttons: make it again, show its recipe."""
 
 
 def result_buttons(images: list[ImageRecord], *, edit: bool = False) -> list[Button]:
     """The same buttons for each image, acting on it, image by image (Edit, which asks what
     to change, when `edit`); with several images each label carries the image's number in
-    the result. Last, the result's Report button (on its first image)."""
+    the result. A video gets only Again and Recipe: the others start from a picture. Last,
+    the result's Report button (on its first image)."""
     actions = (*RESULT_ACTIONS, (Action.EDIT, EDIT_MARK)) if edit else RESULT_ACTIONS
     buttons: list[Button] = []
     for number, image in enumerate(images, start=1):
         suffix = f" {number}" if len(images) > 1 else ""
-        buttons.extend(Button(action, image.id, label + suffix) for action, label in actions)
+        shown = VIDEO_ACTIONS if image.is_video else actions
+        buttons.extend(Button(action, image.id, label + suffix) for action, label in shown)
     if images:
         buttons.append(Button(Action.REPORT, images[0].id, REPORT_MARK))
     return buttons
@@ -168,12 +173,15 @@ class Notifier:
         await self.progress(job, text(await self._lang(job), "started", job=job.id))
 
     async def job_progress(self, job: JobRecord, done: int, total: int) -> None:
-        """Edit the bar, at most once per interval (the last step always)."""
-        if not self._steps.admit(job.id, last=done >= total):
+        """Edit the bar, at most once per interval (the last step always). After a video's
+        last step its frames are decoded and encoded: the bar says so."""
+        last = done >= total
+        if not self._steps.admit(job.id, last=last):
             return
+        encoding = last and job.request.task is Task.ANIMATE
         message = text(
             await self._lang(job),
-            "progress",
+            "progress_encoding" if encoding else "progress",
             job=job.id,
             bar=step_bar(done, total),
             done=done,

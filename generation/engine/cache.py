@@ -63,6 +63,8 @@ class Load:
     components it takes from a pipeline of the same family already cached, when one has
     them (the checkpoints must hold the same weights there). `quantize` names the components
     `KBOT_QUANTIZE` applies to. `xformers` says whether xFormers attention may be switched on.
+    `attention` pairs an `attention_type` of the transformer's own config (the checkpoint's)
+    with the diffusers attention backend that kind needs (`set_attention_backend`).
     `imports` names modules to import first: diffusers loads a component class that a
     checkpoint's `model_index.json` names outside diffusers and transformers only from a
     module already imported.
@@ -75,6 +77,7 @@ class Load:
     quantize: tuple[str, ...] = ()
     xformers: bool = True
     imports: tuple[str, ...] = ()
+    attention: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +188,11 @@ class PipelineCache:
         if unet is not None and options.compile:
             unet.to(memory_format=torch.channels_last)
             pipe.unet = torch.compile(unet, mode="reduce-overhead", fullgraph=True)
+        transformer = getattr(pipe, "transformer", None)
+        kind = getattr(getattr(transformer, "config", None), "attention_type", None)
+        backend = dict(spec.attention).get(kind) if isinstance(kind, str) else None
+        if transformer is not None and backend is not None:
+            transformer.set_attention_backend(backend)
         if (
             spec.xformers
             and self._use_xformers()

@@ -55,8 +55,13 @@ class ModelRegistry:
             raise RegistryError(f"no checkpoint for Kandinsky {family} {role}") from None
 
     def families(self) -> list[str]:
-        """Return the families that have at least a text-to-image checkpoint."""
-        return [family for family, roles in self.checkpoints.items() if "text2img" in roles]
+        """Return the families that make something from a prompt alone: those with a
+        text-to-image checkpoint, or (a video family) a text-to-video one."""
+        return [
+            family
+            for family, roles in self.checkpoints.items()
+            if any(role == "text2img" or role.startswith("text2video") for role in roles)
+        ]
 
     def needed(self, families: Sequence[str], *, depth: bool = False) -> list[Needed]:
         """Every checkpoint of `families` (each role's), then the depth estimator if asked."""

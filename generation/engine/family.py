@@ -8,7 +8,7 @@ here, on first use, so nothing pure ever imports torch.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from PIL import Image
@@ -17,8 +17,10 @@ from generation.engine.cache import PipelineCache, PipelineSpec
 from generation.engine.calls import Call
 from generation.families import FamilySpec
 
-Run = Callable[[PipelineCache, Call], list[Image.Image]]
-"""Run one call and return its images, one list entry per output image, in order."""
+Output = Image.Image | list[Image.Image]
+"""What a call makes for one output: a picture, or a video's frames."""
+Run = Callable[[PipelineCache, Call], Sequence[Output]]
+"""Run one call and return its outputs, one entry per output image (or video), in order."""
 
 
 @dataclass(frozen=True, slots=True)

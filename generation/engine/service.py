@@ -1,4 +1,4 @@
-"""The generation service: validated requests in, PNG bytes with their recipe out.
+"""The generation service: validated requests in, PNG (or MP4) bytes with their recipe out.
 
 Pipelines run on one worker thread per device, never in the event loop. Compatible
 requests can run as one batch (one pipeline call) and have their results split again.
@@ -19,23 +19,22 @@ from typing import Any, TypeVar
 
 from PIL import Image
 
-from generation import images
+from generation import images, video
+from generation.batching import BATCHABLE, batch_key
 from generation.engine.cache import PipelineCache
 from generation.engine.calls import Call, GenerationCancelled, StepCallback
-from generation.engine.family import load_pipelines
+from generation.engine.family import Output, load_pipelines
 from generation.engine.safety import SafetyCheck, check_images
 from generation.families import DEFAULT_FAMILIES, Families
 from generation.intake import ImageCaps, Inputs, Intake
 from generation.placement import RECIPE_KEY as PLACEMENT_KEY
 from generation.placement import Placement
 from generation.request import (
-    BATCHABLE,
     MAX_SEED,
     GenerationRequest,
     Limits,
     RequestError,
     Task,
-    batch_key,
     validate,
 )
 from generation.timing import CallTiming
@@ -315,8 +314,9 @@ class GenerationService:
         return [dataclasses.replace(result, timing=timing) for result in results]
 
     def _encode(
-        self, image: Image.Image, request: GenerationRequest, seed: int, placement: Placement
+        self, output: Output, request: GenerationRequest, seed: int, placement: Placement
     ) -> bytes:
+        """A picture as PNG, a video as MP4, each with its recipe."""
         recipe: dict[str, Any] = {
             **request.recipe(self.families),
             "seed": seed,
@@ -324,7 +324,10 @@ class GenerationService:
         }
         if not placement.alone:
             recipe[PLACEMENT_KEY] = placement.recipe()
-        return images.encode_png(image, recipe)
+        if isinstance(output, list):
+            assert request.fps is not None
+            return video.encode_mp4(output, request.fps, recipe)
+        return images.encode_png(output, recipe)
 
     def _inputs(self, cache: PipelineCache, request: GenerationRequest) -> Inputs:
         inputs = self.intake.decode(request)

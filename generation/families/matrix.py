@@ -18,6 +18,7 @@ TASK_LABELS: dict[Task, str] = {
     Task.MIX: "`mix` (texts and pictures with weights, through the prior)",
     Task.DEPTH: "`depth` (ControlNet, text or image to image)",
     Task.EDIT: "`edit` (a picture changed as an instruction says)",
+    Task.ANIMATE: "`animate` (a video, from the prompt or a picture)",
 }
 
 

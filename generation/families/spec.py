@@ -96,6 +96,39 @@ SizeRule = MultipleOf | SizeList
 
 
 @dataclass(frozen=True, slots=True)
+class VideoRule:
+    """What a video family makes: lengths (each its own checkpoint), frame rates and the
+    pipelines' frame and side rules.
+
+    Frames are `seconds * fps` moved to the nearest `frame_step * k + 1` (the video VAE
+    packs `frame_step` frames into one latent frame after the first). Starting from a picture
+    needs `min_image_frames` at least: below that the image-to-video pipeline returns black
+    frames without an error. `fast_steps` and `fast_guidance` are the distilled checkpoints'
+    defaults (`--fast`).
+    """
+
+    seconds: tuple[int, ...] = (5, 10)
+    fps: int = 24
+    max_fps: int = 30
+    frame_step: int = 4
+    side_multiple: int = 16
+    min_image_frames: int = 17
+    fast_steps: int = 16
+    fast_guidance: float = 1.0
+
+    def frames(self, seconds: int, fps: int) -> int:
+        """How many frames a video of `seconds` at `fps` has."""
+        return max(int(seconds * fps / self.frame_step + 0.5), 1) * self.frame_step + 1
+
+    @staticmethod
+    def role(seconds: int, *, image: bool, fast: bool) -> str:
+        """The checkpoint role of a video: `text2video-5s`, `text2video-fast-10s`,
+        `image2video-5s`..."""
+        kind = "image2video" if image else "text2video"
+        return f"{kind}{'-fast' if fast else ''}-{seconds}s"
+
+
+@dataclass(frozen=True, slots=True)
 class PriorDefaults:
     """The prior's own defaults, for a family that makes image embeddings first."""
 
@@ -118,7 +151,8 @@ class FamilySpec:
     whether compatible requests may share one pipeline call (False where a shared call
     would change a request's pixels). `step_seconds` is about how long one decoder step of
     one 1024x1024 image takes on a data-centre GPU: what waiting times are estimated from
-    until the bot has timed the family itself (`bot.jobs.eta`).
+    until the bot has timed the family itself (`bot.jobs.eta`). `video` is set for a family
+    that makes videos (`VideoRule`), None for one that makes pictures.
     """
 
     name: str
@@ -134,6 +168,7 @@ class FamilySpec:
     schedulers: tuple[str, ...] | None = None
     batches: bool = True
     step_seconds: float = 0.1
+    video: VideoRule | None = None
 
     @property
     def has_prior(self) -> bool:

@@ -14,6 +14,7 @@ SPEC = FamilySpec(
         "mix": True,
         "depth": "depth_only_k22",
         "edit": "edit_elsewhere",
+        "animate": "animate_only_5v",
     },
     steps=50,
     guidance_scale=4.0,

@@ -14,6 +14,7 @@ SPEC = FamilySpec(
         "mix": "k3_no_mix",
         "depth": "depth_only_k22",
         "edit": "edit_elsewhere",
+        "animate": "animate_only_5v",
     },
     steps=25,
     guidance_scale=3.0,

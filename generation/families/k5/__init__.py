@@ -33,6 +33,7 @@ SPEC = FamilySpec(
         "mix": "k5_no_mix",
         "depth": "depth_only_k22",
         "edit": True,
+        "animate": "animate_only_5v",
     },
     steps=50,
     guidance_scale=3.5,

@@ -32,6 +32,7 @@ from diffusers import (
     FlowMatchEulerDiscreteScheduler,
     Kandinsky5I2IPipeline,
     Kandinsky5T2IPipeline,
+    Kandinsky5T2VPipeline,
     Kandinsky5Transformer3DModel,
 )
 from transformers import (
@@ -137,8 +138,12 @@ class _BpeTrainer:
         return sum(len(pieces[word]) for word in words)
 
 
-def _qwen_tokenizer() -> Qwen2Tokenizer:
-    """The tiny Qwen2 tokenizer: byte-level BPE over the pipelines' templates and common words."""
+def qwen_tokenizer(*, video: bool = False) -> Qwen2Tokenizer:
+    """The tiny Qwen2 tokenizer: byte-level BPE over the pipelines' templates and common words.
+
+    For the image pipelines (text to image and editing), or with `video` for the video ones
+    (both video pipelines share one template).
+    """
     alphabet = {symbol: index for index, symbol in enumerate(byte_alphabet().values())}
     # The bytes alone: its pre-tokenizer (Qwen2's split and byte-level mapping) is the one used.
     pre_tokenizer = Qwen2Tokenizer(vocab=alphabet, merges=[]).backend_tokenizer.pre_tokenizer
@@ -156,15 +161,24 @@ def _qwen_tokenizer() -> Qwen2Tokenizer:
     def words(text: str) -> list[str]:
         return [word for word in pre_tokens(text) if word not in SPECIAL_TOKENS]
 
-    text2img, edit = _template(Kandinsky5T2IPipeline), _template(Kandinsky5I2IPipeline)
+    def floor(template: tuple[str, int]) -> tuple[list[str], int]:
+        """The template's words before the prompt, and how many tokens they must make."""
+        prefix = pre_tokens(template[0].split("{}")[0])
+        prefix_words = [word for word in prefix if word not in SPECIAL_TOKENS]
+        return prefix_words, template[1] - (len(prefix) - len(prefix_words))
+
     trainer = _BpeTrainer()
     common = [word for item in COMMON_WORDS for word in words(item) + words(" " + item)]
-    trainer.train(words(text2img[0].format("")) + common)
-    # the editing template's own words, merged no further than its prefix length allows
-    edit_prefix = pre_tokens(edit[0].split("{}")[0])
-    prefix_words = [word for word in edit_prefix if word not in SPECIAL_TOKENS]
-    room = edit[1] - (len(edit_prefix) - len(prefix_words))
-    trainer.train(words(edit[0].format("")), floor=(prefix_words, room))
+    if video:
+        templates: tuple[tuple[str, int], ...] = (_template(Kandinsky5T2VPipeline),)
+        # its words and the common ones, merged no further than its prefix length allows
+        trainer.train(words(templates[0][0].format("")) + common, floor=floor(templates[0]))
+    else:
+        text2img, edit = _template(Kandinsky5T2IPipeline), _template(Kandinsky5I2IPipeline)
+        templates = (text2img, edit)
+        trainer.train(words(text2img[0].format("")) + common)
+        # the editing template's own words, merged no further than its prefix length allows
+        trainer.train(words(edit[0].format("")), floor=floor(edit))
     vocab = dict(alphabet)
     for left, right in trainer.merges:
         vocab.setdefault(left + right, len(vocab))
@@ -174,7 +188,7 @@ def _qwen_tokenizer() -> Qwen2Tokenizer:
     merges: Any = trainer.merges
     specials = list(SPECIAL_TOKENS[1:])  # <|endoftext|> is already its unk, eos and pad token
     tokenizer = Qwen2Tokenizer(vocab=vocab, merges=merges, extra_special_tokens=specials)
-    for template, start in (text2img, edit):
+    for template, start in templates:
         prefix = len(tokenizer(template.split("{}")[0])["input_ids"])
         if prefix != start:
             raise RuntimeError(f"the tiny Qwen tokenizer makes {prefix} prefix tokens, not {start}")
@@ -191,7 +205,7 @@ def _template(pipeline_class: Any) -> tuple[str, int]:
 
 
 # --- the models -------------------------------------------------------------------------------
-def _qwen(tokenizer: Qwen2Tokenizer, seed: int) -> Qwen2_5_VLForConditionalGeneration:
+def qwen_model(tokenizer: Qwen2Tokenizer, seed: int) -> Qwen2_5_VLForConditionalGeneration:
     """Qwen2.5-VL with 2 text layers (mrope sections 2, 2, 4) and a 2-block vision tower."""
     ids = special_token_ids(tokenizer)
     torch.manual_seed(seed)
@@ -232,7 +246,7 @@ def _token_id(tokenizer: Qwen2Tokenizer, token: str) -> int:
     return ids
 
 
-def _clip(tokenizer: CLIPTokenizer, seed: int) -> CLIPTextModel:
+def clip_model(tokenizer: CLIPTokenizer, seed: int) -> CLIPTextModel:
     """CLIP text model whose pooled output conditions the transformer's time embedding."""
     torch.manual_seed(seed)
     config = CLIPTextConfig(
@@ -269,15 +283,17 @@ def _vae(seed: int) -> AutoencoderKL:
     )
 
 
-def _transformer(seed: int, *, visual_cond: bool) -> Kandinsky5Transformer3DModel:
+def transformer_model(
+    seed: int, *, visual_cond: bool, latents: int = LATENTS
+) -> Kandinsky5Transformer3DModel:
     """The diffusion transformer, with its (zero-initialised) modulation layers randomised."""
     torch.manual_seed(seed)
     model = Kandinsky5Transformer3DModel(
-        in_visual_dim=LATENTS,
+        in_visual_dim=latents,
         in_text_dim=QWEN_DIM,
         in_text_dim2=CLIP_DIM,
         time_dim=16,
-        out_visual_dim=LATENTS,
+        out_visual_dim=latents,
         patch_size=(1, 2, 2),
         model_dim=16,
         ff_dim=32,
@@ -300,12 +316,12 @@ def _randomise_modulation(model: Any, seed: int) -> None:
                 parameter.copy_(0.1 * torch.randn(parameter.shape, generator=generator))
 
 
-def qwen_processor() -> Any:
-    """The pipelines' `tokenizer` (an `ImageOnlyQwenProcessor`): the tiny Qwen tokenizer with
-    a small image processor."""
+def qwen_processor(*, video: bool = False) -> Any:
+    """The pipelines' `tokenizer` (an `ImageOnlyQwenProcessor`): the tiny Qwen tokenizer (of
+    the video pipelines' template with `video`) with a small image processor."""
     return ImageOnlyQwenProcessor(
         image_processor=Qwen2VLImageProcessorPil(min_pixels=56 * 56, max_pixels=112 * 112),
-        tokenizer=_qwen_tokenizer(),
+        tokenizer=qwen_tokenizer(video=video),
     )
 
 
@@ -329,9 +345,9 @@ def build(parts: TinyParts) -> dict[str, str | list[str]]:
     qwen_tokenizer = processor.tokenizer
     second_tokenizer = clip_tokenizer()
     shared = {
-        "text_encoder": _qwen(qwen_tokenizer, seed),
+        "text_encoder": qwen_model(qwen_tokenizer, seed),
         "tokenizer": processor,
-        "text_encoder_2": _clip(second_tokenizer, seed),
+        "text_encoder_2": clip_model(second_tokenizer, seed),
         "tokenizer_2": second_tokenizer,
         "vae": _vae(seed),
         "scheduler": FlowMatchEulerDiscreteScheduler(shift=7.0),
@@ -340,7 +356,7 @@ def build(parts: TinyParts) -> dict[str, str | list[str]]:
         ("k5-t2i", Kandinsky5T2IPipeline, False),
         ("k5-edit", Kandinsky5I2IPipeline, True),
     ):
-        transformer = _transformer(seed, visual_cond=visual_cond)
+        transformer = transformer_model(seed, visual_cond=visual_cond)
         save_pipeline(pipeline_class(transformer=transformer, **shared), parts.out_dir / folder)
     return {
         "text2img": "k5-t2i",
