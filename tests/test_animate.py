@@ -198,7 +198,8 @@ async def test_a_stored_video_is_no_picture_to_start_from_and_costs_nothing(
     await kit.idle()
     (_, (moving,), _, buttons), _ = kit.replier.images
     assert moving.filename.endswith(".mp4") and moving.data[4:8] == b"ftyp"
-    assert {button.action for button in buttons} == {Action.REROLL, Action.RECIPE}
+    # again and the recipe (the others start from a picture), and a report like any result
+    assert {button.action for button in buttons} == {Action.REROLL, Action.RECIPE, Action.REPORT}
     used = await _used(store, "vi")
     sentence = "#1 is a video, and /{} starts from a picture"
     cases: list[tuple[str, str, dict[str, Any]]] = [

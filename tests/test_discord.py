@@ -879,7 +879,7 @@ def _assert_video(record: Recorded, frames: int) -> bytes:
     embed = record.json["embeds"][0]
     assert "Kandinsky 5v" in embed["description"] and "image" not in embed, embed
     matches = [CUSTOM_ID.fullmatch(custom_id) for custom_id in _custom_ids(record)]
-    assert {match[1] for match in matches if match} == {"reroll", "show"}
+    assert {match[1] for match in matches if match} == {"reroll", "show", "report"}
     return upload.data
 
 

@@ -978,7 +978,7 @@ async def test_animate_sends_a_video_with_its_size_length_and_thumbnail(
         thumbnail = sent.files[params["thumbnail"].removeprefix("attach://")]
         assert Image.open(io.BytesIO(thumbnail)).format == "JPEG"
         assert "a paper boat on a river" in params["caption"]
-        assert set(buttons_of(sent)) == {Action.REROLL, Action.RECIPE}
+        assert set(buttons_of(sent)) == {Action.REROLL, Action.RECIPE, Action.REPORT}
         job = re.search(r"#(\d+)", params["caption"])
         assert job is not None
         shown = await said(fake, chat, fake.text(chat, ALICE, f"/show {job[1]}"), "animate")

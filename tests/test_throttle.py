@@ -94,3 +94,24 @@ async def test_a_failing_delivery_is_logged_and_not_retried(
     await asyncio.wait_for(called.wait(), 30)
     assert calls == ["x"] and not edits.pending()
     assert "updating message status failed" in caplog.text
+
+
+async def test_the_interval_runs_from_the_end_of_a_slow_edit() -> None:
+    """The platform sees edits an interval apart however long each took to reach it."""
+    clock = Clock()
+    throttle = Throttle(1.0, clock=clock)
+
+    answered = asyncio.Event()
+
+    async def deliver(key: str, value: str) -> None:
+        clock.now += 5.0  # the platform took five seconds to answer
+        answered.set()
+
+    edits = Edits[str, str](throttle, deliver)
+    edits.want("status", "step 1")
+    await asyncio.wait_for(answered.wait(), 30)
+    await asyncio.sleep(0)  # the edit's task records its end
+    assert throttle.delay("status") == 1.0  # not 0: the edit began five seconds ago
+    clock.now += 1.0
+    await asyncio.wait_for(edits.finish("status", "done", deliver), 30)
+    assert throttle.delay("status") == 1.0

@@ -1,7 +1,8 @@
 """How often a message may be updated: one set of rules for the Notifier and every adapter.
 
 `Throttle` holds the rules and the times: at least `interval` seconds between two updates of
-one message, at most `per_minute` updates in any minute in one chat (no budget when None),
+one message (from the end of one to the start of the next, when the caller says when it
+ended), at most `per_minute` updates in any minute in one chat (no budget when None),
 and the last update is never lost. `Throttle.admit` is for callers that drop what they may
 not send now (the Notifier drops intermediate steps; the final step passes with
 `last=True`). `Edits` is for callers that must show the newest text once the rules allow
@@ -77,6 +78,11 @@ class Throttle:
             return False
         self.take(message, chat)
         return True
+
+    def ended(self, message: Hashable) -> None:
+        """An update of `message` (counted when it began) just ended: its interval runs from
+        now, so the platform sees updates `interval` apart however long each took to reach it."""
+        self._last[message] = self.clock()
 
     def idle(self, message: Hashable) -> float:
         """Seconds since `message` was last updated (infinite when never)."""
@@ -164,7 +170,10 @@ class Edits(Generic[K, V]):
                 break
             await asyncio.sleep(wait)
         self.throttle.take(key, chat)
-        await deliver(key, value)
+        try:
+            await deliver(key, value)
+        finally:
+            self.throttle.ended(key)
         entry.shown = value
 
     def pending(self) -> int:
@@ -180,7 +189,10 @@ class Edits(Generic[K, V]):
                     continue
                 value = entry.wanted
                 self.throttle.take(key, entry.chat)
-                await self._send(key, value)
+                try:
+                    await self._send(key, value)
+                finally:
+                    self.throttle.ended(key)
                 entry.shown = value
         finally:
             entry.task = None
