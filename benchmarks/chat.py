@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import os
 import re
-import signal
 import sys
 import tempfile
 import time
@@ -25,6 +24,7 @@ from bot.jobs.spans import read_spans
 from generation.families import DEFAULT_FAMILIES
 from generation.request import GenerationRequest
 from tests.fake_telegram import Call, FakeTelegram, User
+from tests.helpers import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:BENCH-TOKEN-abcdef"
@@ -225,10 +225,4 @@ async def running_bot(
         try:
             yield bot
         finally:
-            if process.returncode is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    await asyncio.wait_for(process.wait(), 60)
-                except TimeoutError:
-                    process.kill()
-                    await process.wait()
+            await stop_process(process)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import signal
 
 from PIL import Image, ImageDraw
 
@@ -39,3 +41,15 @@ def small(**changes: object) -> GenerationRequest:
 def decode(data: bytes) -> Image.Image:
     """Open PNG bytes."""
     return Image.open(io.BytesIO(data))
+
+
+async def stop_process(process: asyncio.subprocess.Process, within: float = 60.0) -> None:
+    """Stop a bot process as an operator would: SIGTERM, then a kill after `within` seconds."""
+    if process.returncode is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), within)
+    except TimeoutError:
+        process.kill()
+        await process.wait()

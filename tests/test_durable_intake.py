@@ -28,7 +28,7 @@ from storage.records import JobStatus
 from storage.store import Store
 from tests.botkit import FakeGenerator, cmd, make_bot
 from tests.fake_telegram import Call, FakeTelegram, User
-from tests.helpers import small
+from tests.helpers import small, stop_process
 
 TOKEN = "123456:TEST-TOKEN-abcdef"
 SMALL = "--size 64x64 --steps 2 --prior-steps 2"
@@ -152,13 +152,7 @@ async def bot_process(
     try:
         yield process
     finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 60)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+        await stop_process(process)
 
 
 def log_of(data: Path) -> str:

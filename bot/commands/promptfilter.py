@@ -16,6 +16,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -151,6 +152,7 @@ def _single(word: str) -> str:
     return _REPEATS.sub(r"\1", word)
 
 
+@functools.cache
 def built_in() -> tuple[str, ...]:
-    """The built-in list, normalised."""
+    """The built-in list, normalised (once)."""
     return tuple(normalise(word) for word in BUILT_IN)
