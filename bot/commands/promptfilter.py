@@ -16,7 +16,6 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -152,7 +151,6 @@ def _single(word: str) -> str:
     return _REPEATS.sub(r"\1", word)
 
 
-@functools.cache
 def built_in() -> tuple[str, ...]:
-    """The built-in list, normalised (once)."""
+    """The built-in list, normalised."""
     return tuple(normalise(word) for word in BUILT_IN)
